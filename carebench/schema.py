@@ -1,0 +1,65 @@
+"""The normalised post: the contract every collector emits and the store keeps."""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+import pandas as pd
+
+Platform = Literal["twitter", "bluesky", "mastodon", "reddit", "csv"]
+AuthorRole = Literal["brand", "customer"]
+
+# Column order is the order of the `posts` table and of every posts frame.
+POST_COLUMNS: tuple[str, ...] = (
+    "platform",
+    "post_id",
+    "url",
+    "root_id",
+    "parent_id",
+    "author_id",
+    "author_handle",
+    "author_role",
+    "brand",
+    "created_at",
+    "text",
+    "lang",
+    "collector",
+    "collected_at",
+    "raw_ref",
+)
+
+# The columns a collector must fill; the others may be empty (None).
+REQUIRED_POST_COLUMNS: tuple[str, ...] = (
+    "platform",
+    "post_id",
+    "author_id",
+    "author_role",
+    "created_at",
+    "text",
+    "collector",
+)
+
+AUTHOR_ROLES: tuple[str, ...] = get_args(AuthorRole)
+
+_TIMESTAMP_COLUMNS = ("created_at", "collected_at")
+
+
+def empty_posts() -> pd.DataFrame:
+    """A posts frame with no rows and the schema's columns and dtypes."""
+    return conform_posts(pd.DataFrame({c: [] for c in POST_COLUMNS}))
+
+
+def conform_posts(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return `frame` with exactly the schema's columns, in order, with schema dtypes.
+
+    Ids and texts are strings (never floats: `3.0` is not a tweet id), timestamps are
+    UTC-aware. Missing optional columns are added empty.
+    """
+    out = pd.DataFrame(index=frame.index)
+    for column in POST_COLUMNS:
+        values = frame[column] if column in frame.columns else pd.Series(None, index=frame.index)
+        if column in _TIMESTAMP_COLUMNS:
+            out[column] = pd.to_datetime(values, utc=True).astype("datetime64[us, UTC]")
+        else:
+            out[column] = values.astype("string")
+    return out.reset_index(drop=True)
