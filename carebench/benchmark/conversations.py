@@ -1,0 +1,242 @@
+"""Posts -> conversations, exactly as METRICS.md defines them.
+
+A conversation is the reply tree under a customer post whose parent is absent from
+the data (its root). Trees rooted at a brand post are brand-initiated: kept in the
+store, left out of care metrics. This module places every post in its tree, picks
+each conversation's brand and measures the time to first response; text signals and
+outcomes are added by `carebench.benchmark.scoring`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from carebench.benchmark.threads import NO_POST, build_tree_index
+
+# First @handle in a root that names a known brand account assigns an unanswered root.
+_MENTION = re.compile(r"@(\w{1,50})")
+
+
+@dataclass(frozen=True)
+class Threads:
+    """Posts placed in their conversations, and one row per customer-started conversation.
+
+    turns: every post of a customer-started tree, in time order within its conversation,
+    with `conversation_id`, `turn` (0 = root), `is_brand_turn` (a post by the
+    conversation's brand), `is_customer_turn`, `answered_post_id` for brand turns
+    (the customer post it answers) and `reply_seconds` for customer turns.
+    conversations: one row per customer-started conversation (see `build_threads`).
+    issues: data-quality counts (orphans, cycles, clock skew).
+    """
+
+    turns: pd.DataFrame
+    conversations: pd.DataFrame
+    issues: dict[str, int]
+
+
+def _brand_of_posts(posts: pd.DataFrame) -> pd.Series:
+    """The brand a brand post speaks for: its `brand`, else its author handle."""
+    brand = posts["brand"].astype("string")
+    handle = posts["author_handle"].astype("string").fillna(posts["author_id"].astype("string"))
+    is_brand = posts["author_role"] == "brand"
+    return brand.fillna(handle).where(is_brand)
+
+
+def _mentioned_brand(texts: pd.Series, account_brand: dict[str, str]) -> pd.Series:
+    """First @handle in each text that is a known brand account (case-insensitive)."""
+    if texts.empty or not account_brand:
+        return pd.Series(pd.NA, index=texts.index, dtype="string")
+    mentions = texts.fillna("").str.lower().str.findall(_MENTION.pattern)
+
+    def first_brand(handles: list[str]) -> str | None:
+        for handle in handles:
+            brand = account_brand.get(handle)
+            if brand is not None:
+                return brand
+        return None
+
+    return mentions.map(first_brand).astype("string")
+
+
+def build_threads(posts: pd.DataFrame) -> Threads:
+    """Rebuild conversations from normalised posts.
+
+    Parameters
+    ----------
+    posts
+        Normalised posts (see `carebench.schema`), any order, brands already mapped.
+
+    Returns
+    -------
+    Threads
+        `conversations` has one row per tree whose root is a customer post:
+        conversation_id (root post id), platform, brand (brand of the first brand
+        reply anywhere in the tree; for an unanswered root the first known brand
+        account it mentions; <NA> when unassigned), brand_account (account of the
+        first brand reply), customer_id (root author), opened_at, answered,
+        first_response_at, first_response_id, answered_post_id (the customer post the
+        first brand reply answers: its parent, or the nearest customer ancestor when
+        the parent is a brand post), ttfr_seconds (float; NaN when unanswered; negative
+        values are kept and flagged `clock_skew`), brand_posts (posts by the
+        conversation's brand), customer_posts, other_brand_posts (posts by any other
+        brand in the tree: they count for nobody in this conversation),
+        reply_seconds_median (median over the customer turns that got an answer).
+    """
+    posts = posts.reset_index(drop=True)
+    tree = build_tree_index(posts)
+    n = len(posts)
+    created = posts["created_at"]
+    # Epoch seconds as floats: timezone-aware columns turn into slow object arrays in numpy.
+    seconds = _epoch_seconds(created)
+    is_customer = (posts["author_role"] == "customer").to_numpy(dtype=bool, na_value=False)
+    post_brand = _brand_of_posts(posts)
+
+    in_tree = tree.root != NO_POST
+    root_is_customer = np.zeros(n, dtype=bool)
+    root_is_customer[in_tree] = is_customer[tree.root[in_tree]]
+    keep = np.flatnonzero(in_tree & root_is_customer)
+
+    issues = {
+        "posts": n,
+        "posts_on_reply_cycles": int((~in_tree).sum()),
+        "brand_initiated_trees": int(((tree.parent == NO_POST) & ~is_customer & in_tree).sum()),
+        "replies_with_missing_parent": int(
+            (posts["parent_id"].notna().to_numpy() & (tree.parent == NO_POST)).sum()
+        ),
+    }
+
+    turns = posts.iloc[keep].copy()
+    turns["_pos"] = keep
+    turns["_root"] = tree.root[keep]
+    turns["post_brand"] = post_brand.iloc[keep]
+    turns["conversation_id"] = posts["post_id"].to_numpy()[turns["_root"].to_numpy()]
+    turns = turns.sort_values(["_root", "created_at", "post_id"], kind="stable")
+
+    # The conversation's brand: the brand of the earliest brand post in the tree.
+    brand_turns = turns[turns["author_role"] == "brand"]
+    first_brand = brand_turns.groupby("_root", sort=False).head(1).set_index("_root")
+    roots = posts.iloc[np.unique(tree.root[keep])].copy()
+    roots["_root"] = roots.index.to_numpy()
+    roots = roots.set_index("_root", drop=False)
+    roots["brand"] = first_brand["post_brand"].reindex(roots.index)
+    roots["brand_account"] = first_brand["author_handle"].reindex(roots.index)
+
+    account_brand = _account_brands(posts, post_brand)
+    unanswered = roots["brand"].isna()
+    roots.loc[unanswered, "brand"] = _mentioned_brand(roots.loc[unanswered, "text"], account_brand)
+
+    turns["conversation_brand"] = roots["brand"].reindex(turns["_root"]).to_numpy()
+    turns["is_brand_turn"] = (turns["post_brand"] == turns["conversation_brand"]).fillna(False)
+    turns["is_customer_turn"] = turns["author_role"] == "customer"
+    turns["turn"] = turns.groupby("_root", sort=False).cumcount()
+
+    # The customer post a brand turn answers: its nearest customer ancestor.
+    answered_pos = tree.customer_ancestor[turns["_pos"].to_numpy()]
+    has_answered = answered_pos != NO_POST
+    answered_id = np.full(len(turns), None, dtype=object)
+    answered_id[has_answered] = posts["post_id"].to_numpy()[answered_pos[has_answered]]
+    turns["answered_post_id"] = pd.array(answered_id, dtype="string")
+    turns.loc[~turns["is_brand_turn"], "answered_post_id"] = pd.NA
+
+    turns["reply_seconds"] = _reply_seconds(turns, tree.customer_ancestor, seconds)
+
+    own = turns[turns["is_brand_turn"]]
+    first_own = own.groupby("_root", sort=False).head(1).set_index("_root")
+    first_pos = first_own["_pos"].to_numpy()
+    ttfr = seconds[first_pos] - seconds[tree.customer_ancestor[first_pos]]
+
+    conversations = pd.DataFrame(
+        {
+            "conversation_id": roots["post_id"].astype("string"),
+            "platform": roots["platform"].astype("string"),
+            "brand": roots["brand"].astype("string"),
+            "brand_account": roots["brand_account"].astype("string"),
+            "customer_id": roots["author_id"].astype("string"),
+            "opened_at": roots["created_at"],
+            "root_text": roots["text"].astype("string"),
+        },
+        index=roots.index,
+    )
+    conversations["answered"] = conversations.index.isin(first_own.index)
+    conversations["first_response_at"] = first_own["created_at"].reindex(conversations.index)
+    conversations["first_response_id"] = first_own["post_id"].reindex(conversations.index)
+    conversations["answered_post_id"] = first_own["answered_post_id"].reindex(conversations.index)
+    conversations["ttfr_seconds"] = pd.Series(ttfr, index=first_own.index).reindex(
+        conversations.index
+    )
+    conversations["clock_skew"] = conversations["ttfr_seconds"] < 0
+    grouped = turns.groupby("_root", sort=False)
+    counts = grouped.agg(
+        brand_posts=("is_brand_turn", "sum"),
+        customer_posts=("is_customer_turn", "sum"),
+        turns=("post_id", "size"),
+    )
+    conversations = conversations.join(counts)
+    conversations["other_brand_posts"] = (
+        conversations["turns"] - conversations["brand_posts"] - conversations["customer_posts"]
+    )
+    conversations["reply_seconds_median"] = (
+        grouped["reply_seconds"].median().reindex(conversations.index)
+    )
+    issues["conversations"] = len(conversations)
+    issues["clock_skew_conversations"] = int(conversations["clock_skew"].sum())
+    issues["unassigned_conversations"] = int(conversations["brand"].isna().sum())
+
+    conversations = conversations.sort_values(["opened_at", "conversation_id"]).reset_index(
+        drop=True
+    )
+    return Threads(turns=turns, conversations=conversations, issues=issues)
+
+
+def _account_brands(posts: pd.DataFrame, post_brand: pd.Series) -> dict[str, str]:
+    """Lower-cased brand account handle -> brand, from the posts the brands wrote."""
+    is_brand = post_brand.notna()
+    handles = posts.loc[is_brand, "author_handle"].astype("string").str.lower()
+    pairs = pd.DataFrame({"handle": handles, "brand": post_brand[is_brand]}).drop_duplicates(
+        "handle"
+    )
+    return dict(zip(pairs["handle"], pairs["brand"], strict=True))
+
+
+def _epoch_seconds(created: pd.Series) -> np.ndarray:
+    """Seconds since the epoch for a UTC timestamp column."""
+    naive = created.dt.tz_convert("UTC").dt.tz_localize(None)
+    return naive.to_numpy(dtype="datetime64[us]").astype(np.int64) / 1e6
+
+
+def _reply_seconds(
+    turns: pd.DataFrame, customer_ancestor: np.ndarray, seconds: np.ndarray
+) -> pd.Series:
+    """Seconds from each customer turn to the earliest brand turn in its reply subtree.
+
+    A brand turn answers every customer turn above it in the tree; for each customer
+    turn the earliest such brand turn counts. NaN for customer turns never answered
+    and for brand turns. Only the conversation's own brand answers.
+    """
+    brand_pos = turns.loc[turns["is_brand_turn"], "_pos"].to_numpy()
+    brand_time = seconds[brand_pos]
+    answered: list[np.ndarray] = []
+    times: list[np.ndarray] = []
+    above = customer_ancestor[brand_pos]
+    stamp = brand_time
+    # Climb from every brand turn through its customer ancestors, one level a round.
+    while len(above):
+        keep = above != NO_POST
+        above, stamp = above[keep], stamp[keep]
+        answered.append(above)
+        times.append(stamp)
+        above = customer_ancestor[above]
+    result = pd.Series(np.nan, index=turns.index)
+    if not answered:
+        return result
+    pairs = pd.DataFrame({"pos": np.concatenate(answered), "at": np.concatenate(times)})
+    earliest = pairs.groupby("pos")["at"].min()
+    customer_rows = turns["is_customer_turn"].to_numpy()
+    positions = turns["_pos"].to_numpy()[customer_rows]
+    answered_at = earliest.reindex(positions).to_numpy()
+    result[customer_rows] = answered_at - seconds[positions]
+    return result

@@ -1,0 +1,100 @@
+"""Reply trees: roots, nearest customer ancestors and depths, vectorised over all posts.
+
+Posts point to their parent; walking those links one post at a time is too slow for
+millions of posts, so every walk here is pointer jumping over integer arrays: each
+round doubles the distance covered, so a thread of depth d needs about log2(d) rounds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+NO_POST = -1
+# A reply chain longer than this is treated as a cycle in the source data (a post that
+# is, through its replies, its own ancestor). Real threads are far shallower.
+MAX_DEPTH = 1 << 16
+
+
+@dataclass(frozen=True)
+class TreeIndex:
+    """Integer links between posts, positions into the posts frame.
+
+    parent[i]: position of i's parent, or NO_POST when the parent is absent.
+    root[i]: position of the root of i's tree, or NO_POST when i sits on a cycle.
+    customer_ancestor[i]: nearest customer post strictly above i, or NO_POST.
+    """
+
+    parent: np.ndarray
+    root: np.ndarray
+    customer_ancestor: np.ndarray
+
+
+def post_keys(posts: pd.DataFrame) -> pd.Series:
+    """One string key per post: ids are unique per platform, not across platforms."""
+    return posts["platform"].astype("string") + "\x1f" + posts["post_id"].astype("string")
+
+
+def parent_positions(posts: pd.DataFrame) -> np.ndarray:
+    """Position of each post's parent in `posts`, NO_POST when absent from the data."""
+    keys = post_keys(posts)
+    parent_keys = posts["platform"].astype("string") + "\x1f" + posts["parent_id"].astype("string")
+    lookup = pd.Index(keys)
+    positions = lookup.get_indexer(parent_keys.fillna("\x00"))
+    return positions.astype(np.int64)
+
+
+def root_positions(parent: np.ndarray) -> np.ndarray:
+    """The root of every post's tree by pointer jumping; NO_POST for posts on a cycle."""
+    n = len(parent)
+    own = np.arange(n, dtype=np.int64)
+    up = np.where(parent == NO_POST, own, parent)
+    distance = 1
+    while distance < MAX_DEPTH:
+        jumped = up[up]
+        if np.array_equal(jumped, up):
+            break
+        up = jumped
+        distance *= 2
+    # A root points to itself and has no parent; anything else that settled on a
+    # self-pointer, or never settled, is on (or hangs below) a cycle.
+    settled = (parent[up] == NO_POST) & (up[up] == up)
+    return np.where(settled, up, NO_POST)
+
+
+def customer_ancestor_positions(parent: np.ndarray, is_customer: np.ndarray) -> np.ndarray:
+    """Nearest customer post strictly above each post, by pointer jumping."""
+    n = len(parent)
+    own = np.arange(n, dtype=np.int64)
+    has_parent = parent != NO_POST
+    safe_parent = np.where(has_parent, parent, 0)
+    direct = has_parent & is_customer[safe_parent]
+    answer = np.where(direct, parent, NO_POST)
+    # A post under a brand post inherits that brand post's answer; jump up the chain of
+    # brand posts, doubling the stride each round, until a settled post is reached.
+    settled = ~has_parent | direct
+    pointer = np.where(settled, own, parent)
+    for _ in range(64):
+        waiting = np.flatnonzero(~settled)
+        if not len(waiting):
+            break
+        target = pointer[waiting]
+        arrived = settled[target]
+        answer[waiting[arrived]] = answer[target[arrived]]
+        previous = pointer.copy()
+        pointer[waiting[~arrived]] = previous[target[~arrived]]
+        settled[waiting[arrived]] = True
+    return answer
+
+
+def build_tree_index(posts: pd.DataFrame) -> TreeIndex:
+    """Parent, root and nearest-customer-ancestor positions for every post."""
+    parent = parent_positions(posts)
+    is_customer = (posts["author_role"] == "customer").to_numpy(dtype=bool, na_value=False)
+    return TreeIndex(
+        parent=parent,
+        root=root_positions(parent),
+        customer_ancestor=customer_ancestor_positions(parent, is_customer),
+    )

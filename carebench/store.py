@@ -1,0 +1,374 @@
+"""The store: one embedded DuckDB file holding posts, imports and rejected rows.
+
+Posts are keyed by (platform, post_id) and upserted, so loading the same data twice
+leaves the store as loading it once. Every import runs in one transaction: it lands
+whole or changes nothing, even if the process dies half-way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Protocol
+
+import duckdb
+import pandas as pd
+
+from carebench.errors import ImportFailed, StoreError
+from carebench.schema import POST_COLUMNS, conform_posts
+
+DEFAULT_DB = Path("data") / "carebench.duckdb"
+DB_ENV_VAR = "CAREBENCH_DB"
+
+# Columns whose change makes a re-collected post "updated". Provenance columns
+# (collector, collected_at, raw_ref) are left out: re-importing the same posts from
+# another file or at another time is not a change, so import twice == import once.
+CONTENT_COLUMNS: tuple[str, ...] = (
+    "url",
+    "root_id",
+    "parent_id",
+    "author_id",
+    "author_handle",
+    "author_role",
+    "brand",
+    "created_at",
+    "text",
+    "lang",
+)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS posts (
+    platform VARCHAR NOT NULL,
+    post_id VARCHAR NOT NULL,
+    url VARCHAR,
+    root_id VARCHAR,
+    parent_id VARCHAR,
+    author_id VARCHAR NOT NULL,
+    author_handle VARCHAR,
+    author_role VARCHAR NOT NULL CHECK (author_role IN ('brand', 'customer')),
+    brand VARCHAR,
+    created_at TIMESTAMPTZ NOT NULL,
+    text VARCHAR NOT NULL,
+    lang VARCHAR,
+    collector VARCHAR NOT NULL,
+    collected_at TIMESTAMPTZ,
+    raw_ref VARCHAR,
+    PRIMARY KEY (platform, post_id)
+);
+CREATE SEQUENCE IF NOT EXISTS import_ids START 1;
+CREATE TABLE IF NOT EXISTS imports (
+    import_id BIGINT PRIMARY KEY,
+    collector VARCHAR NOT NULL,
+    source VARCHAR NOT NULL,
+    content_sha256 VARCHAR,
+    records_read BIGINT NOT NULL,
+    posts_new BIGINT NOT NULL,
+    posts_updated BIGINT NOT NULL,
+    posts_unchanged BIGINT NOT NULL,
+    duplicates_in_source BIGINT NOT NULL,
+    rejected BIGINT NOT NULL,
+    started_at TIMESTAMPTZ NOT NULL,
+    finished_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rejected_rows (
+    import_id BIGINT NOT NULL,
+    source VARCHAR NOT NULL,
+    line BIGINT,
+    reason VARCHAR NOT NULL,
+    raw VARCHAR
+);
+"""
+
+
+class RejectedRecord(Protocol):
+    """A source record a reader could not turn into a post."""
+
+    @property
+    def line(self) -> int: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def raw(self) -> str: ...
+
+
+class PostChunk(Protocol):
+    """What a collector yields: normalised posts plus the records it rejected."""
+
+    @property
+    def posts(self) -> pd.DataFrame: ...
+    @property
+    def rejected(self) -> Sequence[RejectedRecord]: ...
+    @property
+    def records_read(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input of an import: a name to record and the chunks read from it."""
+
+    name: str
+    chunks: Iterable[PostChunk]
+    content_sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """What one source of an import did to the store."""
+
+    source: str
+    records_read: int
+    posts_new: int
+    posts_updated: int
+    posts_unchanged: int
+    duplicates_in_source: int
+    rejected: int
+    rejected_examples: tuple[tuple[int, str], ...]
+
+
+def resolve_db_path(db: str | Path | None = None) -> Path:
+    """The store path: an explicit `db`, else $CAREBENCH_DB, else data/carebench.duckdb."""
+    if db:
+        return Path(db)
+    from_env = os.environ.get(DB_ENV_VAR)
+    return Path(from_env) if from_env else DEFAULT_DB
+
+
+def file_sha256(path: Path) -> str:
+    """Content hash of a file, recorded so a user can tell which copy was imported."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class Store:
+    """A CareBench store on one DuckDB file (or in memory with path ':memory:')."""
+
+    def __init__(self, path: str | Path = ":memory:", *, read_only: bool = False) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.con = duckdb.connect(self.path, read_only=read_only)
+        except duckdb.Error as exc:
+            raise StoreError(
+                f"Cannot open the store {self.path}: {exc}. Pass another file with --db, "
+                "or close the program that holds it open."
+            ) from exc
+        if not read_only:
+            self.con.execute(_SCHEMA)
+        elif not self._has_posts_table():
+            raise StoreError(
+                f"{self.path} is not a CareBench store (no posts table). "
+                "Create one with `carebench import` or `carebench demo`."
+            )
+
+    def _has_posts_table(self) -> bool:
+        found = self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'posts'"
+        ).fetchone()
+        return bool(found and found[0])
+
+    def close(self) -> None:
+        """Close the connection (DuckDB checkpoints the file on close)."""
+        self.con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- writing ---------------------------------------------------------------------
+
+    def import_sources(
+        self,
+        collector: str,
+        sources: Sequence[Source],
+        *,
+        on_chunk: Callable[[PostChunk], None] | None = None,
+    ) -> list[ImportSummary]:
+        """Upsert every source's posts in ONE transaction and record each source's counts.
+
+        Any exception while reading (a damaged file, Ctrl-C, a bug) rolls the whole
+        import back and is re-raised as `ImportFailed`; the store is left as it was.
+        """
+        summaries: list[ImportSummary] = []
+        started = datetime.now(UTC)
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            for source in sources:
+                summaries.append(self._import_one(collector, source, started, on_chunk))
+            self.con.execute("COMMIT")
+        except BaseException as exc:
+            self.con.execute("ROLLBACK")
+            if isinstance(exc, KeyboardInterrupt | ImportFailed):
+                raise
+            if isinstance(exc, Exception) and type(exc).__module__.startswith("carebench"):
+                raise ImportFailed(f"{exc} Nothing was imported; the store is unchanged.") from exc
+            raise ImportFailed(
+                f"Import stopped with an unexpected error ({type(exc).__name__}: {exc}). "
+                "Nothing was imported; the store is unchanged."
+            ) from exc
+        return summaries
+
+    def _import_one(
+        self,
+        collector: str,
+        source: Source,
+        started: datetime,
+        on_chunk: Callable[[PostChunk], None] | None,
+    ) -> ImportSummary:
+        con = self.con
+        import_id = _scalar(con, "SELECT nextval('import_ids')")
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE staging AS SELECT *, 0::BIGINT AS seq "
+            "FROM posts WHERE false"
+        )
+        records_read = 0
+        seq = 0
+        rejected_examples: list[tuple[int, str]] = []
+        rejected_total = 0
+        for chunk in source.chunks:
+            records_read += chunk.records_read
+            posts = conform_posts(chunk.posts)
+            if len(posts):
+                # seq keeps the source order so a post repeated in a file resolves to
+                # its last occurrence, like a re-collection would.
+                posts["seq"] = range(seq, seq + len(posts))
+                seq += len(posts)
+                con.register("chunk_posts", posts)
+                con.execute("INSERT INTO staging SELECT * FROM chunk_posts")
+                con.unregister("chunk_posts")
+            if chunk.rejected:
+                rejected = pd.DataFrame(
+                    {
+                        "import_id": import_id,
+                        "source": source.name,
+                        "line": [r.line for r in chunk.rejected],
+                        "reason": [r.reason for r in chunk.rejected],
+                        "raw": [r.raw for r in chunk.rejected],
+                    }
+                )
+                con.register("chunk_rejected", rejected)
+                con.execute("INSERT INTO rejected_rows SELECT * FROM chunk_rejected")
+                con.unregister("chunk_rejected")
+                rejected_total += len(chunk.rejected)
+                room = 20 - len(rejected_examples)
+                rejected_examples.extend((r.line, r.reason) for r in chunk.rejected[:room])
+            if on_chunk is not None:
+                on_chunk(chunk)
+
+        staged = _scalar(con, "SELECT count(*) FROM staging")
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE incoming AS "
+            "SELECT * EXCLUDE (seq) FROM staging "
+            "QUALIFY row_number() OVER (PARTITION BY platform, post_id ORDER BY seq DESC) = 1"
+        )
+        con.execute("DROP TABLE staging")
+        unique = _scalar(con, "SELECT count(*) FROM incoming")
+        changed = " OR ".join(f"p.{c} IS DISTINCT FROM i.{c}" for c in CONTENT_COLUMNS)
+        posts_new = _scalar(
+            con,
+            "SELECT count(*) FROM incoming i ANTI JOIN posts p USING (platform, post_id)",
+        )
+        posts_updated = _scalar(
+            con,
+            f"SELECT count(*) FROM incoming i JOIN posts p USING (platform, post_id) "
+            f"WHERE {changed}",
+        )
+        if posts_updated:
+            assignments = ", ".join(
+                f"{c} = i.{c}" for c in POST_COLUMNS if c not in ("platform", "post_id")
+            )
+            con.execute(
+                f"UPDATE posts p SET {assignments} FROM incoming i "
+                f"WHERE p.platform = i.platform AND p.post_id = i.post_id AND ({changed})"
+            )
+        con.execute(
+            "INSERT INTO posts SELECT i.* FROM incoming i "
+            "ANTI JOIN posts p USING (platform, post_id)"
+        )
+        con.execute("DROP TABLE incoming")
+        con.execute(
+            "INSERT INTO imports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                import_id,
+                collector,
+                source.name,
+                source.content_sha256,
+                records_read,
+                posts_new,
+                posts_updated,
+                unique - posts_new - posts_updated,
+                staged - unique,
+                rejected_total,
+                started,
+                datetime.now(UTC),
+            ],
+        )
+        return ImportSummary(
+            source=source.name,
+            records_read=records_read,
+            posts_new=posts_new,
+            posts_updated=posts_updated,
+            posts_unchanged=unique - posts_new - posts_updated,
+            duplicates_in_source=staged - unique,
+            rejected=rejected_total,
+            rejected_examples=tuple(rejected_examples),
+        )
+
+    # -- reading ---------------------------------------------------------------------
+
+    def posts(self) -> pd.DataFrame:
+        """Every post in the store, in the schema's columns and dtypes."""
+        frame = self.con.execute(
+            f"SELECT {', '.join(POST_COLUMNS)} FROM posts ORDER BY platform, created_at, post_id"
+        ).df()
+        return conform_posts(frame)
+
+    def count_posts(self) -> int:
+        """Number of posts in the store."""
+        return _scalar(self.con, "SELECT count(*) FROM posts")
+
+    def imports(self) -> pd.DataFrame:
+        """The import log, newest first."""
+        return self.con.execute("SELECT * FROM imports ORDER BY import_id DESC").df()
+
+    def rejected_rows(self, limit: int = 1000) -> pd.DataFrame:
+        """Rows that imports could not read, with file, line and reason."""
+        return self.con.execute(
+            "SELECT * FROM rejected_rows ORDER BY import_id, line LIMIT ?", [limit]
+        ).df()
+
+    def snapshot(self) -> Iterator[tuple[object, ...]]:
+        """Every row of every table, for tests that check the store did not change."""
+        for table in ("posts", "imports", "rejected_rows"):
+            yield from self.con.execute(f"SELECT '{table}', * FROM {table} ORDER BY ALL").fetchall()
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = con.execute(sql).fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+@contextmanager
+def open_store(db: str | Path | None = None, *, read_only: bool = False) -> Iterator[Store]:
+    """Open the store at `db` (resolved like the CLI's --db) and close it afterwards."""
+    path = resolve_db_path(db)
+    if read_only and not path.exists():
+        raise StoreError(
+            f"No store at {path}. Import data first (`carebench import twcs FILE.csv`) "
+            "or build the demo store (`carebench demo`)."
+        )
+    store = Store(path, read_only=read_only)
+    try:
+        yield store
+    finally:
+        store.close()

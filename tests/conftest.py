@@ -1,0 +1,56 @@
+"""Shared fixtures: tiny hand-built posts frames and paths to the real public data."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from carebench.schema import conform_posts
+from carebench.store import Store
+
+SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+TWCS_DIR = SHARED_DATA / "twcs"
+T0 = datetime(2017, 10, 31, 12, 0, tzinfo=UTC)
+
+
+def make_posts(rows: list[tuple], platform: str = "twitter") -> pd.DataFrame:
+    """Posts from (post_id, parent_id, author, role, minutes after T0, text) tuples.
+
+    A brand author is its own brand, as in TWCS.
+    """
+    records = []
+    for post_id, parent_id, author, role, minutes, text in rows:
+        records.append(
+            {
+                "platform": platform,
+                "post_id": str(post_id),
+                "parent_id": None if parent_id is None else str(parent_id),
+                "author_id": author,
+                "author_handle": author,
+                "author_role": role,
+                "brand": author if role == "brand" else None,
+                "created_at": T0 + timedelta(minutes=minutes),
+                "text": text,
+                "collector": "test",
+            }
+        )
+    return conform_posts(pd.DataFrame.from_records(records))
+
+
+@pytest.fixture
+def fresh_store() -> Store:
+    """An empty in-memory store."""
+    store = Store(":memory:")
+    yield store
+    store.close()
+
+
+def twcs_file(name: str) -> Path:
+    """A real TWCS file from ../shared/data, or skip the test saying why."""
+    path = TWCS_DIR / name
+    if not path.exists():
+        pytest.skip(f"real data {path} is absent (needs ../shared/data beside the repo)")
+    return path

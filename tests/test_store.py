@@ -1,0 +1,195 @@
+"""The store: upserts are idempotent and an import lands whole or not at all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from carebench.errors import ImportFailed, StoreError
+from carebench.store import Source, Store, open_store, resolve_db_path
+from tests.conftest import make_posts
+
+
+@dataclass(frozen=True)
+class Rejected:
+    line: int
+    reason: str
+    raw: str = ""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    posts: pd.DataFrame
+    rejected: tuple[Rejected, ...] = field(default_factory=tuple)
+    records_read: int = 0
+
+
+def chunk(rows: list[tuple], rejected: tuple[Rejected, ...] = ()) -> Chunk:
+    posts = make_posts(rows)
+    return Chunk(posts, rejected, len(posts) + len(rejected))
+
+
+ROWS = [
+    ("1", None, "c", "customer", 0, "help"),
+    ("2", "1", "Acme", "brand", 5, "sorry"),
+    ("3", "2", "c", "customer", 9, "thanks, that worked"),
+]
+
+
+def test_import_counts_new_then_unchanged(fresh_store: Store):
+    first = fresh_store.import_sources("test", [Source("a.csv", [chunk(ROWS)])])[0]
+    assert (first.posts_new, first.posts_updated, first.posts_unchanged) == (3, 0, 0)
+    again = fresh_store.import_sources("test", [Source("a.csv", [chunk(ROWS)])])[0]
+    assert (again.posts_new, again.posts_updated, again.posts_unchanged) == (0, 0, 3)
+    assert fresh_store.count_posts() == 3
+
+
+def test_import_twice_leaves_posts_identical(fresh_store: Store):
+    fresh_store.import_sources("test", [Source("a.csv", [chunk(ROWS)])])
+    once = fresh_store.posts()
+    fresh_store.import_sources("test", [Source("b.csv", [chunk(ROWS)])])
+    pd.testing.assert_frame_equal(once, fresh_store.posts())
+
+
+def test_changed_text_is_an_update_not_a_duplicate(fresh_store: Store):
+    fresh_store.import_sources("test", [Source("a.csv", [chunk(ROWS)])])
+    edited = [*ROWS[:2], ("3", "2", "c", "customer", 9, "still broken")]
+    summary = fresh_store.import_sources("test", [Source("a.csv", [chunk(edited)])])[0]
+    assert (summary.posts_new, summary.posts_updated) == (0, 1)
+    posts = fresh_store.posts().set_index("post_id")
+    assert posts.loc["3", "text"] == "still broken"
+    assert fresh_store.count_posts() == 3
+
+
+def test_duplicate_in_one_source_keeps_the_last_and_is_counted(fresh_store: Store):
+    rows = [*ROWS, ("3", "2", "c", "customer", 9, "edited later")]
+    summary = fresh_store.import_sources("test", [Source("a.csv", [chunk(rows)])])[0]
+    assert summary.duplicates_in_source == 1
+    assert fresh_store.posts().set_index("post_id").loc["3", "text"] == "edited later"
+
+
+def test_rejected_rows_are_recorded_with_line_and_reason(fresh_store: Store):
+    bad = (Rejected(7, "created_at 'yesterday' is not a date"),)
+    summary = fresh_store.import_sources("test", [Source("a.csv", [chunk(ROWS, bad)])])[0]
+    assert summary.rejected == 1
+    assert summary.records_read == 4
+    rejected = fresh_store.rejected_rows()
+    assert rejected.loc[0, "line"] == 7
+    assert "yesterday" in rejected.loc[0, "reason"]
+    log = fresh_store.imports()
+    assert log.loc[0, "rejected"] == 1 and log.loc[0, "posts_new"] == 3
+
+
+def test_failure_mid_import_leaves_store_unchanged(fresh_store: Store):
+    fresh_store.import_sources("test", [Source("a.csv", [chunk(ROWS[:1])])])
+    before = list(fresh_store.snapshot())
+
+    def broken():
+        yield chunk(ROWS)
+        raise ValueError("disk on fire")
+
+    with pytest.raises(ImportFailed, match="store is unchanged"):
+        fresh_store.import_sources(
+            "test", [Source("b.csv", [chunk(ROWS[1:])]), Source("c.csv", broken())]
+        )
+    assert list(fresh_store.snapshot()) == before
+
+
+def test_keyboard_interrupt_rolls_back(fresh_store: Store):
+    def interrupted():
+        yield chunk(ROWS)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fresh_store.import_sources("test", [Source("a.csv", interrupted())])
+    assert fresh_store.count_posts() == 0
+
+
+def test_killed_process_mid_import_leaves_file_store_unchanged(tmp_path: Path):
+    db = tmp_path / "store.duckdb"
+    with Store(db) as store:
+        store.import_sources("test", [Source("a.csv", [chunk(ROWS[:1])])])
+        before = list(store.snapshot())
+    script = textwrap.dedent(
+        f"""
+        import sys, time
+        sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
+        from carebench.store import Store, Source
+        from tests.test_store import chunk, ROWS
+        def slow():
+            for i in range(1000):
+                yield chunk([(str(100 + i), None, "c", "customer", i, "x")])
+                if i == 50:
+                    print("started", flush=True)
+                    time.sleep(60)
+        Store({str(db)!r}).import_sources("test", [Source("big.csv", slow())])
+        """
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "started"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    with Store(db) as store:
+        assert list(store.snapshot()) == before
+
+
+def test_db_path_resolution(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("CAREBENCH_DB", raising=False)
+    assert resolve_db_path(None) == Path("data/carebench.duckdb")
+    monkeypatch.setenv("CAREBENCH_DB", "/tmp/x.duckdb")
+    assert resolve_db_path(None) == Path("/tmp/x.duckdb")
+    assert resolve_db_path("y.duckdb") == Path("y.duckdb")
+
+
+def test_reading_a_missing_store_says_how_to_make_one(tmp_path: Path):
+    with (
+        pytest.raises(StoreError, match="carebench import"),
+        open_store(tmp_path / "none.duckdb", read_only=True),
+    ):
+        pass
+
+
+def test_a_file_that_is_not_a_store_is_refused(tmp_path: Path):
+    path = tmp_path / "notes.duckdb"
+    path.write_text("hello")
+    with pytest.raises(StoreError, match="Cannot open"):
+        Store(path)
+
+
+post_rows = st.lists(
+    st.tuples(
+        st.integers(1, 30).map(str),
+        st.sampled_from(["customer", "brand"]),
+        st.integers(0, 1000),
+        st.text(max_size=20),
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(first=post_rows, second=post_rows)
+def test_import_twice_equals_import_once(first, second):
+    def rows(spec):
+        return [
+            (pid, None, "a" if role == "customer" else "Acme", role, m, t)
+            for pid, role, m, t in spec
+        ]
+
+    once, twice = Store(), Store()
+    for store, times in ((once, 1), (twice, 2)):
+        for _ in range(times):
+            store.import_sources("test", [Source("a", [chunk(rows(first))])])
+            store.import_sources("test", [Source("b", [chunk(rows(second))])])
+    pd.testing.assert_frame_equal(once.posts(), twice.posts())
