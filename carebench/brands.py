@@ -109,7 +109,7 @@ def apply_brand_config(posts: pd.DataFrame, config: BrandConfig) -> pd.DataFrame
     handles = posts["author_handle"].astype("string").str.lstrip("@").str.lower()
     platforms = posts["platform"].astype("string").str.lower()
     any_platform = {h: b for (p, h), b in mapping.items() if p is None}
-    brand = handles.map(any_platform)
+    brand = handles.map(any_platform).astype("string")
     for (platform, handle), name in mapping.items():
         if platform is not None:
             brand = brand.mask((platforms == platform) & (handles == handle), name)
