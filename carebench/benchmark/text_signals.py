@@ -1,0 +1,354 @@
+"""Text signals: vectorised classifiers of post texts built on the phrase lists in `lexicon`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from carebench.benchmark import lexicon
+
+Channel = Literal["dm", "phone", "email", "web", "store", "other_account"]
+CHANNELS: tuple[Channel, ...] = ("dm", "phone", "email", "web", "store", "other_account")
+
+CustomerSignal = Literal["solved", "thanks", "problem", ""]
+AnswerKind = Literal["cannot_help", "fix", ""]
+
+# Every pattern below stays inside the regex subset RE2 and Python's `re` share, and avoids
+# \b, \s, \w, \d and `$`: with those pandas falls back to Python's engine on non-ASCII
+# text (most posts have emoji), which is about ten times slower. Word boundaries are
+# explicit: texts are padded with a space at both ends and `_EDGE` is any non-word char.
+_EDGE = "[^a-z0-9_]"
+_TEXT_DTYPE = pd.StringDtype("pyarrow")
+
+_WHITESPACE = "\t\r\n\f\v\u00a0\u2000-\u200b\u2028\u2029\u3000"
+# Only runs that need collapsing: replacing every single space is ten times slower.
+_SPACE_RUN = f"(?:[{_WHITESPACE}]| [ {_WHITESPACE}])[ {_WHITESPACE}]*"
+_QUOTES = "[\u2018\u2019\u201b\u02bc\u0060\u00b4]"
+# The @handles a reply opens with: its addressees, not part of what it says.
+_LEADING_HANDLES = "^(?:[ .]*@[A-Za-z0-9_]+(?:[.@][A-Za-z0-9_-]+)*[ ,:;]*)+"
+_URL = "(?:https?://|www[.])[^ ]+"
+_EMAIL = "(?:[a-z0-9._%+-]+@[a-z0-9-]+(?:[.][a-z0-9-]+)+|__email__)"
+_HANDLE = "@[a-z0-9_]+(?:[.@][a-z0-9_-]+)*"
+
+
+def _phrase_regex(phrases: Iterable[str]) -> str:
+    """Join lexicon phrases into one regex; word edges only where a phrase has a word edge."""
+    parts = []
+    for phrase in phrases:
+        # Tokens are upper-case in prepared text so that the word "link" never matches them.
+        body = re.sub(r"<(link|email|handle|phone)>", lambda m: m[0].upper(), phrase)
+        body = body.replace("'", "'?")
+        body = re.sub(r"(?<=[a-z])\*", "[a-z']*", body)
+        head = _EDGE if re.match(r"(?:\(\?:)?[a-z0-9_]", phrase) else ""
+        tail = _EDGE if re.search(r"[a-z0-9_)*?]$", phrase) else ""
+        parts.append(f"{head}(?:{body}){tail}")
+    return "(?:" + "|".join(parts) + ")"
+
+
+_PHONE_NUMBER = (
+    "[^0-9+](?:" + "|".join(f"(?:{p})" for p in lexicon.PHONE_NUMBER_PATTERNS) + ")[^0-9]"
+)
+_CHANNEL_REGEX: dict[Channel, str] = {
+    "dm": _phrase_regex(lexicon.DM_PHRASES),
+    "phone": _phrase_regex(lexicon.PHONE_PHRASES),
+    "email": _phrase_regex(lexicon.EMAIL_PHRASES),
+    "web": _phrase_regex(lexicon.WEB_PHRASES),
+    "store": _phrase_regex(lexicon.STORE_PHRASES),
+    "other_account": _phrase_regex(lexicon.OTHER_ACCOUNT_LEADS) + "[ :,]*<HANDLE>",
+}
+_DEFLECTION_EXCEPTION = _phrase_regex(lexicon.DEFLECTION_EXCEPTIONS)
+_WEB_LINK_POINTER = (
+    f"(?:{_phrase_regex(lexicon.WEB_LINK_POINTERS)}[^.!?]{{0,60}}"
+    f"|{_phrase_regex(lexicon.WEB_LINK_VERBS)}[ :>-]*)<LINK>"
+)
+_EMPATHY = _phrase_regex(lexicon.EMPATHY_PHRASES)
+_EMPATHY_EXCEPTION = _phrase_regex(lexicon.EMPATHY_EXCEPTIONS)
+_HEDGING = _phrase_regex(lexicon.HEDGING_PHRASES)
+_HEDGING_EXCEPTION = _phrase_regex(lexicon.HEDGING_EXCEPTIONS)
+_SOLVED = _phrase_regex(lexicon.SOLVED_PHRASES)
+_SOLVED_EXCEPTION = _phrase_regex(lexicon.SOLVED_EXCEPTIONS)
+_PROBLEM_PERSISTS = _phrase_regex(lexicon.PROBLEM_PERSISTS_PHRASES)
+_PROBLEM = _phrase_regex(lexicon.PROBLEM_PHRASES)
+_THANKS = _phrase_regex(lexicon.THANKS_PHRASES)
+_THANKS_BLOCKER = "[?]|" + _phrase_regex(lexicon.THANKS_BLOCKERS)
+_CANNOT_HELP = _phrase_regex(lexicon.CANNOT_HELP_PHRASES)
+_CANNOT_HELP_ALTERNATIVE = _phrase_regex(lexicon.CANNOT_HELP_ALTERNATIVES)
+_FIX_EXCEPTION = _phrase_regex(lexicon.FIX_EXCEPTIONS)
+_FIX_STEP = _phrase_regex(lexicon.FIX_STEP_PHRASES)
+_FIX_PUBLIC = _phrase_regex(lexicon.FIX_DONE_PHRASES + lexicon.FIX_STEP_PHRASES)
+_FIX_LINK = _phrase_regex(lexicon.FIX_LINK_PHRASES)
+_CARE = _phrase_regex(lexicon.CARE_REQUEST_PHRASES)
+
+# Name forms on the original-case text (greeting words case-insensitive, the name
+# capitalised): "Hi Sarah", "Thanks, Tom!"; "Colton, we're glad"; "Here to help, Rajshree."
+# A word followed by an apostrophe ("We've", "Help's") is never a name.
+_NAME = "(?:(?i:mr|mrs|ms|miss|dr)[.]? )?(?P<name>[A-Z][a-z]+(?:-[A-Z]?[a-z]+)?)"
+_GREETING = "(?i:" + "|".join(lexicon.NAME_GREETINGS) + ")"
+# Threads of several tweets number them: "1: Hey David!", "2/2 Hi".
+_START = "^(?:[0-9]+(?:/[0-9]+)?[.:)]? )?"
+_NAME_FORMS: tuple[str, ...] = (
+    f"{_START}{_GREETING}(?:, ?| ){_NAME}[^A-Za-z0-9_'-]",
+    f"{_START}{_NAME}, ",
+    f"[a-z], {_NAME}(?: [A-Z][a-z]+)?[.!?,]",
+)
+
+
+def _as_text(texts: pd.Series) -> pd.Series:
+    """The texts as Arrow-backed strings, missing values as empty text."""
+    return texts.astype(_TEXT_DTYPE).fillna("")
+
+
+def _fold_case(texts: pd.Series) -> pd.Series:
+    """Straighten quotes, decode `&amp;`, collapse whitespace."""
+    text = _as_text(texts)
+    text = text.str.replace(_QUOTES, "'", regex=True)
+    text = text.str.replace("&amp;", "&", regex=False)
+    text = text.str.replace("&gt;", ">", regex=False)
+    text = text.str.replace("&lt;", "<", regex=False)
+    return text.str.replace(_SPACE_RUN, " ", regex=True).str.strip()
+
+
+def _prepare(texts: pd.Series) -> pd.Series:
+    """Lower-case texts as the lexicon expects them: tokens masked, padded with spaces."""
+    text = _fold_case(texts).str.lower()
+    text = " " + text.str.replace(_LEADING_HANDLES, "", regex=True) + " "
+    text = text.str.replace(_URL, " <LINK> ", regex=True)
+    text = text.str.replace(_EMAIL, " <EMAIL> ", regex=True)
+    text = text.str.replace(_HANDLE, " <HANDLE> ", regex=True)
+    text = text.str.replace(_PHONE_NUMBER, " <PHONE> ", regex=True)
+    text = text.str.replace("  +", " ", regex=True)
+    return " " + text.str.strip() + " "
+
+
+def _has(text: pd.Series, pattern: str) -> np.ndarray:
+    """Whether each prepared text contains the pattern, as a numpy bool array."""
+    return text.str.contains(pattern, regex=True).to_numpy(dtype=bool, na_value=False)
+
+
+def _channel_flags(text: pd.Series) -> dict[Channel, np.ndarray]:
+    """One bool array per channel over prepared texts."""
+    text = text.str.replace(_DEFLECTION_EXCEPTION, " ", regex=True)
+    flags = {channel: _has(text, _CHANNEL_REGEX[channel]) for channel in CHANNELS}
+    named = np.logical_or.reduce([flags[c] for c in CHANNELS if c != "web"])
+    link_only = _has(text, _WEB_LINK_POINTER) & ~_has(text, _FIX_PUBLIC) & ~named
+    flags["web"] = flags["web"] | link_only
+    return flags
+
+
+def deflection_channels(texts: pd.Series) -> pd.Series:
+    """Channels a brand post moves the customer to, `;`-joined in `CHANNELS` order.
+
+    Parameters
+    ----------
+    texts : pd.Series
+        Brand post texts; missing values count as empty text.
+
+    Returns
+    -------
+    pd.Series
+        dtype ``string``, aligned on ``texts.index``; ``""`` when the post does not deflect.
+
+    Notes
+    -----
+    A post deflects to a channel when it matches that channel's phrases in `lexicon`:
+    ``dm`` (`DM_PHRASES`), ``phone`` (`PHONE_PHRASES`, including any phone number),
+    ``email`` (`EMAIL_PHRASES`, including any e-mail address), ``web`` (`WEB_PHRASES`,
+    or a link with a pointer word from `WEB_LINK_POINTERS` in a post that gives no
+    answer in public, i.e. no `FIX_DONE_PHRASES`/`FIX_STEP_PHRASES`, and names no other
+    channel), ``store`` (`STORE_PHRASES`) and ``other_account`` (a phrase from
+    `OTHER_ACCOUNT_LEADS` right before an @handle in the body; the @handles the post
+    starts with are its addressees and never count). A post may name several channels.
+    """
+    flags = _channel_flags(_prepare(texts))
+    code = np.zeros(len(texts), dtype=np.int64)
+    for bit, channel in enumerate(CHANNELS):
+        code |= flags[channel].astype(np.int64) << bit
+    labels = np.array(
+        [
+            ";".join(c for bit, c in enumerate(CHANNELS) if value >> bit & 1)
+            for value in range(1 << len(CHANNELS))
+        ],
+        dtype=object,
+    )
+    return pd.Series(labels[code], index=texts.index, dtype="string")
+
+
+def is_empathic(texts: pd.Series) -> pd.Series:
+    """Whether a brand reply acknowledges or apologises for the customer's problem.
+
+    Parameters
+    ----------
+    texts : pd.Series
+        Brand post texts; missing values count as empty text.
+
+    Returns
+    -------
+    pd.Series
+        bool, aligned on ``texts.index``: True when the text contains a phrase from
+        `lexicon.EMPATHY_PHRASES` ("sorry", "apologies", "we understand how
+        frustrating", "sad to hear", "not what we want to hear") once the phrases in
+        `lexicon.EMPATHY_EXCEPTIONS` ("no need to apologise", "if we understand
+        correctly") are removed.
+    """
+    text = _prepare(texts).str.replace(_EMPATHY_EXCEPTION, " ", regex=True)
+    return pd.Series(_has(text, _EMPATHY), index=texts.index, dtype=bool)
+
+
+def is_hedging(texts: pd.Series) -> pd.Series:
+    """Whether a brand reply distances itself legalistically from the problem.
+
+    Parameters
+    ----------
+    texts : pd.Series
+        Brand post texts; missing values count as empty text.
+
+    Returns
+    -------
+    pd.Series
+        bool, aligned on ``texts.index``: True when the text contains a phrase from
+        `lexicon.HEDGING_PHRASES` ("it appears", "any inconvenience this may have
+        caused", "we are unable to comment", "as per our policy") once the phrases in
+        `lexicon.HEDGING_EXCEPTIONS` (questions such as "what seems to be going on?")
+        are removed.
+    """
+    text = _prepare(texts).str.replace(_HEDGING_EXCEPTION, " ", regex=True)
+    return pd.Series(_has(text, _HEDGING), index=texts.index, dtype=bool)
+
+
+def agent_signature(texts: pd.Series) -> pd.Series:
+    """The agent's sign-off at the end of a brand reply (`^AB`, `-Becky`, `/CG`).
+
+    Parameters
+    ----------
+    texts : pd.Series
+        Brand post texts; missing values count as empty text.
+
+    Returns
+    -------
+    pd.Series
+        dtype ``string``, aligned on ``texts.index``: group 1 of
+        `lexicon.SIGNOFF_PATTERN` (case-sensitive, so "AB", "Becky"), ``<NA>`` when the
+        post is not signed.
+    """
+    text = _as_text(texts).str.replace(_SPACE_RUN, " ", regex=True)
+    signature = text.str.extract(lexicon.SIGNOFF_PATTERN, expand=False)
+    return pd.Series(signature, index=texts.index, dtype="string")
+
+
+def addresses_by_name(texts: pd.Series) -> pd.Series:
+    """Whether a brand reply addresses the customer by a first name.
+
+    Parameters
+    ----------
+    texts : pd.Series
+        Brand post texts; missing values count as empty text.
+
+    Returns
+    -------
+    pd.Series
+        bool, aligned on ``texts.index``. After the leading @handles, the reply opens
+        with a greeting from `lexicon.NAME_GREETINGS` followed by a capitalised word
+        ("Hi Sarah,", "Thanks, Tom!"), opens with a capitalised word and a comma
+        ("Colton, we're glad"), or its first sentence ends in ", Name" ("Here to help,
+        Rajshree."); and that word is not in `lexicon.NOT_NAMES` ("Hi there", "Hey
+        all", "Hello again", brand names). An optional title (Mr, Ms, Dr) is skipped.
+    """
+    text = _fold_case(texts).str.replace(_LEADING_HANDLES, "", regex=True) + " "
+    found = np.zeros(len(texts), dtype=bool)
+    for form in _NAME_FORMS:
+        name = text.str.extract(form, expand=False).str.lower()
+        found |= (name.notna() & ~name.isin(lexicon.NOT_NAMES)).to_numpy(dtype=bool, na_value=False)
+    return pd.Series(found, index=texts.index, dtype=bool)
+
+
+def customer_signal(texts: pd.Series) -> pd.Series:
+    """What a customer's post says about the brand's help: solved, thanks or problem.
+
+    Parameters
+    ----------
+    texts : pd.Series
+        Customer post texts; missing values count as empty text.
+
+    Returns
+    -------
+    pd.Series
+        dtype ``string``, aligned on ``texts.index``, the first that applies of:
+        ``"problem"`` when the text contains a phrase from
+        `lexicon.PROBLEM_PERSISTS_PHRASES` ("still not working", "didn't help",
+        "already tried that", "thanks for nothing"); ``"solved"`` for
+        `lexicon.SOLVED_PHRASES` ("that worked", "sorted", "all good now") once the
+        hopes and conditions in `lexicon.SOLVED_EXCEPTIONS` ("until it's fixed") are
+        removed;
+        ``"problem"`` for `lexicon.PROBLEM_PHRASES` ("can't", "error", "not working");
+        ``"thanks"`` for `lexicon.THANKS_PHRASES` in a text without a question mark or
+        a request from `lexicon.THANKS_BLOCKERS` ("please", "thanks in advance");
+        otherwise ``""``.
+    """
+    text = _prepare(texts)
+    persists = _has(text, _PROBLEM_PERSISTS)
+    solved = _has(text.str.replace(_SOLVED_EXCEPTION, " ", regex=True), _SOLVED)
+    problem = _has(text, _PROBLEM)
+    thanks = _has(text, _THANKS) & ~_has(text, _THANKS_BLOCKER)
+    signal = np.select(
+        [persists, solved, problem, thanks], ["problem", "solved", "problem", "thanks"], ""
+    )
+    return pd.Series(signal, index=texts.index, dtype="string")
+
+
+def brand_answer_kind(texts: pd.Series) -> pd.Series:
+    """Whether a brand reply says it cannot help, states a fix, or neither.
+
+    Parameters
+    ----------
+    texts : pd.Series
+        Brand post texts; missing values count as empty text.
+
+    Returns
+    -------
+    pd.Series
+        dtype ``string``, aligned on ``texts.index``: ``"cannot_help"`` when the text
+        contains a phrase from `lexicon.CANNOT_HELP_PHRASES` ("we're unable to help
+        with this", "there's nothing we can do") and offers no route: no deflection
+        channel (see `deflection_channels`), no alternative from
+        `lexicon.CANNOT_HELP_ALTERNATIVES` ("but you can ...") and no step from
+        `lexicon.FIX_STEP_PHRASES`; else ``"fix"`` when,
+        once the phrases in `lexicon.FIX_EXCEPTIONS` are removed, it contains a phrase
+        from `lexicon.FIX_DONE_PHRASES` ("this has been fixed", "we've refunded"),
+        `lexicon.FIX_STEP_PHRASES` ("try restarting", "go to Settings") or
+        `lexicon.FIX_LINK_PHRASES` ("here's how: <link>"); else ``""``.
+    """
+    text = _prepare(texts)
+    routed = np.logical_or.reduce(list(_channel_flags(text).values()))
+    alternative = _has(text, _CANNOT_HELP_ALTERNATIVE)
+    text = text.str.replace(_FIX_EXCEPTION, " ", regex=True)
+    alternative |= _has(text, _FIX_STEP)
+    cannot = _has(text, _CANNOT_HELP) & ~routed & ~alternative
+    fix = _has(text, _FIX_PUBLIC) | _has(text, _FIX_LINK)
+    kind = np.select([cannot, fix], ["cannot_help", "fix"], "")
+    return pd.Series(kind, index=texts.index, dtype="string")
+
+
+def is_care_request(texts: pd.Series) -> pd.Series:
+    """Whether a customer's post raises a problem, a question or a request for help.
+
+    Parameters
+    ----------
+    texts : pd.Series
+        Customer post texts; missing values count as empty text.
+
+    Returns
+    -------
+    pd.Series
+        bool, aligned on ``texts.index``: True when the text (links and @handles
+        masked) contains a question mark or a phrase from
+        `lexicon.CARE_REQUEST_PHRASES` (complaint words, "not working", "can't",
+        "help", "refund", "cancelled", "delayed", "why", "how do I"). Praise, banter and
+        thanks without any of these are not care requests.
+    """
+    text = _prepare(texts)
+    care = _has(text, "[?]") | _has(text, _CARE)
+    return pd.Series(care, index=texts.index, dtype=bool)
