@@ -1,0 +1,709 @@
+"""Templated replies: brand posts that repeat one text with small fills (METRICS.md).
+
+The detector never compares all pairs of posts, so it scales to millions of brand posts:
+
+1. every post is normalised (`normalise_text`) with vectorised RE2 passes (pyarrow);
+2. identical (brand, normalised text) pairs collapse into one node with a post count;
+3. texts of >= `short_post_words` words get word 3-gram shingles; those that could reach the
+   Jaccard threshold with another text of their brand (an exact pre-filter) get a MinHash
+   signature and LSH buckets; every candidate pair is verified with the exact Jaccard;
+4. templates are the connected components of the verified near-duplicate graph that hold
+   >= `min_group_size` posts.
+
+Everything is deterministic and content-based (fixed seeds, hashes of the text itself):
+row order and other brands' posts never change which of a brand's posts are templated.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from itertools import pairwise
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
+
+from carebench.benchmark.lexicon import SIGNOFF_PATTERN
+
+
+@dataclass(frozen=True)
+class TemplateSettings:
+    """The thresholds of METRICS.md's "Templated replies", with its defaults."""
+
+    # A group of near-duplicate posts is a template from this many posts.
+    min_group_size: int = 3
+    # Posts of >= short_post_words words are near-duplicates at this Jaccard or more.
+    jaccard_threshold: float = 0.7
+    # Posts under this many (normalised) words only match identical normalised text.
+    short_post_words: int = 6
+    # Shingles are runs of this many words.
+    shingle_words: int = 3
+
+    def __post_init__(self) -> None:
+        """Refuse settings under which the definition means nothing."""
+        if self.min_group_size < 1:
+            raise ValueError(f"min_group_size must be >= 1, not {self.min_group_size}")
+        if not 0.0 < self.jaccard_threshold <= 1.0:
+            raise ValueError(f"jaccard_threshold must be in (0, 1], not {self.jaccard_threshold}")
+        if self.shingle_words < 1:
+            raise ValueError(f"shingle_words must be >= 1, not {self.shingle_words}")
+        if self.short_post_words < 0:
+            raise ValueError(f"short_post_words must be >= 0, not {self.short_post_words}")
+
+
+TOP_TEMPLATE_COLUMNS: tuple[str, ...] = (
+    "brand",
+    "template_id",
+    "posts",
+    "share",
+    "normalised",
+    "examples",
+)
+
+# --- Normalisation ------------------------------------------------------------------------
+# The patterns are RE2 (pyarrow) so 1M posts normalise in C++ without Python per row:
+# no lookarounds, and Unicode classes (\pL letters, \pN numbers, \pM marks) spelled out
+# because RE2's \w and \d are ASCII-only. Masks are words wrapped in `_` (`_url_`), so they
+# survive punctuation folding and read well in the dashboard.
+_EMOJI = (
+    r"[\x{1F000}-\x{1FAFF}\x{2300}-\x{23FF}\x{2600}-\x{27BF}\x{2B00}-\x{2BFF}"
+    r"\x{FE0F}\x{200D}\x{20E3}\x{E0020}-\x{E007F}]"
+)
+# Runs of emoji (spaces between them included) fold to one mask.
+_EMOJI_RUN = _EMOJI + r"(?:[ \t]*" + _EMOJI + r")*"
+# Curly and modifier apostrophes become the ASCII one, so "we’ll" == "we'll".
+_APOSTROPHES = r"[\x{2018}\x{2019}\x{201B}\x{02BC}\x{00B4}]"
+_URL = r"https?://\S+"
+_WWW = r"www\.\S+"
+_EMAIL = r"[a-z0-9._%+\-]+@[a-z0-9\-]+(?:\.[a-z0-9\-]+)+"
+# Cheap test for rows that may hold an e-mail address: it starts with a literal `@`,
+# which RE2 finds with memchr, unlike _EMAIL that can start anywhere.
+_EMAIL_HINT = r"@[a-z0-9\-]+\.[a-z0-9]"
+# A run of @handles (a reply to several people) is one fill, so it is one mask.
+_HANDLES = r"@[a-z0-9_]+(?:\s*@[a-z0-9_]+)*"
+# Numbers and order / ticket / booking codes are one mask, as a brand fills one slot with
+# either ("order 12345", "order #A12345"): a word with a digit, continued through the
+# separators of phone numbers, dates, times and prices ("1-800-769-2555", "+44 20 7946
+# 0958", "jkpy2t", "5pm").
+_NUMBER = r"[\pL\pN_]*\pN(?:[\pL\pN_]|[.,:/\- ]\pN)*"
+# Punctuation, symbols, HTML entities (&amp;) and whitespace other than one plain space fold
+# into one space; an apostrophe survives only inside a word ("don't"). Single spaces are
+# left alone on purpose: rewriting every space made this pass 3x slower.
+_ENTITY = r"&(?:[a-z]{2,8}|#[0-9]{1,7}|#x[0-9a-f]{1,6});"
+_NON_WORD = r"(?:" + _ENTITY + r"|[^\pL\pN\pM_'])"
+_NON_WORD_NOT_SPACE = r"(?:" + _ENTITY + r"|[^\pL\pN\pM_' ])"
+_PUNCTUATION_RUN = (
+    _NON_WORD_NOT_SPACE + r"(?:" + _NON_WORD + r"|')*"
+    r"|[ ](?:" + _NON_WORD + r"|')+"
+    r"|'+(?:" + _NON_WORD + r"|')*(?:" + _NON_WORD + r"|$)"
+    r"|^'+"
+)
+# Below this many texts one thread is faster than two.
+_PARALLEL_MIN_TEXTS = 50_000
+
+
+def normalise_text(texts: pd.Series) -> pd.Series:
+    """Normalise post texts for template matching, vectorised; <NA> stays <NA>.
+
+    Parameters
+    ----------
+    texts : pd.Series
+        Post texts (any string-like dtype, any index).
+
+    Returns
+    -------
+    pd.Series
+        A ``string`` Series on the same index. In order: runs of emoji become ``_emoji_``
+        and curly apostrophes ``'``; an agent sign-off at the end
+        (``lexicon.SIGNOFF_PATTERN``, case-sensitive, with any links after it) becomes
+        ``_sig_``; the text is lower-cased; URLs become ``_url_``, e-mail addresses
+        ``_email_``, a run of @handles ``_user_``, and numbers and order / ticket codes
+        (any word with a digit, through ``.,:/-`` and space separators) ``_num_``; every run of
+        punctuation, symbols, HTML entities and whitespace becomes one space (an apostrophe
+        is kept only inside a word); leading and trailing spaces are dropped.
+    """
+    array = pa.array(texts.astype("string[pyarrow]"))
+    normalised = _normalise_array(array)
+    return pd.Series(
+        pd.arrays.ArrowStringArray(pa.chunked_array([normalised]).cast(pa.large_string())),
+        index=texts.index,
+        name=texts.name,
+    )
+
+
+def _normalise_array(array: pa.Array) -> pa.Array:
+    """Normalise an arrow string array, in two threads when it is large."""
+    workers = min(2, os.cpu_count() or 1)
+    if len(array) < _PARALLEL_MIN_TEXTS or workers < 2:
+        return _normalise_chunk(array)
+    half = len(array) // 2
+    # pyarrow's kernels release the GIL, so two halves run on two cores.
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        parts = list(pool.map(_normalise_chunk, [array.slice(0, half), array.slice(half)]))
+    return pa.concat_arrays(parts)
+
+
+def _normalise_chunk(array: pa.Array) -> pa.Array:
+    """The normalisation passes of `normalise_text` on one arrow string array."""
+    array = pc.utf8_trim_whitespace(array)
+    # Emoji and curly quotes are never ASCII; rewriting only the few non-ASCII texts is 8x
+    # faster than running those two patterns over everything.
+    non_ascii = pc.invert(pc.string_is_ascii(array))
+    array = _replace_where(array, non_ascii, _EMOJI_RUN, " _emoji_ ")
+    array = _replace_where(array, non_ascii, _APOSTROPHES, "'")
+    # Emoji first so a sign-off glued to emoji ("👏👏-Rad") is preceded by a space.
+    array = pc.replace_substring_regex(array, pattern=SIGNOFF_PATTERN, replacement=" _sig_")
+    array = pc.utf8_lower(array)
+    array = pc.replace_substring_regex(array, pattern=_URL, replacement=" _url_ ")
+    array = _replace_where(array, pc.match_substring(array, "www."), _WWW, " _url_ ")
+    hint = pc.match_substring_regex(array, _EMAIL_HINT)
+    array = _replace_where(array, hint, _EMAIL, " _email_ ")
+    array = pc.replace_substring_regex(array, pattern=_HANDLES, replacement=" _user_ ")
+    array = pc.replace_substring_regex(array, pattern=_NUMBER, replacement=" _num_ ")
+    array = pc.replace_substring_regex(array, pattern=_PUNCTUATION_RUN, replacement=" ")
+    return pc.utf8_trim(array, characters=" ")
+
+
+def _replace_where(array: pa.Array, rows: pa.Array, pattern: str, replacement: str) -> pa.Array:
+    """Apply a regex replacement to the selected rows only (a pattern few rows match)."""
+    rows = pc.fill_null(rows, False)
+    if not pc.any(rows).as_py():
+        return array
+    subset = pc.replace_substring_regex(
+        pc.filter(array, rows), pattern=pattern, replacement=replacement
+    )
+    return pc.replace_with_mask(array, rows, subset)
+
+
+# --- Near-duplicate search ------------------------------------------------------------------
+# LSH banding: MinHash signatures of _BANDS * _ROWS values; two texts are candidates when all
+# _ROWS values of any band agree. A pair at Jaccard J collides with probability
+# 1 - (1 - J**_ROWS) ** _BANDS: with 20 bands of 4 rows that is 0.996 at J = 0.7, 0.9995 at
+# J = 0.75, 0.99997 at J = 0.8, and 0.72 at J = 0.5 / 0.15 at J = 0.3 (false candidates the
+# exact check drops). On the real TWCS brand replies 99.94% of the pairs at >= 0.7 collided
+# and 99.96% ended in the same group as with an exact all-pairs search: a group's members
+# are usually linked by several pairs, so a whole group is missed even less often.
+_BANDS = 20
+_ROWS = 4
+_SEED = 20_171_031
+# Anchors per LSH bucket (see `_verify_buckets`).
+_ANCHORS = 16
+# The pre-filter's count table per brand has at most 2**this slots (128 MB).
+_MAX_TABLE_BITS = 24
+# Candidate pairs verified per batch: bounds the memory of the sparse row products.
+_VERIFY_BATCH = 1_000_000
+
+
+def find_templates(
+    posts: pd.DataFrame, settings: TemplateSettings = TemplateSettings()
+) -> pd.Series:
+    """The template each brand post belongs to, or <NA> when it is not templated.
+
+    Parameters
+    ----------
+    posts : pd.DataFrame
+        Brand posts with columns ``brand``, ``post_id`` and ``text`` (any index). Posts
+        without a brand or whose normalised text is empty are never templated.
+    settings : TemplateSettings
+        ``min_group_size``, ``jaccard_threshold``, ``short_post_words``, ``shingle_words``.
+
+    Returns
+    -------
+    pd.Series
+        A ``string`` Series aligned on ``posts.index``: the template id, ``"{brand}#{n}"``,
+        or <NA>. Two posts of the same brand are near-duplicates when their normalised
+        texts (`normalise_text`) are identical, or when both have >= ``short_post_words``
+        words and the Jaccard similarity of their sets of ``shingle_words``-word shingles
+        is >= ``jaccard_threshold`` (posts under ``short_post_words`` words match only an
+        identical text). Groups are the connected components of this near-duplicate
+        graph, so A~B and B~C put A, B and C in one group even when A and C differ more.
+        A group of >= ``min_group_size`` posts is a template. Groups never cross brands.
+        Templates are numbered per brand from 1 by size (posts) descending, then by their
+        smallest normalised text (code-point order). Candidate pairs come from MinHash LSH
+        (0.996 of the pairs at Jaccard 0.7 are found, more above) and every one is
+        checked with the exact Jaccard, so no pair under the threshold is ever linked.
+        Words are those of the normalised text, masks included. Deterministic: row order
+        and other brands' posts never change which of a brand's posts are templated.
+    """
+    _check_columns(posts, "find_templates")
+    result = pd.Series(pd.NA, index=posts.index, dtype="string", name="template_id")
+    if posts.empty:
+        return result
+
+    brand = posts["brand"].astype("string")
+    normalised = pa.array(normalise_text(posts["text"]))
+    usable = brand.notna().to_numpy() & pc.fill_null(pc.utf8_length(normalised), 0).to_numpy(
+        zero_copy_only=False
+    ).astype(bool)
+    if not usable.any():
+        return result
+    rows = np.flatnonzero(usable)
+    brand_codes, brand_names = pd.factorize(brand.iloc[rows], sort=True)
+    texts = normalised.take(pa.array(rows))
+
+    # One node per distinct (brand, normalised text), ordered by brand then text.
+    text_codes, unique_texts = _sorted_codes(texts)
+    node_keys, post_node = np.unique(
+        brand_codes.astype(np.int64) * len(unique_texts) + text_codes, return_inverse=True
+    )
+    node_brand = node_keys // len(unique_texts)
+    node_text = node_keys % len(unique_texts)
+    node_posts = np.bincount(post_node, minlength=len(node_keys))
+
+    edges = _near_duplicate_edges(
+        unique_texts, node_text, node_brand, node_posts, brand_names, settings
+    )
+    graph = sparse.coo_matrix(
+        (np.ones(len(edges), dtype=np.int8), (edges[:, 0], edges[:, 1])),
+        shape=(len(node_keys), len(node_keys)),
+    )
+    _, labels = connected_components(graph, directed=False)
+
+    group_posts = np.bincount(labels, weights=node_posts).astype(np.int64)
+    # Nodes are sorted by (brand, text), so a group's first node is its smallest text.
+    group_first = np.full(len(group_posts), len(node_keys), dtype=np.int64)
+    np.minimum.at(group_first, labels, np.arange(len(node_keys)))
+    templated = np.flatnonzero(group_posts >= settings.min_group_size)
+    group_brand = node_brand[group_first[templated]]
+    order = np.lexsort((group_first[templated], -group_posts[templated], group_brand))
+    ranked = templated[order]
+    ranked_brand = group_brand[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(ranked_brand)) + 1]
+    number = np.arange(len(ranked)) - np.repeat(starts, np.diff(np.r_[starts, len(ranked)])) + 1
+
+    group_id = np.full(len(group_posts), None, dtype=object)
+    group_id[ranked] = [
+        f"{brand_names[b]}#{n}" for b, n in zip(ranked_brand.tolist(), number.tolist(), strict=True)
+    ]
+    ids = pd.array(group_id[labels[post_node]], dtype="string")
+    result.iloc[rows] = ids
+    return result
+
+
+def templated_ratio(posts: pd.DataFrame, template_ids: pd.Series) -> pd.Series:
+    """Per brand, the share of its posts that are in a template (0..1).
+
+    Parameters
+    ----------
+    posts : pd.DataFrame
+        Brand posts with a ``brand`` column.
+    template_ids : pd.Series
+        `find_templates` of ``posts`` (aligned on its index).
+
+    Returns
+    -------
+    pd.Series
+        Float Series indexed by brand, named ``templated_ratio``: brand posts in a
+        template / brand posts. Brands without posts are absent.
+    """
+    frame = pd.DataFrame(
+        {"brand": posts["brand"], "templated": _aligned(template_ids, posts).notna()}
+    )
+    ratio = frame.groupby("brand", sort=True)["templated"].mean().astype(float)
+    return ratio.rename("templated_ratio")
+
+
+def top_templates(
+    posts: pd.DataFrame, template_ids: pd.Series, n: int = 10, examples: int = 3
+) -> pd.DataFrame:
+    """Each brand's `n` largest templates with counts, share and real examples.
+
+    Parameters
+    ----------
+    posts : pd.DataFrame
+        The brand posts given to `find_templates` (columns ``brand``, ``post_id``,
+        ``text``).
+    template_ids : pd.Series
+        `find_templates` of ``posts`` (aligned on its index).
+    n : int
+        Templates kept per brand, largest first (ties: template number).
+    examples : int
+        Original texts kept per template.
+
+    Returns
+    -------
+    pd.DataFrame
+        One row per (brand, template_id), brands in order, with ``posts`` (posts in the
+        template), ``share`` (of all the brand's posts, 0..1), ``normalised`` (the
+        template's most frequent normalised text; ties: the smallest) and
+        ``examples`` (a list of up to `examples` distinct original texts, in post_id
+        order, numeric ids numerically).
+    """
+    _check_columns(posts, "top_templates")
+    ids = _aligned(template_ids, posts).astype("string")
+    brand_posts = posts.groupby(posts["brand"].astype("string"), sort=True).size()
+    mask = ids.notna().to_numpy()
+    if not mask.any() or n <= 0:
+        return _empty_top_templates()
+
+    chosen = pd.DataFrame(
+        {
+            "brand": posts.loc[mask, "brand"].astype("string").to_numpy(),
+            "template_id": ids[mask].to_numpy(),
+            "post_id": posts.loc[mask, "post_id"].astype("string").to_numpy(),
+            "text": posts.loc[mask, "text"].astype("string").to_numpy(),
+        }
+    )
+    sizes = chosen.groupby(["brand", "template_id"], sort=False).size().reset_index(name="posts")
+    sizes["number"] = (
+        sizes["template_id"].str.rsplit("#", n=1).str[-1].astype("Int64").fillna(0).astype(int)
+    )
+    sizes = sizes.sort_values(
+        ["brand", "posts", "number", "template_id"], ascending=[True, False, True, True]
+    )
+    sizes = sizes.groupby("brand", sort=False).head(n)
+    chosen = chosen.merge(sizes[["brand", "template_id"]], on=["brand", "template_id"])
+
+    chosen["normalised"] = normalise_text(chosen["text"])
+    common = (
+        chosen.groupby(["brand", "template_id", "normalised"], sort=False)
+        .size()
+        .rename("count")
+        .reset_index()
+        .sort_values(["count", "normalised"], ascending=[False, True])
+        .drop_duplicates(["brand", "template_id"])
+    )
+    chosen["id_length"] = chosen["post_id"].str.len()
+    samples = (
+        chosen.sort_values(["id_length", "post_id", "text"])
+        .drop_duplicates(["brand", "template_id", "text"])
+        .groupby(["brand", "template_id"], sort=False)["text"]
+        .agg(lambda texts: [str(text) for text in texts.head(examples)])
+        .rename("examples")
+        .reset_index()
+    )
+    table = sizes.merge(common[["brand", "template_id", "normalised"]], on=["brand", "template_id"])
+    table = table.merge(samples, on=["brand", "template_id"])
+    table["share"] = table["posts"] / table["brand"].map(brand_posts).astype(float)
+    table["posts"] = table["posts"].astype(np.int64)
+    table = table.sort_values(["brand", "posts", "number"], ascending=[True, False, True])
+    return table.loc[:, list(TOP_TEMPLATE_COLUMNS)].reset_index(drop=True)
+
+
+def _aligned(template_ids: pd.Series, posts: pd.DataFrame) -> pd.Series:
+    """`template_ids` in the row order of `posts` (as `find_templates` returns them)."""
+    if template_ids.index.equals(posts.index):
+        return template_ids
+    return template_ids.reindex(posts.index)
+
+
+def _empty_top_templates() -> pd.DataFrame:
+    """`top_templates` with no rows, with its columns and dtypes."""
+    return pd.DataFrame(
+        {
+            "brand": pd.Series(dtype="string"),
+            "template_id": pd.Series(dtype="string"),
+            "posts": pd.Series(dtype=np.int64),
+            "share": pd.Series(dtype=float),
+            "normalised": pd.Series(dtype="string"),
+            "examples": pd.Series(dtype=object),
+        }
+    )
+
+
+def _check_columns(posts: pd.DataFrame, caller: str) -> None:
+    """Raise a clear error when the posts frame lacks a column the detector needs."""
+    missing = [column for column in ("brand", "post_id", "text") if column not in posts.columns]
+    if missing:
+        raise ValueError(
+            f"{caller} needs a posts frame with columns brand, post_id and text; missing: "
+            f"{', '.join(missing)}. Build it from the brand's posts (see scoring.analyse)."
+        )
+
+
+def _sorted_codes(texts: pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """Codes of each text in its sorted distinct values, and those sorted distinct values."""
+    encoded = pc.dictionary_encode(texts)
+    dictionary = encoded.dictionary
+    order = pc.sort_indices(dictionary).to_numpy()
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    codes = rank[encoded.indices.to_numpy(zero_copy_only=False)]
+    return codes, dictionary.take(pa.array(order))
+
+
+def _near_duplicate_edges(
+    texts: pa.Array,
+    node_text: np.ndarray,
+    node_brand: np.ndarray,
+    node_posts: np.ndarray,
+    brand_names: pd.Index,
+    settings: TemplateSettings,
+) -> np.ndarray:
+    """Verified near-duplicate pairs of nodes (n x 2), all of them between long texts.
+
+    Identical texts are already one node and short texts only match identical text, so
+    only nodes whose text has >= max(short_post_words, shingle_words) words get edges.
+    """
+    no_edges = np.empty((0, 2), dtype=np.int64)
+    threshold = settings.jaccard_threshold
+    words = pc.add(pc.count_substring(texts, " "), 1).to_numpy(zero_copy_only=False)
+    min_words = max(settings.short_post_words, settings.shingle_words)
+    nodes = np.flatnonzero(words[node_text] >= min_words)
+    if len(nodes) < 2:
+        return no_edges
+    # Salting every shingle with its brand keeps brands apart in every later step.
+    brand_of = node_brand[nodes]
+    salt = pd.util.hash_array(np.asarray(brand_names, dtype=object))[brand_of]
+    shingle_hash, counts = _shingle_hashes(
+        texts.take(pa.array(node_text[nodes])), settings.shingle_words, salt
+    )
+
+    # Exact pre-filter: Jaccard(A, B) >= t needs |A & B| >= t |A|, so a text with more
+    # than (1 - t) |A| shingles that no other text of its brand has cannot match anything
+    # and skips MinHash and LSH. Most free-text replies go here.
+    lonely = _lonely_shingles(shingle_hash, counts, brand_of)
+    kept = np.flatnonzero(lonely <= (1.0 - threshold) * counts + 1e-9)
+    if len(kept) < 2:
+        return no_edges
+    kept_hash = shingle_hash[np.repeat(np.isin(np.arange(len(nodes)), kept), counts)]
+    del shingle_hash
+    columns, unique_hashes = pd.factorize(kept_hash)
+    del kept_hash
+    kept_counts = counts[kept]
+    shingles = sparse.csr_matrix(
+        (np.ones(len(columns), dtype=np.int32), columns, np.r_[0, np.cumsum(kept_counts)]),
+        shape=(len(kept), len(unique_hashes)),
+    )
+    shingles.sum_duplicates()
+    shingles.data[:] = 1
+
+    signatures = _minhash(shingles, unique_hashes)
+    # Anchors first: the most posted texts (ties: the smallest text, as nodes are sorted).
+    by_posts = np.lexsort((np.arange(len(kept)), -node_posts[nodes[kept]]))
+    rank = np.empty(len(kept), dtype=np.int64)
+    rank[by_posts] = np.arange(len(kept))
+    edges = _verify_buckets(_lsh_buckets(signatures, rank), shingles, threshold)
+    return nodes[kept][edges]
+
+
+def _shingle_hashes(
+    texts: pa.Array, shingle_words: int, salt: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Hashes of every text's `shingle_words`-word shingles (in order), and their count per text.
+
+    A shingle's hash depends only on its words and the text's `salt`: words are hashed by
+    content (SipHash with pandas' fixed key), never by their position in this batch.
+    """
+    tokens = pc.split_pattern(texts, " ")
+    lengths = pc.list_value_length(tokens).to_numpy(zero_copy_only=False).astype(np.int64)
+    encoded = pc.dictionary_encode(pc.list_flatten(tokens))
+    del tokens
+    vocabulary = encoded.dictionary.to_numpy(zero_copy_only=False).astype(object)
+    word_hash = pd.util.hash_array(vocabulary, categorize=False)
+    token_hash = word_hash[encoded.indices.to_numpy(zero_copy_only=False)]
+    del encoded
+
+    # Combine each run of words at every position, then keep the runs that start a
+    # shingle (the last shingle_words - 1 positions of a text start none).
+    weights = np.random.default_rng(_SEED).integers(1, 2**62, shingle_words, dtype=np.uint64)
+    weights = weights * np.uint64(2) + np.uint64(1)
+    span = len(token_hash) - shingle_words + 1
+    combined = np.zeros(span, dtype=np.uint64)
+    scratch = np.empty(span, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for offset in range(shingle_words):
+            np.multiply(token_hash[offset : offset + span], weights[offset], out=scratch)
+            np.add(combined, scratch, out=combined)
+    del scratch
+    starts_shingle = np.ones(span, dtype=bool)
+    ends = np.cumsum(lengths)
+    for back in range(1, shingle_words):
+        starts_shingle[(ends - back)[ends - back < span]] = False
+    counts = lengths - shingle_words + 1
+    shingle_hash = combined[starts_shingle]
+    del combined, token_hash, starts_shingle
+    # Texts come grouped by brand, so the salt is added run by run, not per shingle.
+    offsets = np.r_[0, np.cumsum(counts)]
+    runs = np.r_[0, np.flatnonzero(salt[1:] != salt[:-1]) + 1, len(salt)]
+    with np.errstate(over="ignore"):
+        for first, last in pairwise(runs.tolist()):
+            shingle_hash[offsets[first] : offsets[last]] += salt[first]
+    return _mix(shingle_hash, in_place=True), counts
+
+
+def _lonely_shingles(shingle_hash: np.ndarray, counts: np.ndarray, brand: np.ndarray) -> np.ndarray:
+    """Per text, a lower bound on its shingles that no other text of its brand has.
+
+    Occurrences are counted per brand in a hash table 4x the brand's shingles: a shingle
+    alone in its slot is certainly alone, and a slot shared by chance only makes the
+    bound lower, which keeps the pre-filter exact. Texts arrive grouped by brand.
+    """
+    alone = np.zeros(len(shingle_hash), dtype=bool)
+    text_starts = np.r_[0, np.flatnonzero(np.diff(brand)) + 1, len(brand)]
+    offsets = np.r_[0, np.cumsum(counts)]
+    for first, last in pairwise(text_starts.tolist()):
+        begin, end = offsets[first], offsets[last]
+        bits = min(_MAX_TABLE_BITS, max(10, int(4 * (end - begin) - 1).bit_length()))
+        slot = (shingle_hash[begin:end] >> np.uint64(64 - bits)).astype(np.int64)
+        alone[begin:end] = np.bincount(slot, minlength=1 << bits)[slot] == 1
+    return np.add.reduceat(alone, offsets[:-1], dtype=np.int64)
+
+
+def _mix(values: np.ndarray, in_place: bool = False) -> np.ndarray:
+    """SplitMix64 finaliser: spreads every input bit over the whole 64-bit hash."""
+    if not (in_place and values.dtype == np.uint64):
+        values = np.array(values, dtype=np.uint64)
+    scratch = np.empty_like(values)
+    with np.errstate(over="ignore"):
+        for shift, multiplier in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB)):
+            np.right_shift(values, np.uint64(shift), out=scratch)
+            np.bitwise_xor(values, scratch, out=values)
+            np.multiply(values, np.uint64(multiplier), out=values)
+        np.right_shift(values, np.uint64(31), out=scratch)
+        np.bitwise_xor(values, scratch, out=values)
+    return values
+
+
+def _minhash(shingles: sparse.csr_matrix, shingle_hashes: np.ndarray) -> np.ndarray:
+    """MinHash signatures (rows x _BANDS * _ROWS, uint32) of each row's shingle set.
+
+    Permutation k maps the top 32 bits x of a shingle's (already mixed) hash to
+    (a_k * x + b_k) mod 2**32 with odd a_k: a bijection, so the row's minimum is the
+    MinHash of that permutation. 32 bits halve the memory traffic of the 64-bit version;
+    a chance tie only adds a candidate that the exact check drops. Fixed seed: the same
+    text always gets the same signature.
+    """
+    values = (shingle_hashes >> np.uint64(32)).astype(np.uint32)[shingles.indices]
+    starts = shingles.indptr[:-1]
+    rng = np.random.default_rng(_SEED)
+    count = _BANDS * _ROWS
+    multipliers = rng.integers(0, 2**31, size=count, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    offsets = rng.integers(0, 2**32, size=count, dtype=np.uint32)
+    signatures = np.empty((shingles.shape[0], count), dtype=np.uint32)
+
+    def fill(columns: range) -> None:
+        scratch = np.empty_like(values)
+        with np.errstate(over="ignore"):
+            for k in columns:
+                np.multiply(values, multipliers[k], out=scratch)
+                np.add(scratch, offsets[k], out=scratch)
+                signatures[:, k] = np.minimum.reduceat(scratch, starts)
+
+    workers = min(2, os.cpu_count() or 1)
+    if len(values) < _PARALLEL_MIN_TEXTS or workers < 2:
+        fill(range(count))
+    else:
+        # numpy releases the GIL in ufuncs: two threads each take half the permutations.
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(fill, [range(0, count, 2), range(1, count, 2)]))
+    return signatures
+
+
+# One band's LSH buckets: rows (bucket by bucket), each row's bucket start, its position.
+_Band = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _lsh_buckets(signatures: np.ndarray, rank: np.ndarray) -> list[_Band]:
+    """Per band, the LSH buckets of >= 2 rows: (rows, bucket start, position in bucket).
+
+    Rows sharing all of a band's values share its bucket; inside a bucket rows are in
+    `rank` order. Brands never share a bucket: their shingle hashes (hence signatures)
+    are salted with the brand.
+    """
+    count = len(signatures)
+    by_rank = np.empty(count, dtype=np.int64)
+    by_rank[rank] = np.arange(count)
+    multipliers = _mix(np.arange(1, _ROWS + 1, dtype=np.uint64))
+    bands: list[_Band] = []
+    for band in range(_BANDS):
+        key = np.full(count, band, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            for row in range(_ROWS):
+                key += signatures[:, band * _ROWS + row].astype(np.uint64) * multipliers[row]
+        codes, uniques = pd.factorize(_mix(key, in_place=True))
+        shared = np.flatnonzero(np.bincount(codes, minlength=len(uniques))[codes] >= 2)
+        # One sort of (bucket, rank) packed in an int64 orders every bucket's rows.
+        order = np.sort(codes[shared].astype(np.int64) * count + rank[shared])
+        rows = by_rank[order % count]
+        bucket = order // count
+        starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
+        sizes = np.diff(np.r_[starts, len(rows)])
+        first = np.repeat(starts, sizes)
+        bands.append((rows, first, np.arange(len(rows)) - first))
+    return bands
+
+
+def _verify_buckets(
+    bands: list[_Band], shingles: sparse.csr_matrix, threshold: float
+) -> np.ndarray:
+    """Verified near-duplicate pairs (n x 2 rows of `shingles`) among LSH bucket mates.
+
+    All pairs of a bucket would be quadratic (a template with 10k variants is one bucket),
+    so the first _ANCHORS rows of each bucket (the most posted texts, see `_lsh_buckets`)
+    are anchors: step r checks every later row against anchor r, band after band. A pair
+    already connected through verified pairs is skipped, as it cannot change a connected
+    component; so once a template's variants are linked the other bands cost nothing.
+    Buckets of <= _ANCHORS + 1 rows are thus checked exhaustively; in bigger ones a row
+    is linked through the anchors, the template's most repeated texts.
+    """
+    labels = np.arange(shingles.shape[0])
+    radix = shingles.shape[0] + 1
+    found: list[np.ndarray] = []
+    for anchor_position in range(_ANCHORS):
+        remaining: list[_Band] = []
+        for rows, first, position in bands:
+            later = position > anchor_position
+            if not later.any():
+                continue
+            remaining.append((rows, first, position))
+            member = rows[later]
+            anchor = rows[first[later] + anchor_position]
+            apart = labels[member] != labels[anchor]
+            if not apart.any():
+                continue
+            pairs = np.sort(
+                np.minimum(member[apart], anchor[apart]) * radix
+                + np.maximum(member[apart], anchor[apart])
+            )
+            pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]]
+            low, high = pairs // radix, pairs % radix
+            passed = _jaccard_at_least(shingles, low, high, threshold)
+            if passed.any():
+                found.append(np.column_stack([low[passed], high[passed]]))
+                labels = _merge_labels(labels, low[passed], high[passed])
+        bands = remaining
+        if not bands:
+            break
+    if not found:
+        return np.empty((0, 2), dtype=np.int64)
+    return np.concatenate(found)
+
+
+def _merge_labels(labels: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Component labels after adding edges left-right (a label is a member row's index).
+
+    Only the components the new edges touch are recomputed, so a step costs little more
+    than its edges.
+    """
+    touched, inverse = np.unique(np.r_[labels[left], labels[right]], return_inverse=True)
+    graph = sparse.coo_matrix(
+        (np.ones(len(left), dtype=np.int8), (inverse[: len(left)], inverse[len(left) :])),
+        shape=(len(touched), len(touched)),
+    )
+    count, component = connected_components(graph, directed=False)
+    smallest = np.full(count, labels.shape[0], dtype=np.int64)
+    np.minimum.at(smallest, component, touched)
+    mapping = np.arange(labels.shape[0])
+    mapping[touched] = smallest[component]
+    return mapping[labels]
+
+
+def _jaccard_at_least(
+    shingles: sparse.csr_matrix, left: np.ndarray, right: np.ndarray, threshold: float
+) -> np.ndarray:
+    """Whether the exact Jaccard of each (left, right) pair of rows is >= threshold."""
+    sizes = np.diff(shingles.indptr)
+    result = np.empty(len(left), dtype=bool)
+    for start in range(0, len(left), _VERIFY_BATCH):
+        stop = start + _VERIFY_BATCH
+        a, b = left[start:stop], right[start:stop]
+        shared = np.asarray(shingles[a].multiply(shingles[b]).sum(axis=1)).ravel()
+        union = sizes[a] + sizes[b] - shared
+        result[start:stop] = shared / union >= threshold
+    return result
