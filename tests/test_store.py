@@ -10,6 +10,7 @@ import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -142,6 +143,22 @@ def test_killed_process_mid_import_leaves_file_store_unchanged(tmp_path: Path):
     proc.wait(timeout=30)
     with Store(db) as store:
         assert list(store.snapshot()) == before
+
+
+def test_import_larger_than_a_row_group_lands_whole(fresh_store: Store):
+    # DuckDB 2.0.0 silently dropped every row of a transaction that inserted more than
+    # a couple of row groups into a fresh table; this pins the behaviour we rely on.
+    def frame(start: int, n: int) -> pd.DataFrame:
+        ids = np.arange(start, start + n).astype(str)
+        base = make_posts([("0", None, "c", "customer", 0, "my parcel is late again")])
+        out = base.loc[base.index.repeat(n)].reset_index(drop=True)
+        out["post_id"] = ids
+        return out
+
+    chunks = [Chunk(frame(0, 250_000), (), 250_000), Chunk(frame(250_000, 50_000), (), 50_000)]
+    summary = fresh_store.import_sources("test", [Source("big.csv", chunks)])[0]
+    assert summary.posts_new == 300_000
+    assert fresh_store.count_posts() == 300_000
 
 
 def test_db_path_resolution(monkeypatch: pytest.MonkeyPatch):

@@ -91,7 +91,7 @@ def build_threads(posts: pd.DataFrame) -> Threads:
     n = len(posts)
     created = posts["created_at"]
     # Epoch seconds as floats: timezone-aware columns turn into slow object arrays in numpy.
-    seconds = _epoch_seconds(created)
+    seconds = epoch_seconds(created).to_numpy()
     is_customer = (posts["author_role"] == "customer").to_numpy(dtype=bool, na_value=False)
     post_brand = _brand_of_posts(posts)
 
@@ -202,10 +202,11 @@ def _account_brands(posts: pd.DataFrame, post_brand: pd.Series) -> dict[str, str
     return dict(zip(pairs["handle"], pairs["brand"], strict=True))
 
 
-def _epoch_seconds(created: pd.Series) -> np.ndarray:
-    """Seconds since the epoch for a UTC timestamp column."""
+def epoch_seconds(created: pd.Series) -> pd.Series:
+    """Seconds since the epoch (float) for a UTC timestamp column, same index."""
     naive = created.dt.tz_convert("UTC").dt.tz_localize(None)
-    return naive.to_numpy(dtype="datetime64[us]").astype(np.int64) / 1e6
+    micros = naive.to_numpy(dtype="datetime64[us]").astype(np.int64)
+    return pd.Series(micros / 1e6, index=created.index)
 
 
 def _reply_seconds(

@@ -1,0 +1,34 @@
+"""Store -> analysis: the one call the CLI and the dashboard make to get figures."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from carebench.benchmark.scoring import Analysis, analyse
+from carebench.benchmark.settings import Settings
+from carebench.brands import BrandConfig, apply_brand_config
+from carebench.errors import UnknownBrand
+from carebench.store import Store
+
+
+def analyse_store(
+    store: Store, settings: Settings | None = None, brands: BrandConfig | None = None
+) -> Analysis:
+    """Read every post, map declared brand accounts, and score every conversation."""
+    brands = brands or BrandConfig()
+    posts = apply_brand_config(store.posts(), brands)
+    return analyse(posts, settings, brands)
+
+
+def check_brands(known: pd.Series, wanted: list[str]) -> list[str]:
+    """Return `wanted` brands in the store's spelling, or raise naming the unknown ones."""
+    by_lower = {str(b).lower(): str(b) for b in known.dropna().unique()}
+    missing = [b for b in wanted if b.lower() not in by_lower]
+    if missing:
+        sample = ", ".join(sorted(by_lower.values())[:12])
+        raise UnknownBrand(
+            f"Unknown brand(s): {', '.join(missing)}. The store has {len(by_lower)} brands, "
+            f"e.g. {sample}. Brand names are the brand account handles or the names in your "
+            "brand config."
+        )
+    return [by_lower[b.lower()] for b in wanted]

@@ -1,0 +1,201 @@
+"""Scored conversations -> one row per brand (and period) with n and 95% intervals.
+
+Every rate is a fraction 0..1 with its own denominator `n` (written `<metric>_n`),
+a Wilson interval (`<metric>_low`, `<metric>_high`); medians and P90s carry an exact
+bootstrap interval. `small_sample` flags brands with fewer conversations than the
+setting, and `<metric>_n` lets a reader judge each figure on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from carebench.benchmark.intervals import quantile_interval, wilson_interval
+from carebench.benchmark.settings import Settings
+from carebench.benchmark.text_signals import CHANNELS
+
+Period = Literal["week", "month"]
+
+# (metric, numerator column or predicate, denominator predicate); documented below.
+RateSpec = tuple[str, Callable[[pd.DataFrame], pd.Series], Callable[[pd.DataFrame], pd.Series]]
+
+
+def _answered(c: pd.DataFrame) -> pd.Series:
+    return c["answered"].astype(bool)
+
+
+def _answered_care(c: pd.DataFrame) -> pd.Series:
+    return c["answered"].astype(bool) & c["care_request"].astype(bool)
+
+
+def _all(c: pd.DataFrame) -> pd.Series:
+    return pd.Series(True, index=c.index)
+
+
+def _valid_ttfr(c: pd.DataFrame) -> pd.Series:
+    # Clock-skewed (negative) gaps are data issues, not speeds: kept in the export,
+    # left out of every speed figure and counted in `clock_skew_conversations`.
+    return c["ttfr_seconds"].notna() & (c["ttfr_seconds"] >= 0)
+
+
+def _flag(column: str) -> Callable[[pd.DataFrame], pd.Series]:
+    return lambda c: c[column].astype("boolean").fillna(False).astype(bool)
+
+
+def _outcome(value: str) -> Callable[[pd.DataFrame], pd.Series]:
+    return lambda c: c["outcome"] == value
+
+
+def _has(column: str) -> Callable[[pd.DataFrame], pd.Series]:
+    return lambda c: c[column].notna()
+
+
+def _rate_specs(settings: Settings) -> list[RateSpec]:
+    """Each rate: (name, which conversations count as success, which are in `n`)."""
+    sla = settings.sla_seconds
+    promise = settings.resolution_promise_hours * 3600
+    specs: list[RateSpec] = [
+        # answered / conversations (only meaningful when unanswered posts are sampled)
+        ("response_rate", _answered, _all),
+        # answered within the SLA / answered with a valid TTFR
+        ("sla_share", lambda c: _valid_ttfr(c) & (c["ttfr_seconds"] <= sla), _valid_ttfr),
+        # >= 1 deflecting brand post / answered
+        ("deflection_rate", _flag("deflected"), _answered),
+        # first brand reply deflects / answered
+        ("first_touch_deflection_rate", _flag("first_touch_deflection"), _answered),
+        # outcome shares / answered care requests (resolution rate and its companions)
+        ("resolution_rate", _outcome("resolved"), _answered_care),
+        ("unresolved_share", _outcome("unresolved"), _answered_care),
+        ("unknown_share", _outcome("unknown"), _answered_care),
+        # care requests resolved in public within the promise / care requests (unanswered
+        # ones included: an unanswered care request broke the promise too)
+        (
+            "resolved_within_promise_share",
+            lambda c: (c["outcome"] == "resolved") & (c["time_to_resolution_seconds"] <= promise),
+            _flag("care_request"),
+        ),
+        # first brand reply empathic / answered
+        ("empathy_rate", _flag("empathy_first_reply"), _answered),
+        # any hedging brand reply / answered
+        ("hedging_rate", _flag("hedging"), _answered),
+        # all signed replies by one agent / conversations with >= 2 signed replies
+        ("agent_continuity_rate", _flag("agent_continuity"), _has("agent_continuity")),
+        # another conversation by the same customer within the window / conversations
+        # with a known customer and brand
+        ("repeat_contact_rate", _flag("repeat_contact"), _has("repeat_contact")),
+        # brand posts again in public after deflecting / deflected conversations
+        ("follow_up_rate", _flag("follow_up"), _has("follow_up")),
+        # care requests / conversations
+        ("care_request_share", _flag("care_request"), _all),
+    ]
+    # deflected to this channel / deflected conversations (a case can use several)
+    for channel in CHANNELS:
+        specs.append(
+            (
+                f"channel_{channel}_share",
+                lambda c, ch=channel: c["deflection_channels"].str.contains(
+                    rf"\b{ch}\b", regex=True
+                ),
+                _flag("deflected"),
+            )
+        )
+    return specs
+
+
+def _post_rates(group: pd.DataFrame) -> dict[str, float | int]:
+    """Rates over the brand's posts (not conversations): templated and personal touch."""
+    row: dict[str, float | int] = {}
+    posts = int(group["brand_posts"].sum())
+    for name, column in (
+        ("templated_ratio", "templated_posts"),
+        ("personal_touch_rate", "personal_posts"),
+    ):
+        hits = int(group[column].sum())
+        low, high = wilson_interval(hits, posts)
+        row[name] = hits / posts if posts else np.nan
+        row[f"{name}_low"], row[f"{name}_high"], row[f"{name}_n"] = low, high, posts
+    return row
+
+
+def _brand_row(group: pd.DataFrame, specs: list[RateSpec], settings: Settings) -> dict:
+    row: dict[str, float | int | bool] = {
+        "conversations": len(group),
+        "answered": int(group["answered"].sum()),
+        "care_requests": int(group["care_request"].sum()),
+        "brand_posts": int(group["brand_posts"].sum()),
+        "clock_skew_conversations": int(group["clock_skew"].sum()),
+        "small_sample": len(group) < settings.min_sample,
+    }
+    for name, success, denominator in specs:
+        among = denominator(group).to_numpy(dtype=bool)
+        n = int(among.sum())
+        hits = int((success(group).to_numpy(dtype=bool) & among).sum())
+        low, high = wilson_interval(hits, n)
+        row[name] = hits / n if n else np.nan
+        row[f"{name}_low"], row[f"{name}_high"], row[f"{name}_n"] = low, high, n
+    row.update(_post_rates(group))
+    speeds = group.loc[_valid_ttfr(group), "ttfr_seconds"].to_numpy(dtype=float)
+    replies = group["reply_seconds_median"].dropna().to_numpy(dtype=float)
+    resolved = group.loc[group["outcome"] == "resolved", "time_to_resolution_seconds"]
+    for name, values, q in (
+        ("ttfr_median_seconds", speeds, 0.5),
+        ("ttfr_p90_seconds", speeds, 0.9),
+        ("reply_time_median_seconds", replies, 0.5),
+        ("time_to_resolution_median_seconds", resolved.dropna().to_numpy(dtype=float), 0.5),
+    ):
+        row[name] = float(np.quantile(values, q)) if len(values) else np.nan
+        row[f"{name}_low"], row[f"{name}_high"] = quantile_interval(values, q)
+        row[f"{name}_n"] = len(values)
+    return row
+
+
+def scorecard(
+    conversations: pd.DataFrame,
+    settings: Settings | None = None,
+    period: Period | None = None,
+) -> pd.DataFrame:
+    """One row per brand (per period when given) with every headline figure.
+
+    Parameters
+    ----------
+    conversations
+        Scored conversations from `scoring.analyse` (any filter applied already).
+        Unassigned conversations (no brand) are left out.
+    settings
+        SLA threshold, repeat-contact window, resolution promise, small-sample size.
+    period
+        None for one row per brand; "week" or "month" for one row per brand and period
+        of the conversation's opening (weeks start on Monday, UTC).
+
+    Returns
+    -------
+    DataFrame sorted by brand (and period): brand, [period,] conversations, answered,
+    care_requests, brand_posts, small_sample, and for each metric its value, `_low`,
+    `_high` and `_n`. Rates are fractions 0..1; times are seconds. Empty input gives an
+    empty frame with the same columns.
+    """
+    settings = settings or Settings()
+    specs = _rate_specs(settings)
+    data = conversations[conversations["brand"].notna()]
+    keys = ["brand"]
+    if period is not None:
+        data = data.assign(period=_period_start(data["opened_at"], period))
+        keys.append("period")
+    rows = []
+    for key, group in data.groupby(keys, sort=True):
+        values = key if isinstance(key, tuple) else (key,)
+        rows.append({**dict(zip(keys, values, strict=True)), **_brand_row(group, specs, settings)})
+    if not rows:
+        template = _brand_row(conversations.iloc[0:0], specs, settings)
+        return pd.DataFrame(columns=[*keys, *template])
+    return pd.DataFrame(rows)
+
+
+def _period_start(opened_at: pd.Series, period: Period) -> pd.Series:
+    naive = opened_at.dt.tz_convert("UTC").dt.tz_localize(None)
+    freq = "W-SUN" if period == "week" else "M"
+    return naive.dt.to_period(freq).dt.start_time.dt.tz_localize("UTC")

@@ -1,0 +1,323 @@
+"""Conversations + text signals -> one scored row per conversation.
+
+Each column added here is one signal from METRICS.md; its definition is in the
+docstring of the function that computes it and, for text, in `lexicon.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from carebench.benchmark import text_signals
+from carebench.benchmark.conversations import build_threads, epoch_seconds
+from carebench.benchmark.settings import Settings
+from carebench.benchmark.templates import find_templates, top_templates
+from carebench.brands import BrandConfig
+
+Outcome = str  # one of OUTCOMES
+OUTCOMES: tuple[str, ...] = ("resolved", "unresolved", "unknown", "unanswered")
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything the scorecard, exports and dashboard read.
+
+    conversations: one scored row per customer-started conversation.
+    turns: every post of those conversations, in order, with its signals.
+    templates: each brand's largest templates (see `templates.top_templates`).
+    issues: data-quality counts.
+    """
+
+    conversations: pd.DataFrame
+    turns: pd.DataFrame
+    templates: pd.DataFrame
+    issues: dict[str, int]
+
+
+def analyse(
+    posts: pd.DataFrame,
+    settings: Settings | None = None,
+    brands: BrandConfig | None = None,
+) -> Analysis:
+    """Rebuild conversations from posts and score every signal."""
+    settings = settings or Settings()
+    brands = brands or BrandConfig()
+    threads = build_threads(posts)
+    turns = threads.turns
+
+    # Templates are found over every post each brand wrote (broadcasts included): a
+    # reply is templated because the brand sends that text again and again,
+    # whatever the date window the dashboard later looks at.
+    brand_posts = posts[posts["author_role"] == "brand"]
+    template_input = pd.DataFrame(
+        {
+            "brand": brand_posts["brand"].fillna(brand_posts["author_handle"]),
+            "post_id": brand_posts["platform"] + "\x1f" + brand_posts["post_id"],
+            "text": brand_posts["text"],
+        }
+    )
+    template_ids = find_templates(template_input, settings.templates)
+    template_of = pd.Series(template_ids.to_numpy(), index=template_input["post_id"].to_numpy())
+    templates = top_templates(template_input, template_ids)
+
+    turns = _annotate_turns(turns, template_of)
+    conversations = threads.conversations.set_index("conversation_id", drop=False)
+    conversations = conversations.join(_brand_turn_signals(turns))
+    conversations = conversations.join(_customer_turn_signals(turns))
+    conversations = conversations.join(_outcomes(turns, conversations))
+    conversations["repeat_contact"] = repeat_contact(conversations, settings.repeat_contact_days)
+    conversations["opened_hour_of_week"] = _hour_of_week(conversations, brands)
+    conversations = _fill_defaults(conversations.reset_index(drop=True))
+    return Analysis(
+        conversations=conversations,
+        turns=turns,
+        templates=templates,
+        issues=threads.issues,
+    )
+
+
+def _annotate_turns(turns: pd.DataFrame, template_of: pd.Series) -> pd.DataFrame:
+    """Add each post's text signals; brand signals only on the brand's own turns."""
+    turns = turns.copy()
+    own = turns["is_brand_turn"].to_numpy()
+    customer = turns["is_customer_turn"].to_numpy()
+    brand_text = turns.loc[own, "text"]
+    customer_text = turns.loc[customer, "text"]
+
+    channels = pd.Series("", index=turns.index, dtype="string")
+    channels[own] = text_signals.deflection_channels(brand_text)
+    turns["deflection_channels"] = channels
+    turns["deflects"] = channels != ""
+    for column, function in (
+        ("empathic", text_signals.is_empathic),
+        ("hedging", text_signals.is_hedging),
+        ("addresses_by_name", text_signals.addresses_by_name),
+    ):
+        flags = pd.Series(False, index=turns.index)
+        flags[own] = function(brand_text).astype(bool)
+        turns[column] = flags
+    signature = pd.Series(pd.NA, index=turns.index, dtype="string")
+    signature[own] = text_signals.agent_signature(brand_text)
+    turns["agent_signature"] = signature
+    answer = pd.Series("", index=turns.index, dtype="string")
+    answer[own] = text_signals.brand_answer_kind(brand_text)
+    turns["answer_kind"] = answer
+    keys = (turns["platform"] + "\x1f" + turns["post_id"]).to_numpy()
+    template = pd.Series(template_of.reindex(keys).to_numpy(), index=turns.index, dtype="string")
+    turns["template_id"] = template.where(own)
+    turns["templated"] = turns["template_id"].notna()
+
+    signal = pd.Series("", index=turns.index, dtype="string")
+    signal[customer] = text_signals.customer_signal(customer_text)
+    turns["customer_signal"] = signal
+    care = pd.Series(False, index=turns.index)
+    care[customer] = text_signals.is_care_request(customer_text).astype(bool)
+    turns["care_request"] = care
+    return turns
+
+
+def _brand_turn_signals(turns: pd.DataFrame) -> pd.DataFrame:
+    """Per conversation: deflection, templates, empathy, hedging, personal touch, follow-up.
+
+    - deflected: at least one of the brand's posts deflects; deflection_channels the
+      `;`-joined union of channels in the fixed channel order.
+    - first_touch_deflection: the brand's first reply deflects.
+    - templated_posts: the brand's posts that belong to a template.
+    - empathy_first_reply: the brand's first reply acknowledges or apologises.
+    - hedging: any of the brand's replies hedges.
+    - personal_posts: the brand's posts that are signed or address the customer by name.
+    - signed_posts / agents: signed replies and distinct signatures;
+      agent_continuity: with >= 2 signed replies, all signed by one agent (NA below 2:
+      unsigned replies are not evidence either way).
+    - follow_up: after its first deflecting post the brand posts again in public
+      (NA when the conversation was not deflected).
+    """
+    own = turns[turns["is_brand_turn"]]
+    grouped = own.groupby("conversation_id", sort=False)
+    first = grouped.head(1).set_index("conversation_id")
+    result = pd.DataFrame(index=first.index)
+    result["deflected"] = grouped["deflects"].any()
+    # One vectorised flag column per channel, then "any" per conversation.
+    channel_flags = pd.DataFrame(
+        {
+            channel: own["deflection_channels"].str.contains(rf"\b{channel}\b", regex=True)
+            for channel in text_signals.CHANNELS
+        },
+        index=own.index,
+    ).astype(bool)
+    used = channel_flags.groupby(own["conversation_id"], sort=False).any()
+    names = np.array(text_signals.CHANNELS, dtype=object)
+    joined = [";".join(names[row]) for row in used.to_numpy(dtype=bool)]
+    result["deflection_channels"] = pd.Series(joined, index=used.index, dtype="string")
+    result["first_touch_deflection"] = first["deflects"]
+    result["templated_posts"] = grouped["templated"].sum()
+    result["empathy_first_reply"] = first["empathic"]
+    result["hedging"] = grouped["hedging"].any()
+    personal = own["agent_signature"].notna() | own["addresses_by_name"]
+    result["personal_posts"] = personal.groupby(own["conversation_id"]).sum()
+    result["signed_posts"] = grouped["agent_signature"].count()
+    result["agents"] = grouped["agent_signature"].nunique()
+    result["agent_continuity"] = (
+        (result["agents"] == 1).astype("boolean").where(result["signed_posts"] >= 2)
+    )
+    first_deflect_at = own[own["deflects"]].groupby("conversation_id")["created_at"].min()
+    last_post_at = grouped["created_at"].max()
+    follow = (last_post_at > first_deflect_at.reindex(last_post_at.index)).astype("boolean")
+    result["follow_up"] = follow.where(result["deflected"])
+    return result
+
+
+def _customer_turn_signals(turns: pd.DataFrame) -> pd.DataFrame:
+    """Per conversation: care_request when any customer turn raises a problem or question."""
+    customer = turns[turns["is_customer_turn"]]
+    care = customer.groupby("conversation_id", sort=False)["care_request"].any()
+    return care.rename("care_request").to_frame()
+
+
+def _outcomes(turns: pd.DataFrame, conversations: pd.DataFrame) -> pd.DataFrame:
+    """The public outcome of each conversation and when it was reached.
+
+    Rules, first match wins (METRICS.md, "Resolution"); a customer *signal* is a
+    customer turn after the brand's first reply that says solved (positive), the problem
+    persists (negative), or thanks (positive only when the brand turn before it did
+    not deflect: thanks for "please DM us" is politeness, not a resolution):
+
+    1. no reply from the brand -> `unanswered`;
+    2. the last signal comes after the brand's last reply -> `resolved` if positive,
+       `unresolved` if negative;
+    3. the brand's last reply says it cannot help and offers no route -> `unresolved`;
+    4. the last signal (before the brand's last reply) is positive -> `resolved`;
+    5. the brand's last reply deflects -> `unknown` (the case went private);
+    6. the brand stated a concrete fix or answer after the last negative signal
+       (and its last reply does not deflect) -> `resolved`;
+    7. otherwise -> `unknown`.
+
+    resolved_at is the turn that signals the resolution (the customer's positive
+    signal, or the brand's fix in rule 6).
+    """
+    columns = ["created_at", "conversation_id", "is_brand_turn", "is_customer_turn"]
+    work = turns.loc[turns["is_brand_turn"] | turns["is_customer_turn"], columns].copy()
+    work["deflects"] = turns["deflects"]
+    work["answer_kind"] = turns["answer_kind"]
+    work["customer_signal"] = turns["customer_signal"]
+    # Epoch seconds: plain floats survive empty groups and NaN maps that datetimes do not.
+    work["t"] = epoch_seconds(work["created_at"])
+
+    own = work[work["is_brand_turn"]]
+    by_conv = own.groupby("conversation_id", sort=False)
+    last_brand = by_conv.tail(1).set_index("conversation_id")
+    first_brand_at = by_conv["t"].min()
+
+    # The brand turn before each customer turn: did it deflect?
+    prev_deflects = work["deflects"].where(work["is_brand_turn"])
+    work["prev_brand_deflects"] = prev_deflects.groupby(work["conversation_id"]).ffill()
+    signal = work["customer_signal"].fillna("").to_numpy(dtype=object)
+    after_plain_reply = (
+        work["prev_brand_deflects"].astype("boolean").eq(False).fillna(False).to_numpy(dtype=bool)
+    )
+    polarity = np.select(
+        [signal == "solved", signal == "problem", (signal == "thanks") & after_plain_reply],
+        [1, -1, 1],
+        default=0,
+    )
+    work["polarity"] = polarity
+    after_first = work["t"].to_numpy() > _lookup(first_brand_at, work["conversation_id"])
+    signals = work[work["is_customer_turn"] & after_first & (work["polarity"] != 0)]
+    last_signal = (
+        signals.groupby("conversation_id", sort=False).tail(1).set_index("conversation_id")
+    )
+    last_negative_at = signals[signals["polarity"] < 0].groupby("conversation_id")["t"].max()
+    fixes = own[(own["answer_kind"] == "fix") & ~own["deflects"]]
+    fix_floor = _lookup(last_negative_at, fixes["conversation_id"])
+    fixes_after = fixes[np.isnan(fix_floor) | (fixes["t"].to_numpy() > fix_floor)]
+    fix_at = fixes_after.groupby("conversation_id")["t"].min()
+
+    index = conversations.index
+    answered = conversations["answered"].to_numpy(dtype=bool)
+    sig_pol = last_signal["polarity"].reindex(index).fillna(0).to_numpy()
+    sig_at = last_signal["t"].reindex(index)
+    last_at = last_brand["t"].reindex(index)
+    last_kind = last_brand["answer_kind"].reindex(index).fillna("").to_numpy()
+    last_deflects = last_brand["deflects"].reindex(index).fillna(False).to_numpy(dtype=bool)
+    signal_after_last = (sig_at > last_at).fillna(False).to_numpy(dtype=bool)
+    has_fix = fix_at.reindex(index).notna().to_numpy()
+
+    conditions = [
+        ~answered,
+        signal_after_last & (sig_pol > 0),
+        signal_after_last & (sig_pol < 0),
+        (last_kind == "cannot_help") & ~last_deflects,
+        sig_pol > 0,
+        last_deflects,
+        has_fix,
+    ]
+    choices = [
+        "unanswered",
+        "resolved",
+        "unresolved",
+        "unresolved",
+        "resolved",
+        "unknown",
+        "resolved",
+    ]
+    outcome = np.select(conditions, choices, default="unknown")
+    by_signal = (outcome == "resolved") & (sig_pol > 0)
+    resolved_at = np.where(by_signal, sig_at, fix_at.reindex(index))
+    resolved_at = pd.Series(resolved_at, index=index, dtype=float).where(outcome == "resolved")
+    seconds = resolved_at - epoch_seconds(conversations["opened_at"])
+    return pd.DataFrame(
+        {
+            "outcome": pd.Series(outcome, index=index, dtype="string"),
+            "resolved_at": pd.to_datetime(resolved_at, unit="s", utc=True).dt.round("s"),
+            "time_to_resolution_seconds": seconds,
+        },
+        index=index,
+    )
+
+
+def _lookup(per_conversation: pd.Series, conversation_ids: pd.Series) -> np.ndarray:
+    """Per-conversation float values looked up for each row (NaN where absent)."""
+    return per_conversation.reindex(conversation_ids.to_numpy()).to_numpy(dtype=float)
+
+
+def repeat_contact(conversations: pd.DataFrame, window_days: float = 7.0) -> pd.Series:
+    """Whether the same customer opens another conversation with the same brand soon after.
+
+    A conversation is a repeat-contact case when its customer (the root's author) opens
+    a *later* conversation with the same brand within `window_days` of this one
+    opening: the "they kept no record" failure. NA when brand or customer is unknown.
+    """
+    known = conversations["brand"].notna() & conversations["customer_id"].notna()
+    frame = conversations.loc[known, ["brand", "customer_id", "opened_at"]].sort_values(
+        ["brand", "customer_id", "opened_at"], kind="stable"
+    )
+    next_open = frame.groupby(["brand", "customer_id"], sort=False)["opened_at"].shift(-1)
+    gap_days = (next_open - frame["opened_at"]).dt.total_seconds() / 86400
+    flag = (gap_days <= window_days).astype("boolean")
+    return flag.reindex(conversations.index)
+
+
+def _hour_of_week(conversations: pd.DataFrame, brands: BrandConfig) -> pd.Series:
+    """Hour of the week the root was posted (0 = Monday 00:00) in the brand's time zone."""
+    result = pd.Series(pd.NA, index=conversations.index, dtype="Int64")
+    zones = conversations["brand"].map(lambda b: brands.timezone_of(b) if pd.notna(b) else "UTC")
+    for zone, rows in conversations.groupby(zones, sort=False).groups.items():
+        local = conversations.loc[rows, "opened_at"].dt.tz_convert(str(zone))
+        result[rows] = (local.dt.day_of_week * 24 + local.dt.hour).astype("Int64")
+    return result
+
+
+def _fill_defaults(conversations: pd.DataFrame) -> pd.DataFrame:
+    """Unanswered conversations have no brand posts: counts are 0 and flags false."""
+    for column in ("templated_posts", "personal_posts", "signed_posts", "agents"):
+        conversations[column] = conversations[column].fillna(0).astype("int64")
+    for column in ("deflected", "first_touch_deflection", "hedging", "care_request"):
+        conversations[column] = conversations[column].astype("boolean").fillna(False).astype(bool)
+    conversations["empathy_first_reply"] = conversations["empathy_first_reply"].astype("boolean")
+    conversations["deflection_channels"] = (
+        conversations["deflection_channels"].astype("string").fillna("")
+    )
+    return conversations

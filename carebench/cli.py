@@ -1,0 +1,254 @@
+"""The `carebench` command line: parses arguments and calls the library, nothing more."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+
+from carebench.benchmark.exports import conversations_table, templates_table, write_csv
+from carebench.benchmark.pipeline import analyse_store, check_brands
+from carebench.benchmark.scorecard import scorecard
+from carebench.benchmark.settings import Settings
+from carebench.brands import load_brand_config
+from carebench.collectors import twcs
+from carebench.errors import CareBenchError
+from carebench.store import ImportSummary, Source, file_sha256, open_store, resolve_db_path
+
+app = typer.Typer(
+    help="CareBench: benchmark how brands answer customers in public.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--db",
+        help="Store file. Default: $CAREBENCH_DB, else data/carebench.duckdb.",
+        show_default=False,
+    ),
+]
+BrandsOption = Annotated[
+    Path | None,
+    typer.Option("--brands", help="Brand config (TOML) merging accounts into brands."),
+]
+
+
+class ImportFormat(StrEnum):
+    """File formats `carebench import` reads."""
+
+    twcs = "twcs"
+
+
+class ExportTable(StrEnum):
+    """Tables `carebench export` writes."""
+
+    conversations = "conversations"
+    scorecard = "scorecard"
+    templates = "templates"
+
+
+def _fail(message: str) -> None:
+    errors.print(f"[bold red]Error:[/] {message}", highlight=False)
+    raise typer.Exit(code=1)
+
+
+@app.command("import")
+def import_files(
+    fmt: Annotated[ImportFormat, typer.Argument(metavar="FORMAT", help="Input format.")],
+    paths: Annotated[list[Path], typer.Argument(help="Files to import.", show_default=False)],
+    db: DbOption = None,
+) -> None:
+    """Import files into the store: all of them land, or nothing changes."""
+    try:
+        for path in paths:
+            twcs.check_twcs_file(path)
+        collected_at = datetime.now(UTC)
+        total = sum(path.stat().st_size for path in paths)
+        with open_store(db) as store, _progress() as progress:
+            task = progress.add_task("importing", total=total)
+            done_before = 0
+            sources = []
+            for path in paths:
+                sources.append(
+                    Source(
+                        name=str(path),
+                        chunks=_tracked(
+                            twcs.read_twcs(path, collected_at=collected_at),
+                            progress,
+                            task,
+                            done_before,
+                        ),
+                        content_sha256=file_sha256(path),
+                    )
+                )
+                done_before += path.stat().st_size
+            summaries = store.import_sources(fmt.value, sources)
+            posts_now = store.count_posts()
+    except KeyboardInterrupt:
+        _fail("Interrupted. Nothing was imported; the store is unchanged.")
+    except CareBenchError as exc:
+        _fail(str(exc))
+    _print_import_summary(summaries, resolve_db_path(db), posts_now)
+
+
+def _tracked(chunks, progress: Progress, task, offset: int):  # type: ignore[no-untyped-def]
+    for chunk in chunks:
+        progress.update(task, completed=offset + chunk.bytes_read)
+        yield chunk
+
+
+def _progress() -> Progress:
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=errors,
+        transient=True,
+        disable=not sys.stderr.isatty(),
+    )
+
+
+def _print_import_summary(summaries: list[ImportSummary], db: Path, posts_now: int) -> None:
+    table = Table(title=f"Imported into {db}", min_width=60)
+    for column in ("file", "read", "new", "updated", "unchanged", "duplicates", "rejected"):
+        table.add_column(column, justify="left" if column == "file" else "right")
+    for s in summaries:
+        table.add_row(
+            Path(s.source).name,
+            f"{s.records_read:,}",
+            f"{s.posts_new:,}",
+            f"{s.posts_updated:,}",
+            f"{s.posts_unchanged:,}",
+            f"{s.duplicates_in_source:,}",
+            f"{s.rejected:,}",
+        )
+    console.print(table)
+    for s in summaries:
+        for line, reason in s.rejected_examples:
+            console.print(f"  rejected {s.source}:{line}: {reason}", highlight=False)
+        if s.rejected > len(s.rejected_examples):
+            console.print(
+                f"  ... and {s.rejected - len(s.rejected_examples):,} more rejected rows "
+                "(all are kept in the store's rejected_rows table)."
+            )
+    console.print(f"The store now holds {posts_now:,} posts.")
+
+
+@app.command("export")
+def export(
+    table: Annotated[ExportTable, typer.Argument(help="What to export.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="CSV file to write.")],
+    db: DbOption = None,
+    brands: BrandsOption = None,
+    brand: Annotated[
+        list[str] | None, typer.Option("--brand", help="Only these brands (repeatable).")
+    ] = None,
+    period: Annotated[
+        str | None, typer.Option(help="Scorecard only: 'week' or 'month' rows per brand.")
+    ] = None,
+    sla_minutes: Annotated[float, typer.Option(help="SLA threshold in minutes.")] = 60.0,
+) -> None:
+    """Write conversations, the scorecard or the top templates as CSV."""
+    try:
+        if period not in (None, "week", "month"):
+            _fail(f"--period must be 'week' or 'month', not {period!r}.")
+        settings = Settings(sla_seconds=sla_minutes * 60)
+        with open_store(db, read_only=True) as store:
+            analysis = analyse_store(store, settings, load_brand_config(brands))
+        conversations = analysis.conversations
+        if brand:
+            wanted = check_brands(conversations["brand"], brand)
+            conversations = conversations[conversations["brand"].isin(wanted)]
+            analysis = type(analysis)(
+                conversations=conversations,
+                turns=analysis.turns,
+                templates=analysis.templates[analysis.templates["brand"].isin(wanted)],
+                issues=analysis.issues,
+            )
+        if table is ExportTable.conversations:
+            frame = conversations_table(analysis)
+        elif table is ExportTable.templates:
+            frame = templates_table(analysis)
+        else:
+            frame = scorecard(conversations, settings, period=period)  # type: ignore[arg-type]
+        output.parent.mkdir(parents=True, exist_ok=True)
+        write_csv(frame, output)
+    except CareBenchError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"Cannot write {output}: {exc.strerror or exc}.")
+    console.print(f"Wrote {len(frame):,} rows to {output}.")
+
+
+@app.command("scorecard")
+def show_scorecard(
+    db: DbOption = None,
+    brands: BrandsOption = None,
+    top: Annotated[int, typer.Option(help="Show the N brands with most conversations.")] = 15,
+    sla_minutes: Annotated[float, typer.Option(help="SLA threshold in minutes.")] = 60.0,
+) -> None:
+    """Print the headline figures per brand, largest brands first."""
+    try:
+        settings = Settings(sla_seconds=sla_minutes * 60)
+        with open_store(db, read_only=True) as store:
+            analysis = analyse_store(store, settings, load_brand_config(brands))
+    except CareBenchError as exc:
+        _fail(str(exc))
+    card = scorecard(analysis.conversations, settings)
+    card = card.sort_values("conversations", ascending=False).head(top)
+    table = Table(title="Scorecard (95% intervals in brackets; * = small sample)")
+    for column in (
+        "brand",
+        "n",
+        "median TTFR",
+        f"within {sla_minutes:g} min",
+        "deflection",
+        "templated",
+        "resolution",
+    ):
+        table.add_column(column, justify="left" if column == "brand" else "right")
+    for _, row in card.iterrows():
+        table.add_row(
+            row["brand"] + (" *" if row["small_sample"] else ""),
+            f"{row['conversations']:,}",
+            _duration(row["ttfr_median_seconds"]),
+            _pct(row, "sla_share"),
+            _pct(row, "deflection_rate"),
+            _pct(row, "templated_ratio"),
+            _pct(row, "resolution_rate"),
+        )
+    console.print(table)
+
+
+def _pct(row, name: str) -> str:  # type: ignore[no-untyped-def]
+    value = row[name]
+    if value != value:  # NaN: no cases to measure
+        return "-"
+    return f"{value:.0%} [{row[name + '_low']:.0%}-{row[name + '_high']:.0%}]"
+
+
+def _duration(seconds: float) -> str:
+    if seconds != seconds:
+        return "-"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 86400 * 2:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} d"
+
+
+def main() -> None:
+    """Entry point for `python -m carebench`."""
+    app()
