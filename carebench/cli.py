@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TimeRemainingColumn
 from rich.table import Table
 
 from carebench.benchmark.exports import conversations_table, templates_table, write_csv
@@ -102,7 +104,10 @@ def import_files(
     _print_import_summary(summaries, resolve_db_path(db), posts_now)
 
 
-def _tracked(chunks, progress: Progress, task, offset: int):  # type: ignore[no-untyped-def]
+def _tracked(
+    chunks: Iterator[twcs.TwcsChunk], progress: Progress, task: TaskID, offset: int
+) -> Iterator[twcs.TwcsChunk]:
+    """Pass chunks through, moving the progress bar by the bytes each one consumed."""
     for chunk in chunks:
         progress.update(task, completed=offset + chunk.bytes_read)
         yield chunk
@@ -232,7 +237,7 @@ def show_scorecard(
     console.print(table)
 
 
-def _pct(row, name: str) -> str:  # type: ignore[no-untyped-def]
+def _pct(row: pd.Series, name: str) -> str:
     value = row[name]
     if value != value:  # NaN: no cases to measure
         return "-"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -41,7 +42,7 @@ def make_posts(rows: list[tuple], platform: str = "twitter") -> pd.DataFrame:
 
 
 @pytest.fixture
-def fresh_store() -> Store:
+def fresh_store() -> Iterator[Store]:
     """An empty in-memory store."""
     store = Store(":memory:")
     yield store

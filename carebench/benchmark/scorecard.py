@@ -94,16 +94,12 @@ def _rate_specs(settings: Settings) -> list[RateSpec]:
     ]
     # deflected to this channel / deflected conversations (a case can use several)
     for channel in CHANNELS:
-        specs.append(
-            (
-                f"channel_{channel}_share",
-                lambda c, ch=channel: c["deflection_channels"].str.contains(
-                    rf"\b{ch}\b", regex=True
-                ),
-                _flag("deflected"),
-            )
-        )
+        specs.append((f"channel_{channel}_share", _uses_channel(channel), _flag("deflected")))
     return specs
+
+
+def _uses_channel(channel: str) -> Callable[[pd.DataFrame], pd.Series]:
+    return lambda c: c["deflection_channels"].str.contains(rf"\b{channel}\b", regex=True)
 
 
 def _post_rates(group: pd.DataFrame) -> dict[str, float | int]:

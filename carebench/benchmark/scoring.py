@@ -265,13 +265,14 @@ def _outcomes(turns: pd.DataFrame, conversations: pd.DataFrame) -> pd.DataFrame:
     ]
     outcome = np.select(conditions, choices, default="unknown")
     by_signal = (outcome == "resolved") & (sig_pol > 0)
-    resolved_at = np.where(by_signal, sig_at, fix_at.reindex(index))
-    resolved_at = pd.Series(resolved_at, index=index, dtype=float).where(outcome == "resolved")
-    seconds = resolved_at - epoch_seconds(conversations["opened_at"])
+    resolved_seconds = pd.Series(
+        np.where(by_signal, sig_at, fix_at.reindex(index)), index=index, dtype=float
+    ).where(outcome == "resolved")
+    seconds = resolved_seconds - epoch_seconds(conversations["opened_at"])
     return pd.DataFrame(
         {
             "outcome": pd.Series(outcome, index=index, dtype="string"),
-            "resolved_at": pd.to_datetime(resolved_at, unit="s", utc=True).dt.round("s"),
+            "resolved_at": pd.to_datetime(resolved_seconds, unit="s", utc=True).dt.round("s"),
             "time_to_resolution_seconds": seconds,
         },
         index=index,
