@@ -28,17 +28,10 @@ DB_ENV_VAR = "CAREBENCH_DB"
 # Columns whose change makes a re-collected post "updated". Provenance columns
 # (collector, collected_at, raw_ref) are left out: re-importing the same posts from
 # another file or at another time is not a change, so import twice == import once.
-CONTENT_COLUMNS: tuple[str, ...] = (
-    "url",
-    "root_id",
-    "parent_id",
-    "author_id",
-    "author_handle",
-    "author_role",
-    "brand",
-    "created_at",
-    "text",
-    "lang",
+KEY_COLUMNS: tuple[str, ...] = ("platform", "post_id")
+PROVENANCE_COLUMNS: tuple[str, ...] = ("collector", "collected_at", "raw_ref")
+CONTENT_COLUMNS: tuple[str, ...] = tuple(
+    c for c in POST_COLUMNS if c not in KEY_COLUMNS + PROVENANCE_COLUMNS
 )
 
 _SCHEMA = """
