@@ -148,7 +148,7 @@ def _print_import_summary(summaries: list[ImportSummary], db: Path, posts_now: i
                 f"  ... and {s.rejected - len(s.rejected_examples):,} more rejected rows "
                 "(all are kept in the store's rejected_rows table)."
             )
-    console.print(f"The store now holds {posts_now:,} posts.")
+    console.print(f"The store now holds {posts_now:,} post{'' if posts_now == 1 else 's'}.")
 
 
 @app.command("export")
