@@ -346,3 +346,27 @@ def test_row_order_does_not_matter(values, random):
     for function in ALL_SIGNALS:
         expected = function(texts).reindex(shuffled.index)
         pd.testing.assert_series_equal(function(shuffled), expected)
+
+
+def test_prepared_texts_give_the_same_answers_as_raw_texts():
+    texts = pd.Series(
+        [
+            "@123 Sorry to hear that! Please DM us, we'll fix it. ^AB",
+            "Hi Sarah, try restarting the app: https://t.co/x",
+            "We're unable to help with this.",
+            "still not working, thanks for nothing",
+            "",
+        ]
+    )
+    prepared = text_signals.prepare_texts(texts)
+    for function in (
+        text_signals.deflection_channels,
+        text_signals.is_empathic,
+        text_signals.is_hedging,
+        text_signals.agent_signature,
+        text_signals.addresses_by_name,
+        text_signals.customer_signal,
+        text_signals.brand_answer_kind,
+        text_signals.is_care_request,
+    ):
+        pd.testing.assert_series_equal(function(prepared), function(texts))

@@ -84,8 +84,9 @@ def _annotate_turns(turns: pd.DataFrame, template_of: pd.Series) -> pd.DataFrame
     turns = turns.copy()
     own = turns["is_brand_turn"].to_numpy()
     customer = turns["is_customer_turn"].to_numpy()
-    brand_text = turns.loc[own, "text"]
-    customer_text = turns.loc[customer, "text"]
+    # Each role's texts are cleaned once and shared by all the signals that read them.
+    brand_text = text_signals.prepare_texts(turns.loc[own, "text"])
+    customer_text = text_signals.prepare_texts(turns.loc[customer, "text"])
 
     channels = pd.Series("", index=turns.index, dtype="string")
     channels[own] = text_signals.deflection_channels(brand_text)

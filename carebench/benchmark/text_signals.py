@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -139,7 +141,35 @@ def _channel_flags(text: pd.Series) -> dict[Channel, np.ndarray]:
     return flags
 
 
-def deflection_channels(texts: pd.Series) -> pd.Series:
+@dataclass(frozen=True)
+class PreparedTexts:
+    """Texts with the shared clean-up done once, for callers that run several signals.
+
+    Every signal function accepts either a Series of raw texts or this; pass this when
+    classifying the same texts more than once, so the clean-up and the channel flags
+    are computed a single time.
+    """
+
+    original: pd.Series
+
+    @cached_property
+    def prepared(self) -> pd.Series:
+        return _prepare(self.original)
+
+    @cached_property
+    def channel_flags(self) -> dict[Channel, np.ndarray]:
+        return _channel_flags(self.prepared)
+
+
+TextInput = pd.Series | PreparedTexts
+
+
+def prepare_texts(texts: TextInput) -> PreparedTexts:
+    """Wrap raw texts for repeated classification (a PreparedTexts passes through)."""
+    return texts if isinstance(texts, PreparedTexts) else PreparedTexts(texts)
+
+
+def deflection_channels(texts: TextInput) -> pd.Series:
     """Channels a brand post moves the customer to, `;`-joined in `CHANNELS` order.
 
     Parameters
@@ -163,8 +193,9 @@ def deflection_channels(texts: pd.Series) -> pd.Series:
     `OTHER_ACCOUNT_LEADS` right before an @handle in the body; the @handles the post
     starts with are its addressees and never count). A post may name several channels.
     """
-    flags = _channel_flags(_prepare(texts))
-    code = np.zeros(len(texts), dtype=np.int64)
+    given = prepare_texts(texts)
+    flags = given.channel_flags
+    code = np.zeros(len(given.original), dtype=np.int64)
     for bit, channel in enumerate(CHANNELS):
         code |= flags[channel].astype(np.int64) << bit
     labels = np.array(
@@ -174,10 +205,10 @@ def deflection_channels(texts: pd.Series) -> pd.Series:
         ],
         dtype=object,
     )
-    return pd.Series(labels[code], index=texts.index, dtype="string")
+    return pd.Series(labels[code], index=given.original.index, dtype="string")
 
 
-def is_empathic(texts: pd.Series) -> pd.Series:
+def is_empathic(texts: TextInput) -> pd.Series:
     """Whether a brand reply acknowledges or apologises for the customer's problem.
 
     Parameters
@@ -194,11 +225,12 @@ def is_empathic(texts: pd.Series) -> pd.Series:
         `lexicon.EMPATHY_EXCEPTIONS` ("no need to apologise", "if we understand
         correctly") are removed.
     """
-    text = _prepare(texts).str.replace(_EMPATHY_EXCEPTION, " ", regex=True)
-    return pd.Series(_has(text, _EMPATHY), index=texts.index, dtype=bool)
+    given = prepare_texts(texts)
+    text = given.prepared.str.replace(_EMPATHY_EXCEPTION, " ", regex=True)
+    return pd.Series(_has(text, _EMPATHY), index=given.original.index, dtype=bool)
 
 
-def is_hedging(texts: pd.Series) -> pd.Series:
+def is_hedging(texts: TextInput) -> pd.Series:
     """Whether a brand reply distances itself legalistically from the problem.
 
     Parameters
@@ -215,11 +247,12 @@ def is_hedging(texts: pd.Series) -> pd.Series:
         `lexicon.HEDGING_EXCEPTIONS` (questions such as "what seems to be going on?")
         are removed.
     """
-    text = _prepare(texts).str.replace(_HEDGING_EXCEPTION, " ", regex=True)
-    return pd.Series(_has(text, _HEDGING), index=texts.index, dtype=bool)
+    given = prepare_texts(texts)
+    text = given.prepared.str.replace(_HEDGING_EXCEPTION, " ", regex=True)
+    return pd.Series(_has(text, _HEDGING), index=given.original.index, dtype=bool)
 
 
-def agent_signature(texts: pd.Series) -> pd.Series:
+def agent_signature(texts: TextInput) -> pd.Series:
     """The agent's sign-off at the end of a brand reply (`^AB`, `-Becky`, `/CG`).
 
     Parameters
@@ -234,12 +267,13 @@ def agent_signature(texts: pd.Series) -> pd.Series:
         `lexicon.SIGNOFF_PATTERN` (case-sensitive, so "AB", "Becky"), ``<NA>`` when the
         post is not signed.
     """
-    text = _as_text(texts).str.replace(_SPACE_RUN, " ", regex=True)
+    given = prepare_texts(texts)
+    text = _as_text(given.original).str.replace(_SPACE_RUN, " ", regex=True)
     signature = text.str.extract(lexicon.SIGNOFF_PATTERN, expand=False)
-    return pd.Series(signature, index=texts.index, dtype="string")
+    return pd.Series(signature, index=given.original.index, dtype="string")
 
 
-def addresses_by_name(texts: pd.Series) -> pd.Series:
+def addresses_by_name(texts: TextInput) -> pd.Series:
     """Whether a brand reply addresses the customer by a first name.
 
     Parameters
@@ -257,15 +291,16 @@ def addresses_by_name(texts: pd.Series) -> pd.Series:
         Rajshree."); and that word is not in `lexicon.NOT_NAMES` ("Hi there", "Hey
         all", "Hello again", brand names). An optional title (Mr, Ms, Dr) is skipped.
     """
-    text = _fold_case(texts).str.replace(_LEADING_HANDLES, "", regex=True) + " "
-    found = np.zeros(len(texts), dtype=bool)
+    given = prepare_texts(texts)
+    text = _fold_case(given.original).str.replace(_LEADING_HANDLES, "", regex=True) + " "
+    found = np.zeros(len(given.original), dtype=bool)
     for form in _NAME_FORMS:
         name = text.str.extract(form, expand=False).str.lower()
         found |= (name.notna() & ~name.isin(lexicon.NOT_NAMES)).to_numpy(dtype=bool, na_value=False)
-    return pd.Series(found, index=texts.index, dtype=bool)
+    return pd.Series(found, index=given.original.index, dtype=bool)
 
 
-def customer_signal(texts: pd.Series) -> pd.Series:
+def customer_signal(texts: TextInput) -> pd.Series:
     """What a customer's post says about the brand's help: solved, thanks or problem.
 
     Parameters
@@ -288,7 +323,8 @@ def customer_signal(texts: pd.Series) -> pd.Series:
         a request from `lexicon.THANKS_BLOCKERS` ("please", "thanks in advance");
         otherwise ``""``.
     """
-    text = _prepare(texts)
+    given = prepare_texts(texts)
+    text = given.prepared
     persists = _has(text, _PROBLEM_PERSISTS)
     solved = _has(text.str.replace(_SOLVED_EXCEPTION, " ", regex=True), _SOLVED)
     problem = _has(text, _PROBLEM)
@@ -296,10 +332,10 @@ def customer_signal(texts: pd.Series) -> pd.Series:
     signal = np.select(
         [persists, solved, problem, thanks], ["problem", "solved", "problem", "thanks"], ""
     )
-    return pd.Series(signal, index=texts.index, dtype="string")
+    return pd.Series(signal, index=given.original.index, dtype="string")
 
 
-def brand_answer_kind(texts: pd.Series) -> pd.Series:
+def brand_answer_kind(texts: TextInput) -> pd.Series:
     """Whether a brand reply says it cannot help, states a fix, or neither.
 
     Parameters
@@ -321,18 +357,19 @@ def brand_answer_kind(texts: pd.Series) -> pd.Series:
         `lexicon.FIX_STEP_PHRASES` ("try restarting", "go to Settings") or
         `lexicon.FIX_LINK_PHRASES` ("here's how: <link>"); else ``""``.
     """
-    text = _prepare(texts)
-    routed = np.logical_or.reduce(list(_channel_flags(text).values()))
+    given = prepare_texts(texts)
+    text = given.prepared
+    routed = np.logical_or.reduce(list(given.channel_flags.values()))
     alternative = _has(text, _CANNOT_HELP_ALTERNATIVE)
     text = text.str.replace(_FIX_EXCEPTION, " ", regex=True)
     alternative |= _has(text, _FIX_STEP)
     cannot = _has(text, _CANNOT_HELP) & ~routed & ~alternative
     fix = _has(text, _FIX_PUBLIC) | _has(text, _FIX_LINK)
     kind = np.select([cannot, fix], ["cannot_help", "fix"], "")
-    return pd.Series(kind, index=texts.index, dtype="string")
+    return pd.Series(kind, index=given.original.index, dtype="string")
 
 
-def is_care_request(texts: pd.Series) -> pd.Series:
+def is_care_request(texts: TextInput) -> pd.Series:
     """Whether a customer's post raises a problem, a question or a request for help.
 
     Parameters
@@ -349,6 +386,7 @@ def is_care_request(texts: pd.Series) -> pd.Series:
         "help", "refund", "cancelled", "delayed", "why", "how do I"). Praise, banter and
         thanks without any of these are not care requests.
     """
-    text = _prepare(texts)
+    given = prepare_texts(texts)
+    text = given.prepared
     care = _has(text, "[?]") | _has(text, _CARE)
-    return pd.Series(care, index=texts.index, dtype=bool)
+    return pd.Series(care, index=given.original.index, dtype=bool)
