@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from carebench.benchmark.scorecard import scorecard
-from carebench.benchmark.scoring import analyse
+from carebench.benchmark.scoring import OUTCOMES, analyse
 from tests.conftest import make_posts
 
 CUSTOMER_TEXTS = [
@@ -75,6 +75,7 @@ def test_rates_stay_in_unit_interval_and_ttfr_non_negative(rows):
         assert ((values >= 0) & (values <= 1)).all(), column
         low, high = card[f"{column}_low"].dropna(), card[f"{column}_high"].dropna()
         assert ((low >= 0) & (high <= 1) & (low <= high)).all(), column
+    assert set(analysis.conversations["outcome"]) <= set(OUTCOMES)
     ttfr = analysis.conversations["ttfr_seconds"].dropna()
     assert (ttfr >= 0).all()  # replies are generated after their parents
     outcome_shares = card[["resolution_rate", "unresolved_share", "unknown_share"]].sum(axis=1)

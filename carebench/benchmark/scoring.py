@@ -7,6 +7,7 @@ docstring of the function that computes it and, for text, in `lexicon.py`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
@@ -17,8 +18,8 @@ from carebench.benchmark.settings import Settings
 from carebench.benchmark.templates import find_templates, top_templates
 from carebench.brands import BrandConfig
 
-Outcome = str  # one of OUTCOMES
-OUTCOMES: tuple[str, ...] = ("resolved", "unresolved", "unknown", "unanswered")
+Outcome = Literal["resolved", "unresolved", "unknown", "unanswered"]
+OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
 
 
 @dataclass(frozen=True)
