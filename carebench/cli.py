@@ -23,6 +23,7 @@ from carebench.brands import load_brand_config
 from carebench.collectors import twcs
 from carebench.errors import CareBenchError
 from carebench.store import ImportSummary, Source, file_sha256, open_store, resolve_db_path
+from carebench.synthetic import generate as generate_synthetic
 
 app = typer.Typer(
     help="CareBench: benchmark how brands answer customers in public.",
@@ -235,6 +236,23 @@ def show_scorecard(
             _pct(row, "resolution_rate"),
         )
     console.print(table)
+
+
+@app.command("generate")
+def generate(
+    output: Annotated[Path, typer.Option("-o", "--output", help="TWCS-shaped CSV file to write.")],
+    posts: Annotated[int, typer.Option("--posts", min=1, help="Exact number of posts to write.")],
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same file.")] = 0,
+) -> None:
+    """Write synthetic TWCS-shaped conversations of a dozen brand personas (for demos, tests)."""
+    try:
+        summary = generate_synthetic(output, posts=posts, seed=seed)
+    except OSError as exc:
+        _fail(f"Cannot write {output}: {exc.strerror or exc}.")
+    console.print(
+        f"Wrote {summary.posts:,} posts in {summary.conversations:,} conversations to {output} "
+        f"in {summary.seconds:.1f} s."
+    )
 
 
 def _pct(row: pd.Series, name: str) -> str:

@@ -1,0 +1,751 @@
+"""Write seeded, TWCS-shaped synthetic customer-care conversations, streamed in batches.
+
+The file has the TWCS header (`tweet_id,author_id,inbound,created_at,text,
+response_tweet_id,in_response_to_tweet_id`), Twitter dates (`Tue Oct 31 22:10:47 +0000
+2017`), customers as numeric author ids, brands as handles, parent ids written as floats
+(`3.0`, the real file's quirk) and `response_tweet_id` as the comma-separated child ids.
+Tweet ids count up in the order posts are written, and a parent is always written before
+its replies. Conversations are drawn `batch_conversations` at a time with numpy (brands,
+lengths, times, random picks) and written as they are made, so memory does not grow with
+the number of posts. The same seed (and the same `posts` and batch size) gives the same
+bytes; the last conversation is cut short when needed so the file holds exactly `posts`.
+
+Brand personas (fictional brands; "reply" is the median minutes of a first reply to a
+post written in the brand's business hours, 09-18 local on weekdays; outside them replies
+take 2x as long, and at weekends 1.5x more; each reply time is log-normal with sigma 1.0):
+
+| brand           | industry  | tz | reply | defl | to    | tmpl | signs  | emp  | fix  | rep  |
+|-----------------|-----------|----|-------|------|-------|------|--------|------|------|------|
+| SkyLarkAir      | airline   | -5 | 4     | 30%  | dm    | 20%  | ^AB    | 80%  | 55%  | 4%   |
+| NorthJetHelp    | airline   | +0 | 30    | 55%  | phone | 60%  | no     | 40%  | 30%  | 8%   |
+| VoltMobileCare  | telecom   | -8 | 1.5   | 90%  | dm    | 85%  | -Becky | 90%  | 20%  | 10%  |
+| BeaconTelHelp   | telecom   | -6 | 6     | 40%  | web   | 30%  | ^AB    | 60%  | 45%  | 6%   |
+| ThreadShopCare  | retail    | +0 | 11    | 35%  | email | 40%  | -Becky | 70%  | 50%  | 5%   |
+| MarketHallHelp  | retail    | +1 | 45    | 50%  | store | 50%  | no     | 30%  | 35%  | 7%   |
+| ReelBoxSupport  | streaming | -8 | 3     | 8%   | web   | 8%   | -Becky | 85%  | 75%  | 3%   |
+| TuneStreamCares | streaming | +1 | 15    | 25%  | web   | 25%  | ^AB    | 50%  | 60%  | 4%   |
+| DashDinnerHelp  | food      | -5 | 1     | 60%  | dm    | 90%  | no     | 60%  | 40%  | 6%   |
+| GrubRunSupport  | food      | +0 | 7     | 20%  | email | 20%  | -Becky | 75%  | 60%  | 4%   |
+| HarbourBankHelp | bank      | +0 | 22    | 95%  | phone | 70%  | no     | 40%  | 10%  | 10%  |
+| CedarBankCares  | bank      | -5 | 5     | 70%  | dm    | 35%  | ^AB    | 70%  | 30%  | 6%   |
+
+- defl (deflects): share of replies (first or later) that send the case to another channel;
+  the main channel takes 80% of them, the rest go to the brand's second channel.
+- tmpl (templated): share of replies taken from the brand's few fixed templates (filled with the
+  customer's first name, an order number and the agent's sign-off); the others are
+  assembled from varied phrases. signs: `^AB` initials or `-Becky` names at the end.
+- emp (empathy): share of replies opening with an apology or acknowledgement.
+- fix: chance the customer confirms a public fix worked ("that worked, thanks!")
+  instead of saying it is still not working.
+- rep (repeat): chance a customer comes back 1-6 days later with a new root (repeat contact).
+
+Conversations: a customer root (problem or question texts per industry; 15% praise or
+banter that is no care request), then brand and customer turns alternating (thanks after
+a fix, "still not working" after a failed one, "sent you a DM" after a deflection), and 5%
+of roots unanswered. Customers' roots fall mostly in their daytime.
+
+Calibration against the real sample `twcs_head_5k.csv` (measured with CareBench's own
+conversation builder, `analyse`): there, posts per conversation are 2: 50%, 3: 12%,
+4: 17%, 5: 6%, 6: 5%, 7-13: 10% (every conversation answered) and the overall median
+TTFR is 740 s. `_LENGTH_PMF` follows that shape (plus 5% unanswered one-post roots), and
+the reply medians above were tuned so that 50,000 synthetic posts (seed 1) give 1: 5%,
+2: 48%, 3: 15%, 4: 15%, 5: 5%, 6: 5%, 7-12: 7% and an overall median TTFR of 742 s.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+import numpy.typing as npt
+
+HEADER: tuple[str, ...] = (
+    "tweet_id",
+    "author_id",
+    "inbound",
+    "created_at",
+    "text",
+    "response_tweet_id",
+    "in_response_to_tweet_id",
+)
+
+Channel = str  # "dm" | "phone" | "web" | "email" | "store"
+
+
+@dataclass(frozen=True)
+class Persona:
+    """How one brand answers: speed, deflection, templates, signatures, empathy."""
+
+    handle: str
+    industry: str
+    utc_offset_hours: int
+    reply_minutes: float
+    deflect_share: float
+    channels: tuple[Channel, Channel]
+    templated_share: float
+    signs: str | None  # "caret" (^AB), "dash" (-Becky) or None
+    empathy_share: float
+    public_fix_share: float
+    repeat_share: float
+    weight: float = 1.0
+
+
+PERSONAS: tuple[Persona, ...] = (
+    Persona("SkyLarkAir", "airline", -5, 4, 0.30, ("dm", "phone"), 0.20, "caret", 0.8, 0.55, 0.04),
+    Persona("NorthJetHelp", "airline", 0, 30, 0.55, ("phone", "web"), 0.60, None, 0.4, 0.30, 0.08),
+    Persona(
+        "VoltMobileCare", "telecom", -8, 1.5, 0.90, ("dm", "web"), 0.85, "dash", 0.9, 0.20, 0.10
+    ),
+    Persona("BeaconTelHelp", "telecom", -6, 6, 0.40, ("web", "dm"), 0.30, "caret", 0.6, 0.45, 0.06),
+    Persona(
+        "ThreadShopCare", "retail", 0, 11, 0.35, ("email", "dm"), 0.40, "dash", 0.7, 0.50, 0.05
+    ),
+    Persona(
+        "MarketHallHelp", "retail", 1, 45, 0.50, ("store", "email"), 0.50, None, 0.3, 0.35, 0.07
+    ),
+    Persona(
+        "ReelBoxSupport", "streaming", -8, 3, 0.08, ("web", "dm"), 0.08, "dash", 0.85, 0.75, 0.03
+    ),
+    Persona(
+        "TuneStreamCares", "streaming", 1, 15, 0.25, ("web", "email"), 0.25, "caret", 0.5, 0.6, 0.04
+    ),
+    Persona("DashDinnerHelp", "food", -5, 1, 0.60, ("dm", "email"), 0.90, None, 0.6, 0.40, 0.06),
+    Persona("GrubRunSupport", "food", 0, 7, 0.20, ("email", "dm"), 0.20, "dash", 0.75, 0.60, 0.04),
+    Persona("HarbourBankHelp", "bank", 0, 22, 0.95, ("phone", "dm"), 0.70, None, 0.4, 0.10, 0.10),
+    Persona("CedarBankCares", "bank", -5, 5, 0.70, ("dm", "phone"), 0.35, "caret", 0.7, 0.30, 0.06),
+)
+
+# Posts per conversation: the real sample's shape (all answered) plus 5% unanswered roots.
+_LENGTH_PMF: dict[int, float] = {
+    1: 0.05,
+    2: 0.475,
+    3: 0.09,
+    4: 0.175,
+    5: 0.055,
+    6: 0.05,
+    7: 0.02,
+    8: 0.02,
+    9: 0.012,
+    10: 0.015,
+    11: 0.007,
+    12: 0.004,
+    13: 0.005,
+}
+_MAX_LEN = max(_LENGTH_PMF)
+_PRAISE_SHARE = 0.15
+_REPLY_SIGMA = 1.0
+_OUT_OF_HOURS_FACTOR = 2.0
+_WEEKEND_FACTOR = 1.5
+_LATER_REPLY_FACTOR = 0.7  # brands answer a follow-up faster than a new case
+_CUSTOMER_REPLY_SECONDS = 600.0
+_START = 1506816000  # Sun Oct 01 2017 00:00 UTC, like the real data's weeks
+_DAYS = 61
+_FIRST_CUSTOMER_ID = 100_000
+# When customers write, by local hour: quiet at night, busy in the day and evening.
+_HOUR_WEIGHTS = np.array(
+    [1, 0.6, 0.4, 0.3, 0.3, 0.5, 1, 2, 3, 4, 4, 4, 4.5, 4.5, 4, 4, 4, 4.5, 5, 5, 4.5, 4, 3, 2],
+    dtype=float,
+)
+
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+# --- texts ------------------------------------------------------------------------------
+
+_FIRST_NAMES = (
+    "Sarah",
+    "Tom",
+    "Priya",
+    "James",
+    "Aisha",
+    "Daniel",
+    "Chloe",
+    "Marco",
+    "Emma",
+    "Liam",
+    "Olivia",
+    "Noah",
+    "Fatima",
+    "Lucas",
+    "Grace",
+    "Ethan",
+    "Mia",
+    "Oscar",
+    "Zoe",
+    "Ravi",
+    "Hannah",
+    "Leo",
+    "Nina",
+    "Samuel",
+    "Ruby",
+    "Adam",
+    "Isla",
+    "Kofi",
+    "Maya",
+    "Ben",
+    "Elena",
+    "Jack",
+    "Amara",
+    "Finn",
+    "Sofia",
+    "Harry",
+    "Layla",
+    "Diego",
+    "Ella",
+    "Owen",
+    "Yusuf",
+    "Megan",
+    "Aaron",
+    "Jade",
+    "Carlos",
+    "Lucy",
+    "Nathan",
+    "Freya",
+    "Omar",
+    "Holly",
+)
+_AGENT_NAMES = (
+    "Becky",
+    "Dan",
+    "Sam",
+    "Priya",
+    "Jo",
+    "Chris",
+    "Kate",
+    "Mike",
+    "Alex",
+    "Tara",
+    "Nick",
+    "Lisa",
+    "Raj",
+    "Ellie",
+    "Mark",
+    "Gina",
+)
+
+_ROOTS: dict[str, tuple[str, ...]] = {
+    "airline": (
+        "my flight {code} has been delayed three hours and nobody at the gate can tell us why",
+        "lost my bag on {code} yesterday, where is it and how do I get it back?",
+        "I was charged twice for seat selection on booking {order}, can you refund one?",
+        "why was flight {code} cancelled with no notice? I need to get home today",
+        "can't check in online for {code}, the app keeps showing an error",
+        "my refund for booking {order} still hasn't arrived after 6 weeks",
+        "how do I add my frequent flyer number to booking {order}?",
+        "the wifi on {code} was not working the whole flight, can I get my money back?",
+    ),
+    "telecom": (
+        "no signal at all in my area since this morning, is there an outage?",
+        "my internet keeps dropping every 10 minutes, this is ridiculous",
+        "I've been overcharged on my bill again, account {order}",
+        "my new phone won't activate, it just says sim not provisioned",
+        "why is my data so slow today? can barely load a page",
+        "I was promised an engineer visit yesterday and nobody came",
+        "how do I unlock my phone to use abroad?",
+        "wifi router keeps restarting itself, help please",
+    ),
+    "retail": (
+        "my order {order} was supposed to arrive on Monday and it's still not here",
+        "received the wrong item in order {order}, what do I do?",
+        "I returned order {order} two weeks ago and still no refund",
+        "the jacket I bought arrived damaged, can I get a replacement?",
+        "can't apply my discount code at checkout, it says invalid",
+        "where is my parcel? tracking hasn't updated for 5 days",
+        "the staff at your store were so rude to me today",
+        "my account got locked after I changed my password, help",
+    ),
+    "streaming": (
+        "the app keeps crashing on my TV every time I open it",
+        "I was charged for premium but my account still shows the free plan",
+        "can't log in on my phone, it says error 403",
+        "why does the video keep buffering? my internet is fine",
+        "episode 4 of the new season is missing, is that a bug?",
+        "how do I cancel my subscription? can't find the option",
+        "downloads won't play offline anymore since the update",
+        "someone hacked my account and changed my email, please help",
+    ),
+    "food": (
+        "my order {order} never arrived but the app says delivered",
+        "food arrived cold and an hour late, order {order}",
+        "half my order {order} was missing, can I get a refund?",
+        "the driver cancelled my order and I was still charged",
+        "why can't I add a tip after delivery?",
+        "my promo code isn't working at checkout",
+        "order {order} has been stuck on 'preparing' for 50 minutes",
+        "got someone else's order, what do I do with it?",
+    ),
+    "bank": (
+        "my card was declined at the shop but there's money in my account",
+        "I see a payment I don't recognise on my statement, is this fraud?",
+        "can't log in to the app, it says my account is locked",
+        "my transfer {order} still hasn't arrived after 3 days",
+        "why was I charged an overdraft fee when I was in credit?",
+        "how do I order a new card? mine got stolen",
+        "the app keeps crashing when I try to pay someone",
+        "my direct debit failed and I was charged a fee, please explain",
+    ),
+}
+
+_PRAISE = (
+    "just wanted to say the team were brilliant today, thank you 👏",
+    "shoutout to {brand}, quickest delivery of my life",
+    "honestly the best customer experience I've had all year",
+    "loving the new update, looks great",
+    "you lot are on fire this week 🔥",
+    "big thanks to the lovely person I spoke to earlier",
+    "five stars, would recommend to anyone",
+    "finally a company that gets it 🙌",
+)
+
+_REPEAT_ROOT = (
+    "I contacted you on {day} about this and still nothing has happened",
+    "still waiting on my case from {day}, nobody got back to me",
+    "this is the second time I'm asking, still no fix since {day}",
+)
+
+_DETAILS = {
+    "airline": "your booking reference",
+    "telecom": "your account number",
+    "retail": "your order number",
+    "streaming": "the email on your account",
+    "food": "your order number",
+    "bank": "your sort code (never your PIN)",
+}
+
+_FIXES: dict[str, tuple[str, ...]] = {
+    "airline": (
+        "we've rebooked you on the next flight out, the new boarding pass is in the app",
+        "your bag has been located and will be delivered to your address tomorrow",
+        "we've refunded the duplicate seat charge on booking {order}",
+        "online check-in for {code} is back up now, try again in the app",
+    ),
+    "telecom": (
+        "try restarting your phone and toggling airplane mode on and off",
+        "we've reset your line from our end, it should reconnect within 10 minutes",
+        "we've credited the overcharge back to account {order}",
+        "the outage in your area has been fixed, a quick router restart should get you back online",
+    ),
+    "retail": (
+        "we've refunded order {order} in full, it'll show in 3-5 days",
+        "a replacement has been sent out today with tracking",
+        "the discount code has been applied to your order now",
+        "your parcel is with the courier and arrives tomorrow",
+    ),
+    "streaming": (
+        "try signing out and back in, then clear the app cache",
+        "your account has been upgraded to premium now",
+        "a fix for the crash was released today, update the app to the latest version",
+        "we've reset your password and secured the account",
+    ),
+    "food": (
+        "we've refunded order {order} in full",
+        "a credit has been added to your account for the missing items",
+        "we've cancelled the charge, it'll drop off in a few days",
+        "the promo code is fixed now, try it again at checkout",
+    ),
+    "bank": (
+        "we've removed the fee and it'll show on your next statement",
+        "your card has been unlocked, try the payment again",
+        "the transfer has been processed and will land today",
+        "a new card has been issued and arrives in 3-5 working days",
+    ),
+}
+
+_EMPATHY = (
+    "Sorry to hear that.",
+    "We're sorry about this.",
+    "Oh no, that's not the experience we want for you.",
+    "We understand how frustrating this must be.",
+    "Apologies for the trouble.",
+    "Sorry for the hassle here.",
+    "That sounds frustrating, sorry.",
+    "We're really sorry about the delay.",
+)
+_GREETINGS = ("Hi {name},", "Hey {name}!", "Hello {name},", "Thanks for reaching out {name}.")
+# Personal replies are assembled from these pools (one pick from each of a few), so that
+# two of them rarely share enough three-word runs to look like a template.
+_LEADS = tuple(
+    f"{a} {b}."
+    for a in (
+        "Thanks for letting us know,",
+        "Appreciate you flagging this,",
+        "Thanks for the heads up,",
+        "Cheers for reaching out,",
+        "Good of you to tell us,",
+        "Thanks for bearing with us,",
+        "Glad you got in touch,",
+        "Thanks for the details,",
+    )
+    for b in (
+        "we'll get to the bottom of it",
+        "let's get this looked at",
+        "we want this put right",
+        "our team can dig into it",
+        "we'll work out what happened",
+        "let's see what we can do",
+        "we've got you covered",
+        "we're on it",
+    )
+)
+_BRIDGES = (
+    "Here's what we'd suggest.",
+    "Good news on this one.",
+    "Quick update from our side.",
+    "Here's where things stand.",
+    "We checked on this just now.",
+    "Had a look for you.",
+    "This one should be simple.",
+    "Right then.",
+    "Okay, so.",
+    "One thing first.",
+    "Here's the plan.",
+    "Best next step below.",
+    "",
+)
+_CLOSERS = tuple(
+    f"{a} {b}".strip()
+    for a in (
+        "Speak soon!",
+        "Thanks for your patience.",
+        "Hope that helps!",
+        "Have a good one.",
+        "Cheers!",
+        "Take care.",
+        "Enjoy your evening.",
+        "All the best.",
+        "",
+    )
+    for b in (
+        "Shout if anything else comes up.",
+        "We're around all day.",
+        "Keep us posted.",
+        "Let us know how you get on.",
+        "Any time.",
+        "",
+    )
+)
+_DEFLECT: dict[Channel, tuple[str, ...]] = {
+    "dm": (
+        "Please send us a DM with {detail} so we can check.",
+        "Could you DM us {detail}?",
+        "Follow us and drop us a DM with {detail}, we'll take it from there.",
+        "Can you pop {detail} into a DM for us?",
+        "Shoot us a DM with {detail} and we'll get on it.",
+    ),
+    "phone": (
+        "Please give us a call on 1-800-555-0142 so we can go through it.",
+        "Can you call us on 0345 600 7000 and we'll sort it?",
+        "Please call our care line on 1-800-555-0199 with {detail} to hand.",
+        "Give the team a ring on 0345 600 7000 and they'll take a look.",
+    ),
+    "web": (
+        "Please fill out the form at https://help.example.com/contact so the team can review.",
+        "You can raise a ticket on our help page: https://help.example.com/ticket",
+        "Our community forum has a thread on this: https://community.example.com/t/{order}",
+        "Please use live chat on our website and an advisor will take a look.",
+    ),
+    "email": (
+        "Please email us at care@example.com with {detail}.",
+        "Drop us an email at help@example.com with {detail} and we'll take a look.",
+        "Can you forward the details to support@example.com?",
+        "Please send an email to care@example.com and include {detail}.",
+    ),
+    "store": (
+        "Please pop into your nearest store and a team member can take a look.",
+        "Please visit your local branch with {detail} and they'll sort it.",
+        "Please speak to the staff at the desk next time, they can fix it in person.",
+        "Best to book an appointment in store so we can check it.",
+    ),
+}
+
+_CLOSINGS = (
+    "Glad to hear it! Have a great day.",
+    "Great news, enjoy the rest of your day!",
+    "Happy we could get it sorted.",
+    "Brilliant, thanks for letting us know.",
+)
+_PRAISE_REPLIES = (
+    "Thanks so much {name}, we'll pass this on to the team!",
+    "Aw, this made our day {name}!",
+    "Love to hear it, thanks for the shoutout!",
+    "Thank you {name}, that's so kind!",
+)
+_CUSTOMER_SOLVED = (
+    "that worked, thanks!",
+    "all sorted now, thank you",
+    "working again, cheers!",
+    "that did the trick, appreciate it",
+    "got it working, thanks so much",
+)
+_CUSTOMER_PERSISTS = (
+    "still not working, I already tried that",
+    "that didn't help, still the same problem",
+    "still having the same issue 😩",
+    "nope, still broken",
+)
+_CUSTOMER_AFTER_DEFLECT = (
+    "just sent you a DM",
+    "done, sent over the details",
+    "I already called twice and nobody could help",
+    "still waiting for a reply to my DM",
+    "ok thanks",
+    "why can't you just answer here?",
+)
+_CUSTOMER_CLOSING = ("👍", "you too!", "thanks again", "🙏", "cheers")
+
+
+@dataclass(frozen=True)
+class GenerateSummary:
+    """What `generate` wrote."""
+
+    path: Path
+    posts: int
+    conversations: int
+    seconds: float
+
+
+def generate(
+    path: Path, *, posts: int, seed: int = 0, batch_conversations: int = 50_000
+) -> GenerateSummary:
+    """Write exactly `posts` synthetic TWCS posts to `path`; the same seed gives the same bytes."""
+    if posts < 1:
+        raise ValueError(f"posts must be at least 1, not {posts}")
+    started = time.perf_counter()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="") as f:
+        conversations = write_posts(
+            f, posts=posts, seed=seed, batch_conversations=batch_conversations
+        )
+    return GenerateSummary(path, posts, conversations, time.perf_counter() - started)
+
+
+def write_posts(out: TextIO, *, posts: int, seed: int, batch_conversations: int = 50_000) -> int:
+    """Write the header and `posts` posts to `out`; return the number of conversations."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(HEADER)
+    rng = np.random.default_rng(seed)
+    state = _State(remaining=posts)
+    while state.remaining > 0:
+        batch = _draw_batch(rng, batch_conversations, state)
+        writer.writerows(_rows(batch, state))
+    return state.conversations
+
+
+@dataclass
+class _State:
+    """Counters carried from batch to batch."""
+
+    remaining: int
+    next_tweet_id: int = 1
+    next_customer: int = _FIRST_CUSTOMER_ID
+    conversations: int = 0
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """One batch of conversations as arrays (rows: conversations, columns: turns)."""
+
+    brand: npt.NDArray[np.int64]
+    length: npt.NDArray[np.int64]
+    praise: npt.NDArray[np.bool_]
+    repeat: npt.NDArray[np.bool_]
+    customer: npt.NDArray[np.int64]
+    times: npt.NDArray[np.int64]
+    picks: npt.NDArray[np.int64]  # (n, turns, 6) random ints for text choices
+    chances: npt.NDArray[np.float64]  # (n, turns, 4) uniforms for text decisions
+
+
+_OFFSETS = np.array([p.utc_offset_hours * 3600 for p in PERSONAS], dtype=np.int64)
+_REPLY_SECONDS = np.array([p.reply_minutes * 60 for p in PERSONAS])
+_REPEAT = np.array([p.repeat_share for p in PERSONAS])
+_WEIGHTS = np.array([p.weight for p in PERSONAS]) / sum(p.weight for p in PERSONAS)
+_LENGTHS = np.array(list(_LENGTH_PMF))
+_LENGTH_P = np.array(list(_LENGTH_PMF.values())) / sum(_LENGTH_PMF.values())
+
+
+def _draw_batch(rng: np.random.Generator, n: int, state: _State) -> _Batch:
+    """Draw brands, lengths, customers and every post time of `n` conversations."""
+    brand = rng.choice(len(PERSONAS), n, p=_WEIGHTS)
+    length = rng.choice(_LENGTHS, n, p=_LENGTH_P)
+    praise = rng.random(n) < _PRAISE_SHARE
+    # Praise and banter rarely go beyond a thank-you and a closing emoji.
+    length = np.where(praise, np.minimum(length, 3), length)
+    day = rng.integers(0, _DAYS, n)
+    hour = rng.choice(24, n, p=_HOUR_WEIGHTS / _HOUR_WEIGHTS.sum())
+    root = _START + day * 86400 + hour * 3600 + rng.integers(0, 3600, n) - _OFFSETS[brand]
+    repeat = rng.random(n) < _REPEAT[np.roll(brand, 1)]
+    repeat[0] = False
+    back_after = rng.integers(86400, 6 * 86400, n)
+    customer = state.next_customer + np.cumsum(~repeat) - 1
+    state.next_customer = int(customer[-1]) + 1
+    # A repeat contact is the previous conversation's customer writing to the same brand
+    # again days later (chains follow on, so each step reads the value just set).
+    for i in np.flatnonzero(repeat):
+        brand[i] = brand[i - 1]
+        customer[i] = customer[i - 1]
+        root[i] = root[i - 1] + back_after[i]
+    praise &= ~repeat
+
+    times = np.zeros((n, _MAX_LEN), dtype=np.int64)
+    times[:, 0] = root
+    z = rng.standard_normal((n, _MAX_LEN))
+    for k in range(1, _MAX_LEN):
+        before = times[:, k - 1]
+        if k % 2:  # brand turn
+            base = _REPLY_SECONDS[brand] * (1.0 if k == 1 else _LATER_REPLY_FACTOR)
+            delay = base * np.exp(_REPLY_SIGMA * z[:, k]) * _slowdown(before, brand)
+        else:
+            delay = _CUSTOMER_REPLY_SECONDS * np.exp(1.2 * z[:, k])
+        times[:, k] = before + np.maximum(delay, 5).astype(np.int64)
+    picks = rng.integers(0, 1 << 30, (n, _MAX_LEN, 6))
+    chances = rng.random((n, _MAX_LEN, 4))
+    return _Batch(brand, length, praise, repeat, customer, times, picks, chances)
+
+
+def _slowdown(utc_seconds: npt.NDArray[np.int64], brand: npt.NDArray[np.int64]) -> npt.NDArray:
+    """How many times slower a brand answers a post written at `utc_seconds` (local time)."""
+    local = utc_seconds + _OFFSETS[brand]
+    hour = (local // 3600) % 24
+    weekday = (local // 86400 + 3) % 7  # 1970-01-01 was a Thursday; Monday is 0
+    weekend = weekday >= 5
+    office = ~weekend & (hour >= 9) & (hour < 18)
+    return np.where(office, 1.0, _OUT_OF_HOURS_FACTOR) * np.where(weekend, _WEEKEND_FACTOR, 1.0)
+
+
+def _rows(batch: _Batch, state: _State) -> Iterator[tuple[str, ...]]:
+    """The CSV rows of a batch, stopping once the file holds the posts asked for."""
+    for i in range(len(batch.brand)):
+        if state.remaining <= 0:
+            return
+        length = min(int(batch.length[i]), state.remaining)
+        persona = PERSONAS[int(batch.brand[i])]
+        texts = _conversation_texts(persona, batch, i, length)
+        first = state.next_tweet_id
+        customer = str(int(batch.customer[i]))
+        for k in range(length):
+            tweet_id = first + k
+            brand_turn = k % 2 == 1
+            yield (
+                str(tweet_id),
+                persona.handle if brand_turn else customer,
+                "False" if brand_turn else "True",
+                _twitter_date(int(batch.times[i, k])),
+                texts[k],
+                str(tweet_id + 1) if k + 1 < length else "",
+                f"{tweet_id - 1}.0" if k else "",
+            )
+        state.next_tweet_id += length
+        state.remaining -= length
+        state.conversations += 1
+
+
+def _twitter_date(seconds: int) -> str:
+    t = time.gmtime(seconds)
+    return (
+        f"{_WEEKDAYS[t.tm_wday]} {_MONTHS[t.tm_mon - 1]} {t.tm_mday:02d} "
+        f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} +0000 {t.tm_year}"
+    )
+
+
+def _conversation_texts(persona: Persona, batch: _Batch, i: int, length: int) -> list[str]:
+    """The texts of one conversation's turns, each reply following from the turn before."""
+    picks = batch.picks[i]
+    chances = batch.chances[i]
+    name = _FIRST_NAMES[int(picks[0, 5]) % len(_FIRST_NAMES)]
+    order = str(100000 + int(picks[0, 4]) % 900000)
+    code = f"{persona.handle[:2].upper()}{100 + int(picks[0, 3]) % 900}"
+    fills = {"order": order, "code": code, "detail": _DETAILS[persona.industry], "name": name}
+    customer_at = f"@{persona.handle} "
+    brand_at = f"@{int(batch.customer[i])} "
+    agent = _agent(persona, int(picks[0, 2]))
+
+    if batch.praise[i]:
+        root = _PRAISE[int(picks[0, 0]) % len(_PRAISE)].format(brand=persona.handle)
+    elif batch.repeat[i]:
+        day = _WEEKDAYS[int(picks[0, 0]) % 5]
+        root = _REPEAT_ROOT[int(picks[0, 1]) % len(_REPEAT_ROOT)].format(day=day)
+    else:
+        roots = _ROOTS[persona.industry]
+        root = roots[int(picks[0, 0]) % len(roots)].format(**fills)
+    texts = [customer_at + root]
+    last = "praise" if batch.praise[i] else "problem"
+    for k in range(1, length):
+        p, c = picks[k], chances[k]
+        if k % 2:  # brand
+            if last == "praise":
+                body = _reply(persona, _PRAISE_REPLIES, p, c, fills, first=False)
+                last = "closed"
+            elif last in ("solved", "closed"):
+                body, last = _reply(persona, _CLOSINGS, p, c, fills, first=False), "closed"
+            elif c[0] < persona.deflect_share:
+                channel = persona.channels[0 if c[1] < 0.8 else 1]
+                body = _reply(persona, _DEFLECT[channel], p, c, fills, first=k == 1)
+                last = "deflected"
+            else:
+                body = _reply(persona, _FIXES[persona.industry], p, c, fills, first=k == 1)
+                last = "fixed"
+            texts.append(brand_at + _sign(body, agent))
+        else:  # customer
+            if last == "closed":
+                body = _pick(_CUSTOMER_CLOSING, p[0])
+            elif last == "fixed" and c[0] < persona.public_fix_share:
+                body, last = _pick(_CUSTOMER_SOLVED, p[0]), "solved"
+            elif last == "fixed":
+                body, last = _pick(_CUSTOMER_PERSISTS, p[0]), "problem"
+            else:
+                body, last = _pick(_CUSTOMER_AFTER_DEFLECT, p[0]), "problem"
+            texts.append(customer_at + body)
+    return texts
+
+
+def _pick(options: tuple[str, ...], pick: np.int64) -> str:
+    return options[int(pick) % len(options)]
+
+
+def _agent(persona: Persona, pick: int) -> str:
+    """The sign-off of the agent who answers a conversation, or '' for unsigned brands."""
+    if persona.signs is None:
+        return ""
+    name = _AGENT_NAMES[pick % len(_AGENT_NAMES)]
+    if persona.signs == "dash":
+        return f"-{name}"
+    return f"^{name[0]}{'ABCDEFGHJKLMNPRSTW'[pick // 16 % 18]}"
+
+
+def _sign(body: str, agent: str) -> str:
+    return f"{body} {agent}" if agent else body
+
+
+def _reply(
+    persona: Persona,
+    cores: tuple[str, ...],
+    p: npt.NDArray[np.int64],
+    c: npt.NDArray[np.float64],
+    fills: dict[str, str],
+    *,
+    first: bool,
+) -> str:
+    """A templated reply (one of the brand's few fixed texts) or one assembled from phrases."""
+    if c[2] < persona.templated_share:
+        # Each brand owns the same two templates per core text: an apology and a thanks.
+        core = cores[int(p[1]) % 2].format(**fills)
+        if int(p[2]) % 2 and persona.empathy_share >= 0.5:
+            return f"Hi {fills['name']}, we're sorry for the trouble. {core} We're here to help."
+        return f"Hi {fills['name']}, thanks for getting in touch with us today. {core}"
+    core = _pick(cores, p[1]).format(**fills)
+    core = core[0].upper() + core[1:]
+    parts = []
+    if int(p[3]) % 3:
+        parts.append(_pick(_GREETINGS, p[3] // 3).format(name=fills["name"]))
+    if first and c[3] < persona.empathy_share:
+        parts.append(_pick(_EMPATHY, p[4]))
+    parts.append(_pick(_LEADS, p[4] // 8))
+    parts.append(_pick(_BRIDGES, p[0]))
+    parts.append(core if core.endswith((".", "?", "!")) else core + ".")
+    parts.append(_pick(_CLOSERS, p[5]))
+    return " ".join(part for part in parts if part)
