@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -12,7 +10,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TimeRemainingColumn
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
 from carebench.benchmark.exports import conversations_table, templates_table, write_csv
@@ -20,9 +18,10 @@ from carebench.benchmark.pipeline import analyse_store, check_brands
 from carebench.benchmark.scorecard import scorecard
 from carebench.benchmark.settings import Settings
 from carebench.brands import load_brand_config
-from carebench.collectors import twcs
+from carebench.demo import DEMO_DB, build_demo_store
 from carebench.errors import CareBenchError
-from carebench.store import ImportSummary, Source, file_sha256, open_store, resolve_db_path
+from carebench.ingest import check_twcs_files, import_twcs_files
+from carebench.store import ImportSummary, open_store, resolve_db_path
 from carebench.synthetic import generate as generate_synthetic
 
 app = typer.Typer(
@@ -74,44 +73,21 @@ def import_files(
 ) -> None:
     """Import files into the store: all of them land, or nothing changes."""
     try:
-        for path in paths:
-            twcs.check_twcs_file(path)
-        collected_at = datetime.now(UTC)
-        total = sum(path.stat().st_size for path in paths)
+        # Check every file before opening the store, so a typo creates no empty store.
+        check_twcs_files(paths)
         with open_store(db) as store, _progress() as progress:
-            task = progress.add_task("importing", total=total)
-            done_before = 0
-            sources = []
-            for path in paths:
-                sources.append(
-                    Source(
-                        name=str(path),
-                        chunks=_tracked(
-                            twcs.read_twcs(path, collected_at=collected_at),
-                            progress,
-                            task,
-                            done_before,
-                        ),
-                        content_sha256=file_sha256(path),
-                    )
-                )
-                done_before += path.stat().st_size
-            summaries = store.import_sources(fmt.value, sources)
+            task = progress.add_task("importing", total=None)
+
+            def report(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            summaries = import_twcs_files(store, paths, on_progress=report)
             posts_now = store.count_posts()
     except KeyboardInterrupt:
         _fail("Interrupted. Nothing was imported; the store is unchanged.")
     except CareBenchError as exc:
         _fail(str(exc))
     _print_import_summary(summaries, resolve_db_path(db), posts_now)
-
-
-def _tracked(
-    chunks: Iterator[twcs.TwcsChunk], progress: Progress, task: TaskID, offset: int
-) -> Iterator[twcs.TwcsChunk]:
-    """Pass chunks through, moving the progress bar by the bytes each one consumed."""
-    for chunk in chunks:
-        progress.update(task, completed=offset + chunk.bytes_read)
-        yield chunk
 
 
 def _progress() -> Progress:
@@ -236,6 +212,28 @@ def show_scorecard(
             _pct(row, "resolution_rate"),
         )
     console.print(table)
+
+
+@app.command("demo")
+def demo(
+    db: Annotated[
+        Path, typer.Option("--db", help="Where to build the demo store (it is replaced).")
+    ] = DEMO_DB,
+) -> None:
+    """Build the demo store from generated data, in seconds, and say how to explore it."""
+    try:
+        summary = build_demo_store(db)
+    except CareBenchError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"Cannot build the demo store at {db}: {exc.strerror or exc}.")
+    console.print(
+        f"Built the demo store {summary.path}: {summary.posts:,} generated posts, "
+        f"{summary.conversations:,} conversations of 12 made-up brands. This is demo data, "
+        "not real brands.\n"
+        f"Explore it: carebench scorecard --db {summary.path}\n"
+        "Load real data: carebench import twcs FILE.csv"
+    )
 
 
 @app.command("generate")

@@ -144,3 +144,29 @@ def test_every_command_and_option_has_help_text():
         assert sub.help, f"command {name} has no help"
         for param in sub.params:
             assert getattr(param, "help", None), f"{name} {param.name} has no help"
+
+
+def test_import_of_a_missing_file_creates_no_store(tmp_path: Path):
+    db = tmp_path / "store.duckdb"
+    result = invoke("import", "twcs", str(tmp_path / "typo.csv"), "--db", str(db))
+    assert result.exit_code == 1
+    assert "typo.csv" in result.output
+    assert not db.exists()
+
+
+def test_demo_builds_a_store_with_every_persona(tmp_path: Path):
+    db = tmp_path / "demo.duckdb"
+    result = invoke("demo", "--db", str(db))
+    assert result.exit_code == 0, result.output
+    assert "This is demo data" in " ".join(result.output.split())
+    card_path = tmp_path / "s.csv"
+    assert invoke("export", "scorecard", "-o", str(card_path), "--db", str(db)).exit_code == 0
+    card = pd.read_csv(card_path)
+    assert len(card) == 12
+    assert (card["conversations"] >= 30).all()
+    # Building again replaces the demo store rather than adding to it.
+    with Store(db) as store:
+        posts = store.count_posts()
+    assert invoke("demo", "--db", str(db)).exit_code == 0
+    with Store(db) as store:
+        assert store.count_posts() == posts

@@ -13,6 +13,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "carebench"
 ALLOWED = {
     "collectors": {"carebench.schema", "carebench.errors", "carebench.collectors"},
     "store": {"carebench.schema", "carebench.errors"},
+    "ingest": {"carebench.schema", "carebench.errors", "carebench.collectors", "carebench.store"},
     "benchmark": {
         "carebench.schema",
         "carebench.errors",
@@ -28,8 +29,8 @@ def project_imports(path: Path) -> set[str]:
 
 
 def layer_files(layer: str) -> list[Path]:
-    if layer == "store":
-        return [PACKAGE / "store.py"]
+    if layer in ("store", "ingest"):
+        return [PACKAGE / f"{layer}.py"]
     return sorted((PACKAGE / layer).glob("*.py"))
 
 
