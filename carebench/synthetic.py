@@ -64,15 +64,10 @@ from typing import TextIO
 import numpy as np
 import numpy.typing as npt
 
-HEADER: tuple[str, ...] = (
-    "tweet_id",
-    "author_id",
-    "inbound",
-    "created_at",
-    "text",
-    "response_tweet_id",
-    "in_response_to_tweet_id",
-)
+from carebench.collectors.twcs import TWCS_COLUMNS
+
+# The generated file has exactly the columns of the Kaggle file the twcs reader reads.
+HEADER: tuple[str, ...] = TWCS_COLUMNS
 
 Channel = str  # "dm" | "phone" | "web" | "email" | "store"
 

@@ -523,6 +523,21 @@ PROBLEM_PERSISTS_PHRASES: tuple[str, ...] = (
     "yet again",
 )
 
+# Faces and emoticons of an upset customer; both problem lists below include them.
+UPSET_FACES: tuple[str, ...] = (
+    ":-?\\(",
+    "😡",
+    "😠",
+    "🤬",
+    "😤",
+    "😩",
+    "😞",
+    "☹",
+    "😢",
+    "😭",
+    "🙄",
+)
+
 # Customer signal `problem`, weak form: a problem is described. Beats `thanks` only.
 PROBLEM_PHRASES: tuple[str, ...] = (
     "not working",
@@ -635,17 +650,7 @@ PROBLEM_PHRASES: tuple[str, ...] = (
     "smh",
     "wtf",
     "not (?:allowing|letting)",
-    ":-?\\(",
-    "😡",
-    "😠",
-    "🤬",
-    "😤",
-    "😩",
-    "😞",
-    "☹",
-    "😢",
-    "😭",
-    "🙄",
+    *UPSET_FACES,
 )
 
 # Customer signal `thanks`: plain thanks (no solved or problem words).
@@ -866,18 +871,8 @@ CARE_REQUEST_PHRASES: tuple[str, ...] = (
     "shocking",
     "embarrass*",
     "repulsive",
-    ":-?\\(",
-    "😡",
-    "😠",
-    "🤬",
-    "😤",
-    "😩",
-    "😞",
+    *UPSET_FACES,
     "😔",
-    "☹",
-    "😢",
-    "😭",
-    "🙄",
     "problem*",
     "issue*",
     "trouble*",
