@@ -14,7 +14,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 from rich.table import Table
 
 from carebench.benchmark.exports import conversations_table, templates_table, write_csv
-from carebench.benchmark.pipeline import analyse_store, check_brands
+from carebench.benchmark.pipeline import analyse_store, only_brands
 from carebench.benchmark.scorecard import scorecard
 from carebench.benchmark.settings import Settings
 from carebench.brands import load_brand_config
@@ -149,22 +149,14 @@ def export(
         settings = Settings(sla_seconds=sla_minutes * 60)
         with open_store(db, read_only=True) as store:
             analysis = analyse_store(store, settings, load_brand_config(brands))
-        conversations = analysis.conversations
         if brand:
-            wanted = check_brands(conversations["brand"], brand)
-            conversations = conversations[conversations["brand"].isin(wanted)]
-            analysis = type(analysis)(
-                conversations=conversations,
-                turns=analysis.turns,
-                templates=analysis.templates[analysis.templates["brand"].isin(wanted)],
-                issues=analysis.issues,
-            )
+            analysis = only_brands(analysis, brand)
         if table is ExportTable.conversations:
             frame = conversations_table(analysis)
         elif table is ExportTable.templates:
             frame = templates_table(analysis)
         else:
-            frame = scorecard(conversations, settings, period=period)  # type: ignore[arg-type]
+            frame = scorecard(analysis.conversations, settings, period=period)  # type: ignore[arg-type]
         output.parent.mkdir(parents=True, exist_ok=True)
         write_csv(frame, output)
     except CareBenchError as exc:

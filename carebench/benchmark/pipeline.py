@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 
 from carebench.benchmark.scoring import Analysis, analyse
@@ -32,3 +34,14 @@ def check_brands(known: pd.Series, wanted: list[str]) -> list[str]:
             "brand config."
         )
     return [by_lower[b.lower()] for b in wanted]
+
+
+def only_brands(analysis: Analysis, wanted: list[str]) -> Analysis:
+    """The analysis restricted to some brands (names matched case-insensitively)."""
+    names = check_brands(analysis.conversations["brand"], wanted)
+    conversations = analysis.conversations
+    return replace(
+        analysis,
+        conversations=conversations[conversations["brand"].isin(names)],
+        templates=analysis.templates[analysis.templates["brand"].isin(names)],
+    )
