@@ -109,16 +109,20 @@ def build_threads(posts: pd.DataFrame) -> Threads:
         ),
     }
 
+    # Turns in (tree, time, post id) order, taken from posts in one copy.
+    keep = keep[_turn_order(tree.root[keep], seconds[keep], posts["post_id"].iloc[keep])]
     turns = posts.iloc[keep].copy()
     turns["_pos"] = keep
     turns["_root"] = tree.root[keep]
     turns["post_brand"] = post_brand.iloc[keep]
     turns["conversation_id"] = posts["post_id"].to_numpy()[turns["_root"].to_numpy()]
-    turns = turns.sort_values(["_root", "created_at", "post_id"], kind="stable")
 
     # The conversation's brand: the brand of the earliest brand post in the tree.
-    brand_turns = turns[turns["author_role"] == "brand"]
-    first_brand = brand_turns.groupby("_root", sort=False).head(1).set_index("_root")
+    brand_turns = turns.loc[
+        (turns["author_role"] == "brand").to_numpy(dtype=bool, na_value=False),
+        ["_root", "post_brand", "author_handle"],
+    ]
+    first_brand = brand_turns[_first_of_runs(brand_turns["_root"])].set_index("_root")
     roots = posts.iloc[np.unique(tree.root[keep])].copy()
     roots["_root"] = roots.index.to_numpy()
     roots = roots.set_index("_root", drop=False)
@@ -144,8 +148,11 @@ def build_threads(posts: pd.DataFrame) -> Threads:
 
     turns["reply_seconds"] = _reply_seconds(turns, tree.customer_ancestor, seconds)
 
-    own = turns[turns["is_brand_turn"]]
-    first_own = own.groupby("_root", sort=False).head(1).set_index("_root")
+    own = turns.loc[
+        turns["is_brand_turn"].to_numpy(dtype=bool),
+        ["_root", "_pos", "created_at", "post_id", "answered_post_id"],
+    ]
+    first_own = own[_first_of_runs(own["_root"])].set_index("_root")
     first_pos = first_own["_pos"].to_numpy()
     ttfr = seconds[first_pos] - seconds[tree.customer_ancestor[first_pos]]
 
@@ -190,6 +197,35 @@ def build_threads(posts: pd.DataFrame) -> Threads:
         drop=True
     )
     return Threads(turns=turns, conversations=conversations, issues=issues)
+
+
+def _turn_order(root: np.ndarray, seconds: np.ndarray, post_id: pd.Series) -> np.ndarray:
+    """The order that sorts posts by (tree root, time, post id).
+
+    Numeric keys sort with numpy; only rows that tie on root and time (rare: same second
+    in one tree) are sorted again by post id, so millions of strings are never compared.
+    """
+    order = np.lexsort((seconds, root))
+    r, s = root[order], seconds[order]
+    tied = np.r_[False, (r[1:] == r[:-1]) & (s[1:] == s[:-1])]
+    if tied.any():
+        in_tie = tied | np.r_[tied[1:], False]
+        slots = np.flatnonzero(in_tie)
+        ties = pd.DataFrame(
+            {
+                "group": np.cumsum(~tied)[slots],
+                "post_id": post_id.to_numpy()[order[slots]],
+                "row": order[slots],
+            }
+        )
+        order[slots] = ties.sort_values(["group", "post_id"], kind="stable")["row"].to_numpy()
+    return order
+
+
+def _first_of_runs(root: pd.Series) -> np.ndarray:
+    """Mask of the first row of each run of equal roots (rows are grouped by root)."""
+    values = root.to_numpy()
+    return np.r_[True, values[1:] != values[:-1]] if len(values) else np.zeros(0, dtype=bool)
 
 
 def _account_brands(posts: pd.DataFrame, post_brand: pd.Series) -> dict[str, str]:
