@@ -12,7 +12,11 @@ from hypothesis import strategies as st
 from scipy import sparse
 
 from carebench.benchmark.templates import (
+    _BANDS,
+    _ROWS,
     TemplateSettings,
+    _agreements,
+    _byte_sketches,
     _verify_buckets,
     find_templates,
     normalise_text,
@@ -217,8 +221,31 @@ def test_later_anchors_are_checked_when_the_first_fails() -> None:
         np.array([[1, 1, 1, 1, 0, 0, 0, 0], [0, 0, 0, 0, 1, 1, 1, 1], [0, 0, 0, 0, 1, 1, 1, 1]])
     )
     band = (np.array([0, 1, 2]), np.array([0, 0, 0]), np.array([0, 1, 2]))
-    edges = _verify_buckets([band], shingles, 0.7)
+    agree_everywhere = _byte_sketches(np.zeros((3, _BANDS * _ROWS), dtype=np.uint32))
+    edges = _verify_buckets([band], shingles, agree_everywhere, 0.7)
     assert edges.tolist() == [[1, 2]]
+
+
+def test_agreements_count_minhash_values_that_share_their_low_byte() -> None:
+    rng = np.random.default_rng(5)
+    signatures = rng.integers(0, 2**32, size=(3, _BANDS * _ROWS), dtype=np.uint32)
+    signatures[1] = signatures[0]
+    signatures[1, :30] ^= np.uint32(0x01)  # 30 values differ in the low byte
+    signatures[1, 30:40] ^= np.uint32(0x100)  # 10 differ above it: still "agree"
+    signatures[2, :] = signatures[0] ^ np.uint32(0x80)
+    sketches = _byte_sketches(signatures)
+    counts = _agreements(sketches, np.array([0, 0, 1]), np.array([1, 2, 1]))
+    assert counts.tolist() == [_BANDS * _ROWS - 30, 0, _BANDS * _ROWS]
+
+
+def test_candidates_that_disagree_on_most_minhash_values_are_never_checked() -> None:
+    # Two identical shingle sets whose sketches disagree everywhere: the pre-filter drops
+    # the pair, which shows the exact check only runs on likely pairs.
+    shingles = sparse.csr_matrix(np.array([[1, 1, 1, 0], [1, 1, 1, 0]]))
+    band = (np.array([0, 1]), np.array([0, 0]), np.array([0, 1]))
+    signatures = np.zeros((2, _BANDS * _ROWS), dtype=np.uint32)
+    signatures[1] = 1
+    assert _verify_buckets([band], shingles, _byte_sketches(signatures), 0.7).size == 0
 
 
 def test_min_group_size_setting_is_honoured() -> None:
