@@ -10,8 +10,10 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from carebench.benchmark import lexicon
+from carebench.benchmark.arrow_text import as_arrow, replace_where
 
 Channel = Literal["dm", "phone", "email", "web", "store", "other_account"]
 CHANNELS: tuple[Channel, ...] = ("dm", "phone", "email", "web", "store", "other_account")
@@ -92,6 +94,9 @@ _NAME = "(?:(?i:mr|mrs|ms|miss|dr)[.]? )?(?P<name>[A-Z][a-z]+(?:-[A-Z]?[a-z]+)?)
 _GREETING = "(?i:" + "|".join(lexicon.NAME_GREETINGS) + ")"
 # Threads of several tweets number them: "1: Hey David!", "2/2 Hi".
 _START = "^(?:[0-9]+(?:/[0-9]+)?[.:)]? )?"
+# The sign-off pattern with its group named, as pyarrow's extract_regex needs.
+_SIGNOFF_NAMED = lexicon.SIGNOFF_PATTERN.replace("([A-Z]", "(?P<agent>[A-Z]", 1)
+assert _SIGNOFF_NAMED != lexicon.SIGNOFF_PATTERN
 _NAME_FORMS: tuple[str, ...] = (
     f"{_START}{_GREETING}(?:, ?| ){_NAME}[^A-Za-z0-9_'-]",
     f"{_START}{_NAME}, ",
@@ -106,12 +111,17 @@ def _as_text(texts: pd.Series) -> pd.Series:
 
 def _fold_case(texts: pd.Series) -> pd.Series:
     """Straighten quotes, decode `&amp;`, collapse whitespace."""
-    text = _as_text(texts)
-    text = text.str.replace(_QUOTES, "'", regex=True)
-    text = text.str.replace("&amp;", "&", regex=False)
-    text = text.str.replace("&gt;", ">", regex=False)
-    text = text.str.replace("&lt;", "<", regex=False)
-    return text.str.replace(_SPACE_RUN, " ", regex=True).str.strip()
+    text = as_arrow(_as_text(texts))
+    # Each rewrite runs only on the rows that need it (found with a fast literal or
+    # ASCII test): most texts have no curly quote or entity.
+    # The only ASCII character in _QUOTES is the backtick.
+    quoted = pc.or_(pc.invert(pc.string_is_ascii(text)), pc.match_substring(text, "`"))
+    text = replace_where(text, quoted, _QUOTES, "'")
+    if pc.any(pc.match_substring(text, "&")).as_py():
+        for entity, char in (("&amp;", "&"), ("&gt;", ">"), ("&lt;", "<")):
+            text = replace_where(text, pc.match_substring(text, entity), entity, char)
+    text = pc.replace_substring_regex(text, pattern=_SPACE_RUN, replacement=" ")
+    return pd.Series(pd.array(pc.utf8_trim_whitespace(text), dtype=_TEXT_DTYPE), index=texts.index)
 
 
 def _prepare(texts: pd.Series) -> pd.Series:
@@ -269,8 +279,12 @@ def agent_signature(texts: TextInput) -> pd.Series:
     """
     given = prepare_texts(texts)
     text = _as_text(given.original).str.replace(_SPACE_RUN, " ", regex=True)
-    signature = text.str.extract(lexicon.SIGNOFF_PATTERN, expand=False)
-    return pd.Series(signature, index=given.original.index, dtype="string")
+    # pyarrow's RE2 directly: pandas runs `str.extract` with Python's `re`, row by row,
+    # for a pattern with an unnamed group. Whitespace is collapsed to single spaces above,
+    # so RE2's ASCII `\s` and `$` mean here what they mean in `re`.
+    found = pc.extract_regex(as_arrow(text), _SIGNOFF_NAMED)
+    agent = pc.if_else(pc.is_valid(found), pc.struct_field(found, [0]), None)
+    return pd.Series(pd.array(agent, dtype="string"), index=given.original.index)
 
 
 def addresses_by_name(texts: TextInput) -> pd.Series:
@@ -295,8 +309,13 @@ def addresses_by_name(texts: TextInput) -> pd.Series:
     text = _fold_case(given.original).str.replace(_LEADING_HANDLES, "", regex=True) + " "
     found = np.zeros(len(given.original), dtype=bool)
     for form in _NAME_FORMS:
-        name = text.str.extract(form, expand=False).str.lower()
-        found |= (name.notna() & ~name.isin(lexicon.NOT_NAMES)).to_numpy(dtype=bool, na_value=False)
+        # Extracting is several times slower than testing: extract only where it matches.
+        matches = pc.match_substring_regex(as_arrow(text), form)
+        rows = np.flatnonzero(matches.to_numpy(zero_copy_only=False) & ~found)
+        name = text.iloc[rows].str.extract(form, expand=False).str.lower()
+        found[rows] = (name.notna() & ~name.isin(lexicon.NOT_NAMES)).to_numpy(
+            dtype=bool, na_value=False
+        )
     return pd.Series(found, index=given.original.index, dtype=bool)
 
 
