@@ -18,8 +18,8 @@ def analyse_store(
 ) -> Analysis:
     """Read every post, map declared brand accounts, and score every conversation."""
     brands = brands or BrandConfig()
-    posts = apply_brand_config(store.posts(), brands)
-    return analyse(posts, settings, brands)
+    # No local reference to the posts: `analyse` frees them once the turns are built.
+    return analyse(apply_brand_config(store.posts(), brands), settings, brands)
 
 
 def check_brands(known: pd.Series, wanted: list[str]) -> list[str]:

@@ -6,6 +6,7 @@ docstring of the function that computes it and, for text, in `lexicon.py`.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -43,28 +44,31 @@ def analyse(
     settings: Settings | None = None,
     brands: BrandConfig | None = None,
 ) -> Analysis:
-    """Rebuild conversations from posts and score every signal."""
+    """Rebuild conversations from posts and score every signal.
+
+    Templates run in a second thread while the conversations and text signals are built:
+    both spend their time in numpy/pyarrow kernels that release the GIL, so on a
+    two-core machine the two halves overlap. `posts` is dropped as soon as it has been
+    read, so pass it without keeping a reference when memory matters.
+    """
     settings = settings or Settings()
     brands = brands or BrandConfig()
-    threads = build_threads(posts)
-    turns = threads.turns
+    template_input = _template_input(posts)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        templates_done = pool.submit(_templates, template_input, settings)
+        threads = build_threads(posts)
+        del posts
+        turns = _annotate_turns(threads.turns)
+        template_of, templates = templates_done.result()
+    del template_input
+    # Both sides know each post by its row in `posts`: no string keys to build or match.
+    template_ids = template_of.reindex(turns["_pos"].to_numpy()).to_numpy()
+    own = turns["is_brand_turn"].to_numpy()
+    turns["template_id"] = pd.Series(
+        pd.array(template_ids, dtype="string"), index=turns.index
+    ).where(own)
+    turns["templated"] = turns["template_id"].notna()
 
-    # Templates are found over every post each brand wrote (broadcasts included): a
-    # reply is templated because the brand sends that text again and again,
-    # whatever the date window the dashboard later looks at.
-    brand_posts = posts[posts["author_role"] == "brand"]
-    template_input = pd.DataFrame(
-        {
-            "brand": brand_posts["brand"].fillna(brand_posts["author_handle"]),
-            "post_id": brand_posts["platform"] + "\x1f" + brand_posts["post_id"],
-            "text": brand_posts["text"],
-        }
-    )
-    template_ids = find_templates(template_input, settings.templates)
-    template_of = pd.Series(template_ids.to_numpy(), index=template_input["post_id"].to_numpy())
-    templates = top_templates(template_input, template_ids)
-
-    turns = _annotate_turns(turns, template_of)
     conversations = threads.conversations.set_index("conversation_id", drop=False)
     conversations = conversations.join(_brand_turn_signals(turns))
     conversations = conversations.join(_customer_turn_signals(turns))
@@ -80,9 +84,33 @@ def analyse(
     )
 
 
-def _annotate_turns(turns: pd.DataFrame, template_of: pd.Series) -> pd.DataFrame:
-    """Add each post's text signals; brand signals only on the brand's own turns."""
-    turns = turns.copy()
+def _template_input(posts: pd.DataFrame) -> pd.DataFrame:
+    """What `find_templates` reads: every post each brand wrote (broadcasts included).
+
+    A reply is templated because the brand sends that text again and again, whatever
+    the date window the dashboard later looks at.
+    """
+    rows = np.flatnonzero((posts["author_role"] == "brand").to_numpy(dtype=bool, na_value=False))
+    brand_posts = posts.iloc[rows]
+    return pd.DataFrame(
+        {
+            "brand": brand_posts["brand"].fillna(brand_posts["author_handle"]).array,
+            "post_id": brand_posts["post_id"].array,
+            "text": brand_posts["text"].array,
+        },
+        # Indexed by the post's row in `posts`, which is how turns know it (`_pos`).
+        index=rows,
+    )
+
+
+def _templates(template_input: pd.DataFrame, settings: Settings) -> tuple[pd.Series, pd.DataFrame]:
+    """Each brand post's template id (indexed by its row in posts) and the top templates."""
+    template_ids = find_templates(template_input, settings.templates)
+    return template_ids, top_templates(template_input, template_ids)
+
+
+def _annotate_turns(turns: pd.DataFrame) -> pd.DataFrame:
+    """Add each post's text signals (in place); brand signals only on the brand's own turns."""
     own = turns["is_brand_turn"].to_numpy()
     customer = turns["is_customer_turn"].to_numpy()
     # Each role's texts are cleaned once and shared by all the signals that read them.
@@ -107,11 +135,6 @@ def _annotate_turns(turns: pd.DataFrame, template_of: pd.Series) -> pd.DataFrame
     answer = pd.Series("", index=turns.index, dtype="string")
     answer[own] = text_signals.brand_answer_kind(brand_text)
     turns["answer_kind"] = answer
-    keys = (turns["platform"] + "\x1f" + turns["post_id"]).to_numpy()
-    template = pd.Series(template_of.reindex(keys).to_numpy(), index=turns.index, dtype="string")
-    turns["template_id"] = template.where(own)
-    turns["templated"] = turns["template_id"].notna()
-
     signal = pd.Series("", index=turns.index, dtype="string")
     signal[customer] = text_signals.customer_signal(customer_text)
     turns["customer_signal"] = signal
