@@ -160,7 +160,19 @@ def _brand_turn_signals(turns: pd.DataFrame) -> pd.DataFrame:
     - follow_up: after its first deflecting post the brand posts again in public
       (NA when the conversation was not deflected).
     """
-    own = turns[turns["is_brand_turn"]]
+    # Only the columns read below: filtering the whole turns frame would copy every text.
+    columns = [
+        "conversation_id",
+        "created_at",
+        "deflects",
+        "deflection_channels",
+        "templated",
+        "empathic",
+        "hedging",
+        "agent_signature",
+        "addresses_by_name",
+    ]
+    own = turns.loc[turns["is_brand_turn"].to_numpy(dtype=bool), columns]
     grouped = own.groupby("conversation_id", sort=False)
     first = grouped.head(1).set_index("conversation_id")
     result = pd.DataFrame(index=first.index)
@@ -197,7 +209,9 @@ def _brand_turn_signals(turns: pd.DataFrame) -> pd.DataFrame:
 
 def _customer_turn_signals(turns: pd.DataFrame) -> pd.DataFrame:
     """Per conversation: care_request when any customer turn raises a problem or question."""
-    customer = turns[turns["is_customer_turn"]]
+    customer = turns.loc[
+        turns["is_customer_turn"].to_numpy(dtype=bool), ["conversation_id", "care_request"]
+    ]
     care = customer.groupby("conversation_id", sort=False)["care_request"].any()
     return care.rename("care_request").to_frame()
 

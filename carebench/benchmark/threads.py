@@ -11,6 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
+
+from carebench.benchmark.arrow_text import as_arrow
 
 NO_POST = -1
 # A reply chain longer than this is treated as a cycle in the source data (a post that
@@ -32,18 +35,24 @@ class TreeIndex:
     customer_ancestor: np.ndarray
 
 
-def post_keys(posts: pd.DataFrame) -> pd.Series:
-    """One string key per post: ids are unique per platform, not across platforms."""
-    return posts["platform"].astype("string") + "\x1f" + posts["post_id"].astype("string")
-
-
 def parent_positions(posts: pd.DataFrame) -> np.ndarray:
-    """Position of each post's parent in `posts`, NO_POST when absent from the data."""
-    keys = post_keys(posts)
-    parent_keys = posts["platform"].astype("string") + "\x1f" + posts["parent_id"].astype("string")
-    lookup = pd.Index(keys)
-    positions = lookup.get_indexer(parent_keys.fillna("\x00"))
-    return positions.astype(np.int64)
+    """Position of each post's parent in `posts`, NO_POST when absent from the data.
+
+    Ids are unique per platform, not across platforms, and a reply's parent is on its
+    own platform, so each platform is looked up on its own (pyarrow's hash lookup on the
+    id strings, without building Python objects or `platform + id` keys).
+    """
+    positions = np.full(len(posts), NO_POST, dtype=np.int64)
+    platform_codes, _ = pd.factorize(posts["platform"], use_na_sentinel=False)
+    for code in np.unique(platform_codes):
+        rows = np.flatnonzero(platform_codes == code)
+        ids = as_arrow(posts["post_id"].iloc[rows].astype("string"))
+        parents = as_arrow(posts["parent_id"].iloc[rows].astype("string"))
+        found = pc.index_in(parents, value_set=ids)
+        found = pc.fill_null(found, NO_POST).to_numpy(zero_copy_only=False).astype(np.int64)
+        known = found != NO_POST
+        positions[rows[known]] = rows[found[known]]
+    return positions
 
 
 def root_positions(parent: np.ndarray) -> np.ndarray:
