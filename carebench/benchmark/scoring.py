@@ -46,7 +46,7 @@ def analyse(
 ) -> Analysis:
     """Rebuild conversations from posts and score every signal.
 
-    Templates run in a second thread while the conversations and text signals are built:
+    Templates run in a second thread while the text signals are computed:
     both spend their time in numpy/pyarrow kernels that release the GIL, so on a
     two-core machine the two halves overlap. `posts` is dropped as soon as it has been
     read, so pass it without keeping a reference when memory matters.
@@ -54,10 +54,12 @@ def analyse(
     settings = settings or Settings()
     brands = brands or BrandConfig()
     template_input = _template_input(posts)
+    threads = build_threads(posts)
+    # Posts and turns (a copy of most posts) are the two largest frames: never hold both
+    # while templates and text signals make their own working copies.
+    del posts
     with ThreadPoolExecutor(max_workers=1) as pool:
         templates_done = pool.submit(_templates, template_input, settings)
-        threads = build_threads(posts)
-        del posts
         turns = _annotate_turns(threads.turns)
         template_of, templates = templates_done.result()
     del template_input
