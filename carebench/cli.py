@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
+from carebench.benchmark.anonymise import anonymise_analysis, pseudonymise_post_ids
 from carebench.benchmark.exports import conversations_table, templates_table, write_csv
 from carebench.benchmark.pipeline import analyse_store, only_brands
 from carebench.benchmark.scorecard import scorecard
@@ -141,6 +142,13 @@ def export(
         str | None, typer.Option(help="Scorecard only: 'week' or 'month' rows per brand.")
     ] = None,
     sla_minutes: Annotated[float, typer.Option(help="SLA threshold in minutes.")] = 60.0,
+    anonymise: Annotated[
+        bool,
+        typer.Option(
+            "--anonymise",
+            help="Mask customer handles and ids, names, e-mails, phone numbers and post ids.",
+        ),
+    ] = False,
 ) -> None:
     """Write conversations, the scorecard or the top templates as CSV."""
     try:
@@ -151,8 +159,12 @@ def export(
             analysis = analyse_store(store, settings, load_brand_config(brands))
         if brand:
             analysis = only_brands(analysis, brand)
+        if anonymise:
+            analysis = anonymise_analysis(analysis)
         if table is ExportTable.conversations:
             frame = conversations_table(analysis)
+            if anonymise:
+                frame = pseudonymise_post_ids(frame)
         elif table is ExportTable.templates:
             frame = templates_table(analysis)
         else:
