@@ -344,6 +344,16 @@ class Store:
         # Python str objects only for pandas to turn them back into Arrow strings.
         return conform_posts(table.to_pandas(types_mapper=_ARROW_STRINGS.get))
 
+    def import_version(self) -> tuple[int, int]:
+        """(imports recorded, last import id): changes whenever posts can have changed.
+
+        Posts only change through imports, so this is a cheap cache key for anything
+        computed from them; writing pins does not change it.
+        """
+        row = self.con.execute("SELECT count(*), coalesce(max(import_id), 0) FROM imports")
+        count, last = row.fetchone() or (0, 0)
+        return int(count), int(last)
+
     def count_posts(self) -> int:
         """Number of posts in the store."""
         return _scalar(self.con, "SELECT count(*) FROM posts")
@@ -362,6 +372,77 @@ class Store:
         """Every row of every table, for tests that check the store did not change."""
         for table in ("posts", "imports", "rejected_rows"):
             yield from self.con.execute(f"SELECT '{table}', * FROM {table} ORDER BY ALL").fetchall()
+
+    # -- pins: threads kept for the workshop deck --------------------------------------
+
+    # Created on the first pin, so stores that never pin (and read-only ones) are unchanged.
+    _PINS_SCHEMA = """
+    CREATE TABLE IF NOT EXISTS pins (
+        platform VARCHAR NOT NULL,
+        conversation_id VARCHAR NOT NULL,
+        brand VARCHAR,
+        note VARCHAR,
+        pinned_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (platform, conversation_id)
+    );
+    """
+    PIN_COLUMNS: tuple[str, ...] = ("platform", "conversation_id", "brand", "note", "pinned_at")
+
+    def pin(
+        self,
+        platform: str,
+        conversation_id: str,
+        brand: str | None = None,
+        note: str | None = None,
+    ) -> None:
+        """Pin a thread. Pinning it again keeps one pin and its first time; a new note or
+        brand replaces the old one, a missing one keeps it."""
+        try:
+            self.con.execute(self._PINS_SCHEMA)
+            self.con.execute(
+                "INSERT INTO pins VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (platform, conversation_id) DO UPDATE SET "
+                "brand = coalesce(excluded.brand, pins.brand), "
+                "note = coalesce(excluded.note, pins.note)",
+                [platform, conversation_id, brand, note, datetime.now(UTC)],
+            )
+        except duckdb.Error as exc:
+            raise StoreError(f"Cannot pin the thread in the store {self.path}: {exc}") from exc
+
+    def unpin(self, platform: str, conversation_id: str) -> bool:
+        """Remove a pin; False when the thread was not pinned."""
+        if not self._has_pins_table():
+            return False
+        try:
+            removed = self.con.execute(
+                "DELETE FROM pins WHERE platform = ? AND conversation_id = ? RETURNING 1",
+                [platform, conversation_id],
+            ).fetchall()
+        except duckdb.Error as exc:
+            raise StoreError(f"Cannot unpin the thread in the store {self.path}: {exc}") from exc
+        return bool(removed)
+
+    def pins(self) -> pd.DataFrame:
+        """Pinned threads, oldest pin first (no rows, same columns, when nothing is pinned)."""
+        columns = ", ".join(self.PIN_COLUMNS)
+        if self._has_pins_table():
+            frame = self.con.execute(
+                f"SELECT {columns} FROM pins ORDER BY pinned_at, platform, conversation_id"
+            ).df()
+        else:
+            frame = pd.DataFrame({c: [] for c in self.PIN_COLUMNS})
+        for column in self.PIN_COLUMNS[:-1]:
+            frame[column] = frame[column].astype("string")
+        frame["pinned_at"] = pd.to_datetime(frame["pinned_at"], utc=True).astype(
+            "datetime64[us, UTC]"
+        )
+        return frame
+
+    def _has_pins_table(self) -> bool:
+        found = self.con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'pins'"
+        ).fetchone()
+        return bool(found and found[0])
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
