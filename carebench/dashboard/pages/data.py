@@ -1,0 +1,94 @@
+"""Data: where the posts came from, how clean they are, and importing a TWCS file."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from carebench.dashboard import aggregates as agg
+from carebench.dashboard.charts import code, md, show_table
+from carebench.dashboard.data import import_uploads, load_view, upload_target
+from carebench.errors import CareBenchError
+from carebench.store import resolve_db_path
+
+view = load_view(require_data=False)
+loaded = view.loaded
+
+st.title("Data")
+st.caption(
+    f"Store: {code(view.store_path)} · {loaded.posts:,} posts · "
+    f"{len(view.analysis.conversations):,} conversations · "
+    f"{len(loaded.options.brands):,} brands"
+)
+
+st.header("Sources")
+if loaded.imports.empty:
+    st.info("Nothing imported yet.")
+else:
+    show_table(agg.sources_table(loaded.imports), "imports")
+
+st.header("Data quality")
+issues = agg.issue_table(view.analysis.issues, len(loaded.rejected))
+show_table(
+    issues, "data-quality", column_config={"Meaning": st.column_config.TextColumn(width="large")}
+)
+if not loaded.rejected.empty:
+    st.subheader("Rejected rows")
+    rejected = loaded.rejected
+    if view.filters.anonymise:
+        # Raw rows hold customer handles and text the anonymiser never sees.
+        rejected = rejected.drop(columns=["raw"])
+        st.caption("Raw row text is hidden while customers are anonymised.")
+    show_table(rejected, "rejected-rows")
+    if len(loaded.rejected) >= 1000:
+        st.caption("The first 1,000 rejected rows; `carebench` keeps them all in the store.")
+
+st.header("Import a TWCS CSV")
+target = upload_target(view.store_path, view.is_demo)
+if view.is_demo:
+    opens = target.resolve() == resolve_db_path().resolve()
+    st.info(
+        f"This is the demo store, which holds generated data only. An upload goes to a "
+        f"new real store at {code(target)} instead, so real and generated posts never mix"
+        + (
+            "; the dashboard switches to it once the import lands."
+            if opens
+            else f". Open it with {code(f'CAREBENCH_DB={target} streamlit run streamlit_app.py')}."
+        )
+    )
+st.caption(
+    "Same rules as `carebench import twcs`: every file is checked first, then all of "
+    "them land in one transaction or nothing changes. Posts are keyed by id, so "
+    "importing a file twice changes nothing. For files over the upload limit use the CLI."
+)
+with st.form("upload", clear_on_submit=True):
+    files = st.file_uploader(
+        "TWCS CSV files", type=["csv"], accept_multiple_files=True, key="upload_files"
+    )
+    submitted = st.form_submit_button("Import", type="primary")
+if submitted:
+    if not files:
+        st.warning("Choose at least one CSV file first.")
+    else:
+        try:
+            with st.spinner("Importing..."):
+                summaries = import_uploads(target, [(f.name, f.getvalue()) for f in files])
+        except CareBenchError as exc:
+            # The message names the user's file: escaped, shown as the CLI prints it.
+            st.error(md(str(exc)))
+        else:
+            st.session_state["carebench_last_import"] = (str(target), summaries)
+            st.rerun()
+
+last = st.session_state.get("carebench_last_import")
+if last:
+    where, summaries = last
+    st.success(f"Imported into {md(where)}.")
+    for summary in summaries:
+        st.text(
+            f"{summary.source}: {summary.records_read:,} read, {summary.posts_new:,} new, "
+            f"{summary.posts_updated:,} updated, {summary.posts_unchanged:,} unchanged, "
+            f"{summary.duplicates_in_source:,} duplicates in the file, "
+            f"{summary.rejected:,} rejected"
+        )
+        for line, reason in summary.rejected_examples:
+            st.text(f"  line {line}: {reason}")

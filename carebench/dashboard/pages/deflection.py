@@ -1,0 +1,141 @@
+"""Deflection & resolution: where brands send customers, and how conversations end."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from carebench.benchmark.scorecard import scorecard
+from carebench.dashboard import aggregates as agg
+from carebench.dashboard.charts import (
+    channel_chart,
+    interval_chart,
+    n_lines,
+    outcome_chart,
+    show_chart,
+    show_table,
+    title,
+)
+from carebench.dashboard.data import load_view
+
+view = load_view()
+conversations = view.conversations
+card = scorecard(conversations, view.settings)
+
+st.title("Deflection & resolution")
+st.caption(
+    "A reply deflects when it moves the customer elsewhere (DM, phone, e-mail, a web form, "
+    "a store, another account) instead of answering in public. Outcomes are what the "
+    "public thread shows: resolved, unresolved, unknown (no signal either way, often "
+    "after a move to DM) or unanswered."
+)
+
+deflection = agg.METRIC_BY_COLUMN["deflection_rate"]
+show_chart(
+    interval_chart(
+        agg.interval_table(card, deflection, view.settings.min_sample),
+        view.brands,
+        title(
+            "Share of answered conversations deflected, by brand (lower is better)",
+            "Dot = share, bar = 95% interval; hollow = under "
+            f"{view.settings.min_sample} answered conversations",
+        ),
+        "Deflected (%)",
+    ),
+    "deflection-rate",
+)
+
+mix = agg.channel_mix(conversations)
+deflected_n = mix.groupby("brand")["n"].first().reindex(view.brands).dropna().to_dict()
+if mix.empty:
+    st.info("No deflected conversations in this view.")
+else:
+    show_chart(
+        channel_chart(
+            mix,
+            [b for b in view.brands if b in set(mix["brand"])],
+            title(
+                "Where each brand sends the customers it deflects (% of its deflections)",
+                [
+                    "A conversation sent to two channels counts in both",
+                    *n_lines(deflected_n, "n deflected"),
+                ],
+            ),
+        ),
+        "deflection-channels",
+    )
+    show_table(
+        agg.wide_shares(
+            mix,
+            ["brand"],
+            "channel",
+            list(agg.CHANNEL_LABELS.values()),
+            "Deflected",
+            view.brands,
+        ),
+        "deflection-channels",
+    )
+
+outcomes = agg.outcome_shares(conversations)
+care_n = outcomes.groupby("brand")["n"].first().reindex(view.brands).dropna().to_dict()
+st.header("Outcomes")
+if outcomes.empty:
+    st.info("No care requests in this view.")
+else:
+    show_chart(
+        outcome_chart(
+            outcomes,
+            view.brands,
+            title(
+                "How care requests ended in public, by brand",
+                [
+                    "Share of care requests; the scorecard's resolution rate is over "
+                    "answered ones only",
+                    *n_lines(care_n, "n care requests"),
+                ],
+            ),
+        ),
+        "outcomes",
+    )
+    show_table(
+        agg.wide_shares(
+            outcomes, ["brand"], "outcome", agg.OUTCOME_ORDER, "Care requests", view.brands
+        ),
+        "outcomes",
+    )
+
+st.header("What happened after a deflection")
+paths = agg.outcome_after_deflection(conversations)
+if paths.empty:
+    st.info("No answered care requests in this view.")
+else:
+    brand = st.selectbox("Brand", list(view.brands), key="deflection_path_brand")
+    own = paths[paths["brand"] == brand]
+    if own.empty:
+        st.info("This brand has no answered care requests in this view.")
+    else:
+        sizes = own.groupby("path")["n"].first()
+        labelled = own.assign(path=own["path"].map(lambda p: f"{p} (n = {int(sizes[p]):,})"))
+        show_chart(
+            outcome_chart(
+                labelled,
+                view.brands,
+                title(
+                    f"{brand}: outcomes after a deflection",
+                    "Answered care requests by what the brand did: deflected at first "
+                    "reply, deflected later, or answered in public",
+                ),
+                y_field="path",
+            ),
+            f"deflection-outcome-{brand}",
+        )
+        show_table(
+            agg.wide_shares(
+                own,
+                ["brand", "path"],
+                "outcome",
+                agg.OUTCOME_ORDER,
+                "Answered care requests",
+                view.brands,
+            ),
+            f"outcome-by-deflection-{brand}",
+        )

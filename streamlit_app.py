@@ -1,0 +1,31 @@
+"""CareBench dashboard entry point: `streamlit run streamlit_app.py`.
+
+This file only routes. Each page loads its own view (store, filters, demo banner)
+through `carebench.dashboard.data.load_view`, so pages can also be tested alone.
+The store is resolve_db_path(): $CAREBENCH_DB, else data/carebench.duckdb, else the
+generated demo store (built on first use).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+PAGES = "carebench/dashboard/pages"
+
+st.set_page_config(page_title="CareBench", page_icon=":material/support_agent:", layout="wide")
+navigation = st.navigation(
+    [
+        st.Page(
+            f"{PAGES}/scorecard.py", title="Scorecard", icon=":material/leaderboard:", default=True
+        ),
+        st.Page(f"{PAGES}/speed.py", title="Speed", icon=":material/timer:"),
+        st.Page(
+            f"{PAGES}/deflection.py", title="Deflection & resolution", icon=":material/alt_route:"
+        ),
+        st.Page(f"{PAGES}/templates.py", title="Templates", icon=":material/content_copy:"),
+        st.Page(f"{PAGES}/conversations.py", title="Conversations", icon=":material/forum:"),
+        st.Page(f"{PAGES}/trends.py", title="Trends", icon=":material/show_chart:"),
+        st.Page(f"{PAGES}/data.py", title="Data", icon=":material/database:"),
+    ]
+)
+navigation.run()

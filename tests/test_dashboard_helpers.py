@@ -1,0 +1,366 @@
+"""The dashboard's pure helpers: filters <-> URL, the small tables, the chart specs."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from carebench.benchmark.scoring import Analysis
+from carebench.dashboard import aggregates as agg
+from carebench.dashboard import charts
+from carebench.dashboard.data import (
+    filter_conversations,
+    select_turns,
+    turn_positions,
+    turns_of,
+)
+from carebench.dashboard.filters import (
+    FilterOptions,
+    Filters,
+    default_filters,
+    format_sla,
+    parse_query,
+    to_query,
+)
+
+OPTIONS = FilterOptions(
+    brands=("Big", "Mid", "Small", "Tiny", "Wee", "Least", "Last"),
+    platforms=("bluesky", "twitter"),
+    first_day=date(2017, 10, 1),
+    last_day=date(2017, 11, 30),
+)
+T0 = datetime(2017, 10, 2, 9, 0, tzinfo=UTC)
+
+
+def conversations(rows: list[dict]) -> pd.DataFrame:
+    """Scored-conversation rows with every column the helpers read, defaults filled."""
+    defaults = {
+        "platform": "twitter",
+        "answered": True,
+        "ttfr_seconds": 600.0,
+        "deflected": False,
+        "first_touch_deflection": False,
+        "deflection_channels": "",
+        "care_request": True,
+        "outcome": "resolved",
+        "opened_hour_of_week": 9,
+    }
+    frame = pd.DataFrame([{**defaults, **row} for row in rows])
+    frame["conversation_id"] = [str(i) for i in range(len(frame))]
+    if "opened_at" not in frame:
+        frame["opened_at"] = [T0 + timedelta(hours=i) for i in range(len(frame))]
+    frame["opened_at"] = pd.to_datetime(frame["opened_at"], utc=True)
+    return frame
+
+
+# -- filters and the URL ------------------------------------------------------------------
+
+
+def test_defaults_compare_the_largest_brand_with_the_next_five():
+    filters = default_filters(OPTIONS)
+    assert filters.focus == "Big"
+    assert filters.competitors == ("Mid", "Small", "Tiny", "Wee", "Least")
+    assert (filters.start, filters.end) == (OPTIONS.first_day, OPTIONS.last_day)
+    assert filters.sla_minutes == 60 and not filters.anonymise
+
+
+def test_a_view_survives_the_round_trip_through_the_url():
+    view = Filters("Mid", ("Big", "Wee"), date(2017, 10, 5), date(2017, 11, 2), "bluesky", 15, True)
+    query = to_query(view)
+    parsed, problems = parse_query({k: [v] for k, v in query.items()}, OPTIONS)
+    assert parsed == view and problems == []
+
+
+def test_no_competitors_is_remembered_not_replaced_by_defaults():
+    view = Filters("Mid", (), OPTIONS.first_day, OPTIONS.last_day)
+    query = to_query(view)
+    assert query["vs"] == ""
+    parsed, _ = parse_query({k: [v] for k, v in query.items()}, OPTIONS)
+    assert parsed.competitors == ()
+
+
+def test_a_link_from_another_store_opens_with_what_applies():
+    parsed, problems = parse_query(
+        {
+            "focus": ["nosuch"],
+            "vs": ["mid,Gone", "small"],
+            "from": ["2001-01-01"],
+            "to": ["not a date"],
+            "platform": ["myspace"],
+            "sla": ["50"],
+        },
+        OPTIONS,
+    )
+    assert parsed.focus == "Big"  # default kept
+    assert parsed.competitors == ("Mid", "Small")  # store spelling, unknown dropped
+    assert parsed.start == OPTIONS.first_day  # clamped into the data
+    assert parsed.platform is None
+    assert parsed.sla_minutes == 45  # nearest offered choice
+    assert len(problems) == 4  # clamping a date or an SLA is not a problem worth a note
+
+
+def test_the_focus_brand_is_never_its_own_competitor():
+    parsed, _ = parse_query({"focus": ["Mid"], "vs": ["Mid,Big"]}, OPTIONS)
+    assert parsed.competitors == ("Big",)
+    assert parsed.brands == ("Mid", "Big")
+
+
+def test_sla_labels():
+    assert [format_sla(m) for m in (5, 60, 90, 1440)] == ["5 min", "1 h", "1.5 h", "24 h"]
+
+
+def test_filtering_by_brand_days_and_platform():
+    frame = conversations(
+        [
+            {"brand": "Big", "opened_at": datetime(2017, 10, 1, 23, 59, tzinfo=UTC)},
+            {"brand": "Big", "opened_at": datetime(2017, 10, 2, 0, 0, tzinfo=UTC)},
+            {"brand": "Mid", "opened_at": datetime(2017, 10, 3, tzinfo=UTC)},
+            {"brand": "Mid", "opened_at": datetime(2017, 10, 3, tzinfo=UTC), "platform": "bluesky"},
+            {"brand": "Small", "opened_at": datetime(2017, 10, 3, tzinfo=UTC)},
+            {"brand": None, "opened_at": datetime(2017, 10, 3, tzinfo=UTC)},
+        ]
+    )
+    view = Filters("Big", ("Mid",), date(2017, 10, 2), date(2017, 10, 3), "twitter")
+    kept = filter_conversations(frame, view)
+    assert kept["conversation_id"].tolist() == ["1", "2"]  # end day included, start exact
+
+
+def test_turns_follow_their_conversations_per_platform():
+    frame = pd.DataFrame(
+        {"platform": ["twitter", "bluesky"], "conversation_id": ["7", "7"], "brand": ["A", "A"]}
+    )
+    turns = pd.DataFrame(
+        {"platform": ["twitter", "bluesky", "twitter"], "conversation_id": ["7", "7", "8"]}
+    )
+    assert len(turns_of(turns, frame)) == 2
+    assert turns_of(turns, frame.iloc[:1]).index.tolist() == [0]
+    analysis = Analysis(conversations=frame, turns=turns, templates=pd.DataFrame(), issues={})
+    positions = turn_positions(analysis)
+    assert positions.tolist() == [0, 1, -1]
+    only_bluesky = select_turns(turns, np.array([False, True]), positions)
+    assert only_bluesky["platform"].tolist() == ["bluesky"]
+
+
+# -- formatting and tiles -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(12, "12 s"), (90, "1.5 min"), (7199, "120.0 min"), (7200, "2.0 h"), (3 * 86400, "3.0 days")],
+)
+def test_durations_read_in_the_unit_people_use(seconds: float, text: str):
+    assert agg.format_duration(seconds) == text
+
+
+def test_values_and_deltas():
+    assert agg.format_value(0.4567, "share") == "45.7%"
+    assert agg.format_value(math.nan, "share") == "—"
+    assert agg.format_delta(0.031, "share") == "+3.1 pp"
+    assert agg.format_delta(-90, "minutes") == "-1.5 min"
+    assert agg.format_delta(math.nan, "minutes") is None
+
+
+def card_of(values: dict[str, tuple[float, float, float]], column: str) -> pd.DataFrame:
+    """A scorecard with one metric: brand -> (value, low, high)."""
+    return pd.DataFrame(
+        {
+            "brand": list(values),
+            "conversations": [100] * len(values),
+            "small_sample": [False] * len(values),
+            column: [v[0] for v in values.values()],
+            f"{column}_low": [v[1] for v in values.values()],
+            f"{column}_high": [v[2] for v in values.values()],
+            f"{column}_n": [100] * len(values),
+        }
+    )
+
+
+def test_tiles_compare_the_focus_with_the_competitors_median():
+    metric = agg.METRIC_BY_COLUMN["ttfr_median_seconds"]
+    card = card_of(
+        {"A": (600, 500, 700), "B": (300, 200, 400), "C": (900, 800, 1000)}, metric.column
+    )
+    (tile,) = agg.kpi_tiles(card, "A", ("B", "C"), (metric,))
+    assert tile.peer_median == 600 and tile.delta == 0
+    (tile,) = agg.kpi_tiles(card, "C", ("A", "B"), (metric,))
+    assert tile.delta == 900 - 450 and tile.delta_text == "+7.5 min"
+    assert tile.delta_color == "inverse"  # slower is worse: Streamlit must paint it red
+    (alone,) = agg.kpi_tiles(card, "A", (), (metric,))
+    assert alone.delta_text is None
+
+
+def test_ranking_puts_the_best_first_and_judges_each_gap_by_interval_overlap():
+    metric = agg.METRIC_BY_COLUMN["ttfr_median_seconds"]
+    card = card_of(
+        {
+            "Focus": (600, 540, 660),
+            "Fast": (120, 60, 180),
+            "Close": (630, 500, 800),
+            "Slow": (1200, 1000, 1500),
+            "Empty": (math.nan, math.nan, math.nan),
+        },
+        metric.column,
+    )
+    table = agg.ranking(card, metric, "Focus").set_index("Brand")
+    assert table.index.tolist() == ["Fast", "Focus", "Close", "Slow", "Empty"]
+    assert table.loc["Fast", "vs focus brand"] == "better (real)"
+    assert table.loc["Close", "vs focus brand"] == "overlaps: could be noise"
+    assert table.loc["Slow", "vs focus brand"] == "worse (real)"
+    assert table.loc["Empty", "vs focus brand"] == "not enough data"
+    assert table.loc["Fast", "Median first response (min)"] == 2.0  # display units
+
+
+def test_for_rates_higher_is_better():
+    assert agg.verdict(0.8, 0.9, 0.5, 0.6, "higher") == "better (real)"
+    assert agg.verdict(0.8, 0.9, 0.5, 0.6, "lower") == "worse (real)"
+
+
+# -- speed ---------------------------------------------------------------------------------------
+
+
+def test_the_ecdf_sends_a_bounded_number_of_rows_whatever_the_volume():
+    rng = np.random.default_rng(1)
+    frame = conversations(
+        [{"brand": "A", "ttfr_seconds": float(s)} for s in rng.exponential(600, 5000)]
+        + [{"brand": "B", "ttfr_seconds": 0.0}, {"brand": "B", "ttfr_seconds": -5.0}]
+        + [{"brand": "B", "ttfr_seconds": math.nan, "answered": False}]
+    )
+    ecdf = agg.ttfr_ecdf(frame)
+    assert (ecdf.groupby("brand").size() <= 101).all()
+    b = ecdf[ecdf["brand"] == "B"]
+    assert b["n"].iloc[0] == 1  # clock skew and unanswered are left out
+    assert b["minutes"].min() == agg.LOG_FLOOR_MINUTES  # a zero gap sits on the log floor
+    a = ecdf[ecdf["brand"] == "A"]
+    assert a["share"].is_monotonic_increasing and a["minutes"].is_monotonic_increasing
+
+
+def test_sla_curve_counts_answers_within_each_checkpoint():
+    frame = conversations([{"brand": "A", "ttfr_seconds": s} for s in (60.0, 240.0, 900.0, 4000.0)])
+    curve = agg.sla_curve(frame, (5, 15, 60)).set_index("minutes")
+    assert curve["share"].tolist() == [50.0, 75.0, 75.0]
+    assert (curve["low"] <= curve["share"]).all() and (curve["share"] <= curve["high"]).all()
+    assert (curve["n"] == 4).all()
+
+
+def test_hour_of_week_has_every_cell_and_hides_speed_in_thin_cells():
+    frame = conversations(
+        [{"brand": "A", "opened_hour_of_week": 9, "ttfr_seconds": 60.0 * i} for i in range(1, 6)]
+        + [{"brand": "A", "opened_hour_of_week": 30, "ttfr_seconds": 60.0}]
+    )
+    cells = agg.hour_of_week(frame, sla_seconds=180).set_index("how")
+    assert len(cells) == 168
+    assert cells.loc[9, "conversations"] == 5 and cells.loc[9, "median_minutes"] == 3.0
+    assert cells.loc[9, "sla_percent"] == 60.0
+    assert cells.loc[30, "conversations"] == 1 and math.isnan(cells.loc[30, "median_minutes"])
+    assert (cells.loc[9, "day"], cells.loc[9, "hour"]) == ("Mon", 9)
+    assert (cells.loc[30, "day"], cells.loc[30, "hour"]) == ("Tue", 6)
+
+
+# -- deflection and outcomes ----------------------------------------------------------------
+
+
+def test_channel_mix_is_over_deflected_conversations_and_may_exceed_100():
+    frame = conversations(
+        [
+            {"brand": "A", "deflected": True, "deflection_channels": "dm;phone"},
+            {"brand": "A", "deflected": True, "deflection_channels": "dm"},
+            {"brand": "A"},
+        ]
+    )
+    mix = agg.channel_mix(frame).set_index("channel")
+    assert mix.loc["DM", "share"] == 100.0 and mix.loc["Phone", "share"] == 50.0
+    assert (mix["n"] == 2).all()
+    wide = agg.wide_shares(agg.channel_mix(frame), ["brand"], "channel", ["DM", "Phone"], "n")
+    assert wide.columns.tolist() == ["Brand", "n", "DM (%)", "Phone (%)"]
+
+
+def test_outcome_shares_cover_care_requests_and_add_up():
+    frame = conversations(
+        [
+            {"brand": "A", "outcome": "resolved"},
+            {"brand": "A", "outcome": "unknown"},
+            {"brand": "A", "outcome": "unanswered", "answered": False},
+            {"brand": "A", "outcome": "resolved", "care_request": False},
+        ]
+    )
+    shares = agg.outcome_shares(frame)
+    assert shares["share"].sum() == pytest.approx(100)
+    assert shares.set_index("outcome").loc["unanswered", "n"] == 3
+
+
+def test_outcome_after_deflection_splits_by_what_the_brand_did():
+    frame = conversations(
+        [
+            {"brand": "A", "deflected": True, "first_touch_deflection": True, "outcome": "unknown"},
+            {"brand": "A", "deflected": True, "outcome": "resolved"},
+            {"brand": "A", "outcome": "resolved"},
+            {"brand": "A", "outcome": "unanswered", "answered": False},
+        ]
+    )
+    paths = agg.outcome_after_deflection(frame).set_index("path")
+    assert paths.loc["deflected at first reply", "outcome"] == "unknown"
+    assert paths.loc["deflected later", "outcome"] == "resolved"
+    assert paths["n"].sum() == 3  # the unanswered one has no path
+
+
+# -- charts ----------------------------------------------------------------------------------------
+
+
+def test_charts_say_what_is_compared_and_keep_the_focus_colour():
+    card = card_of({"A": (600, 500, 700), "B": (300, 200, 400)}, "ttfr_median_seconds")
+    metric = agg.METRIC_BY_COLUMN["ttfr_median_seconds"]
+    chart = charts.interval_chart(
+        agg.interval_table(card, metric),
+        ["A", "B"],
+        charts.title("Median first response by brand", "n = 100 each"),
+        "Median first response (minutes)",
+    )
+    spec = charts.style(chart).to_dict()
+    assert spec["title"]["text"] == "Median first response by brand"
+    assert spec["title"]["subtitle"] == "n = 100 each"
+    assert spec["autosize"]["type"] == "fit-x"  # the plot keeps its height on screen
+    assert spec["config"]["axis"]["labelFontSize"] >= 14  # readable on a projector
+    colour = spec["layer"][1]["encoding"]["color"]["scale"]
+    assert colour["domain"] == ["A", "B"] and colour["range"][0] == charts.PALETTE[0]
+    assert spec["layer"][0]["encoding"]["x"]["title"] == "Median first response (minutes)"
+
+
+def test_the_ttfr_chart_has_a_log_time_axis_and_the_sla_line():
+    frame = conversations([{"brand": "A", "ttfr_seconds": s} for s in (30.0, 600.0, 7200.0)])
+    chart = charts.ecdf_chart(agg.ttfr_ecdf(frame), ["A"], 60, charts.title("TTFR"))
+    spec = chart.to_dict()
+    x = spec["layer"][0]["encoding"]["x"]
+    assert x["scale"]["type"] == "log"
+    assert "min" in x["axis"]["labelExpr"] and " h" in x["axis"]["labelExpr"]
+    rule = spec["datasets"][spec["layer"][1]["data"]["name"]]
+    assert rule == [{"minutes": 60, "label": "SLA"}]
+
+
+def test_n_lines_wrap_long_brand_lists():
+    lines = charts.n_lines({f"Brand{i}": i for i in range(6)}, "n answered", per_line=4)
+    assert lines == ["n answered: Brand0 0, Brand1 1, Brand2 2, Brand3 3", "Brand4 4, Brand5 5"]
+
+
+def test_exports_are_real_png_and_svg():
+    frame = conversations([{"brand": "A", "outcome": "resolved"}])
+    chart = charts.outcome_chart(agg.outcome_shares(frame), ["A"], charts.title("Outcomes"))
+    assert charts.chart_png(chart)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert charts.chart_svg(chart).lstrip().startswith("<svg")
+
+
+def test_table_csv_writes_booleans_and_times_like_the_cli():
+    table = pd.DataFrame({"ok": [True, False], "at": pd.to_datetime([T0, T0], utc=True)})
+    assert charts.table_csv(table).splitlines() == [
+        "ok,at",
+        "true,2017-10-02T09:00:00Z",
+        "false,2017-10-02T09:00:00Z",
+    ]
+
+
+def test_markdown_escaping_keeps_handles_literal():
+    assert charts.md("Uber_Support") == r"Uber\_Support"
+    assert charts.md("[x](http://e.vil)") == r"\[x\]\(http\://e\.vil\)"
