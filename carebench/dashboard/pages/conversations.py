@@ -1,0 +1,284 @@
+"""Conversations: filter, read annotated threads, a good/bad gallery, and workshop pins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from carebench.benchmark.quality import QUALITY_WEIGHTS, gallery, quality_reasons, quality_score
+from carebench.benchmark.scoring import OUTCOMES
+from carebench.dashboard.charts import md, show_table
+from carebench.dashboard.data import View, load_view
+from carebench.dashboard.thread_view import (
+    SORT_LABELS,
+    ThreadFilter,
+    ThreadIndex,
+    annotate_thread,
+    conversation_list,
+    duration,
+    select_conversations,
+    template_sizes,
+    thread_html,
+    thread_index,
+)
+from carebench.errors import CareBenchError
+from carebench.store import Store
+
+ANY = "Any"
+YES_NO = {ANY: None, "Yes": True, "No": False}
+SPEED = {ANY: None, "Over SLA (slow)": True, "Within SLA": False}
+LIST_SIZES = (25, 50, 100, 200, 500)
+GALLERY_SIZES = (3, 5, 10)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _sizes(version: object, _turns: pd.DataFrame, _templates: pd.DataFrame) -> dict[str, int]:
+    # Template ids do not depend on anonymising: one count per store version.
+    return template_sizes(_turns, _templates)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _index(version: object, anonymised: bool, _turns: pd.DataFrame) -> ThreadIndex:
+    return thread_index(_turns)
+
+
+def page_filters(view: View) -> ThreadFilter:
+    """The page's own filters, in one row above the list."""
+    cols = st.columns([1.3, 1.3, 1, 1, 1.2, 1])
+    brand = cols[0].selectbox("Brand", ["All brands", *view.brands], key="conv_brand")
+    outcomes = cols[1].multiselect("Outcome", list(OUTCOMES), key="conv_outcome")
+    deflected = cols[2].selectbox("Deflected", list(YES_NO), key="conv_deflected")
+    templated = cols[3].selectbox("Templated", list(YES_NO), key="conv_templated")
+    slow = cols[4].selectbox("First response", list(SPEED), key="conv_slow")
+    empathy = cols[5].selectbox("Empathy", list(YES_NO), key="conv_empathy")
+    return ThreadFilter(
+        brands=() if brand == "All brands" else (brand,),
+        outcomes=tuple(outcomes),
+        deflected=YES_NO[deflected],
+        templated=YES_NO[templated],
+        slow=SPEED[slow],
+        empathy=YES_NO[empathy],
+    )
+
+
+def show_thread(view: View, platform: str, conversation_id: str, key: str) -> None:
+    """One conversation: its summary line, the annotated thread and the pin controls."""
+    row = view.conversations[
+        (view.conversations["conversation_id"].astype("string") == conversation_id)
+        & (view.conversations["platform"].astype("string") == platform)
+    ]
+    if row.empty:
+        st.info("This conversation is not in the current view.")
+        return
+    sla = view.settings.sla_seconds
+    quality = quality_score(row, sla).iloc[0]
+    reasons = quality_reasons(row, sla).iloc[0]
+    conversation = row.iloc[0]
+    facts = [
+        f"**{md(conversation['brand'])}**",
+        f"opened {conversation['opened_at']:%Y-%m-%d %H:%M} UTC",
+        f"first response {duration(float(conversation['ttfr_seconds']))}",
+        f"outcome **{md(conversation['outcome'])}**",
+        "quality " + ("-" if pd.isna(quality) else f"**{quality:.0f}**/100"),
+    ]
+    st.markdown(" · ".join(facts))
+    if reasons:
+        st.caption("Why: " + md(reasons))
+    sizes = _sizes(view.version, view.analysis.turns, view.analysis.templates)
+    index = _index(view.version, view.filters.anonymise, view.analysis.turns)
+    thread = view.analysis.turns.iloc[index.positions(platform, conversation_id)]
+    turns = annotate_thread(thread, sla, sizes)
+    # Post text is escaped inside thread_html; st.html reads neither markdown nor LaTeX.
+    st.html(thread_html(turns))
+    pin_controls(view, platform, conversation_id, str(conversation["brand"]), key)
+
+
+def pin_controls(view: View, platform: str, conversation_id: str, brand: str, key: str) -> None:
+    """A note and a button that pin the thread to the workshop list in the store."""
+    left, right = st.columns([4, 1], vertical_alignment="bottom")
+    note = left.text_input(
+        "Note for the workshop (optional)",
+        key=f"{key}_note",
+        placeholder="e.g. good example of owning the problem in public",
+    )
+    if right.button("Pin for the workshop", key=f"{key}_pin", icon=":material/push_pin:"):
+        try:
+            # Read-write only for this one statement, so imports and other readers wait
+            # milliseconds at most.
+            with Store(view.store_path) as store:
+                store.pin(platform, conversation_id, brand, note.strip() or None)
+        except CareBenchError as exc:
+            st.error(f"Could not pin this thread: {exc}")
+        else:
+            st.toast(f"Pinned conversation {conversation_id}.")
+
+
+def read_pins(view: View) -> pd.DataFrame | None:
+    """The pins in the store (opened read-only, briefly); None when it cannot be read."""
+    try:
+        with Store(view.store_path, read_only=True) as store:
+            return store.pins()
+    except CareBenchError as exc:
+        st.warning(f"Could not read the pinned threads just now: {exc}")
+        return None
+
+
+def pins_table(pins: pd.DataFrame, view: View) -> pd.DataFrame:
+    """Pins with what a workshop needs beside them (from the view: masked when anonymised)."""
+    conversations = view.analysis.conversations
+    conversations = conversations[
+        conversations["conversation_id"].isin(pins["conversation_id"].dropna().tolist())
+    ]
+    keyed = conversations.assign(
+        platform=conversations["platform"].astype("string"),
+        conversation_id=conversations["conversation_id"].astype("string"),
+    ).set_index(["platform", "conversation_id"])
+    wanted = pd.MultiIndex.from_frame(pins[["platform", "conversation_id"]].astype("string"))
+    found = keyed.reindex(wanted)
+    sla = view.settings.sla_seconds
+    present = found["opened_at"].notna().to_numpy()
+    quality = pd.Series(float("nan"), index=found.index)
+    reasons = pd.Series("", index=found.index, dtype="string")
+    if present.any():
+        quality[present] = quality_score(found[present], sla).to_numpy()
+        reasons[present] = quality_reasons(found[present], sla).to_numpy()
+    return pd.DataFrame(
+        {
+            "pinned": pins["pinned_at"].to_numpy(),
+            "brand": pins["brand"].to_numpy(),
+            "platform": pins["platform"].to_numpy(),
+            "conversation_id": pins["conversation_id"].to_numpy(),
+            "note": pins["note"].to_numpy(),
+            "opened": found["opened_at"].to_numpy(),
+            "customer": found["customer_id"].to_numpy(),
+            "first post": found["root_text"].to_numpy(),
+            "outcome": found["outcome"].to_numpy(),
+            "quality": quality.round(1).to_numpy(),
+            "why": reasons.to_numpy(),
+        }
+    )
+
+
+view = load_view()
+sla_seconds = view.settings.sla_seconds
+
+st.title("Conversations")
+st.caption(
+    "Read the threads behind the numbers. Filter below (on top of the sidebar's brands, "
+    "dates and platform), open a thread to see each reply annotated: where it deflects, "
+    "the template it comes from and how often the brand sent it, the empathy line, the "
+    "agent's sign-off, and replies slower than the SLA. Pin threads for the workshop."
+)
+
+wanted = page_filters(view)
+matching = select_conversations(view.conversations, wanted, sla_seconds)
+
+left, middle, right = st.columns([2, 1, 1], vertical_alignment="bottom")
+left.markdown(
+    f"**{len(matching):,}** of {len(view.conversations):,} conversations match these filters."
+)
+order = middle.selectbox(
+    "Order", list(SORT_LABELS), format_func=SORT_LABELS.__getitem__, key="conv_order"
+)
+limit = right.selectbox("Show", LIST_SIZES, index=2, key="conv_limit")
+# Only the first rows go to the browser: the list is for choosing, not for export.
+listed = conversation_list(matching, sla_seconds, order or "newest", int(limit or 100))
+column_config: dict[str, Any] = {
+    "opened": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+    "first post": st.column_config.TextColumn(width="large"),
+    "why": st.column_config.TextColumn(width="large"),
+    "quality": st.column_config.ProgressColumn(min_value=0, max_value=100, format="%.0f"),
+}
+if listed.empty:
+    st.info("No conversation matches these filters.")
+else:
+    show_table(listed.drop(columns=["platform"]), "conversations", column_config=column_config)
+
+st.header("Read a thread")
+if listed.empty:
+    st.caption("Loosen the filters above to choose a thread.")
+else:
+    labels = {
+        f"{row['platform']}\x1f{row['conversation_id']}": (
+            f"{row['brand']} · {row['opened']:%Y-%m-%d %H:%M} · {row['conversation_id']} · "
+            f"{str(row['first post'])[:60]}"
+        )
+        for row in listed.to_dict("records")
+    }
+    chosen = st.selectbox(
+        "Conversation",
+        list(labels),
+        format_func=labels.__getitem__,
+        key="conv_open",
+        help="The conversations of the list above, in its order.",
+    )
+    if chosen:
+        platform, conversation_id = chosen.split("\x1f", 1)
+        show_thread(view, platform, conversation_id, "conv_thread")
+
+st.header("Gallery: best and worst threads")
+weights = ", ".join(f"{name.replace('_', ' ')} {w:g}" for name, w in QUALITY_WEIGHTS.items())
+st.caption(
+    "Ranked by the quality score (0-100) of answered care requests matching the filters "
+    f"above. Points: {weights}. The exact rules are in `carebench/benchmark/quality.py`."
+)
+g_left, g_right = st.columns([3, 1])
+gallery_brand = g_left.selectbox("Brand", list(view.brands), key="conv_gallery_brand")
+per_side = g_right.selectbox("Threads per side", GALLERY_SIZES, index=0, key="conv_gallery_n")
+chosen_rows = matching[matching["brand"] == gallery_brand]
+shown = gallery(chosen_rows, sla_seconds, int(per_side))
+if shown.empty:
+    st.info(f"{md(gallery_brand)} has no answered care request matching these filters.")
+else:
+    summary = shown[
+        ["side", "rank", "brand", "conversation_id", "opened_at", "quality", "reasons"]
+    ].rename(columns={"opened_at": "opened", "reasons": "why"})
+    show_table(summary, f"gallery-{gallery_brand}", column_config=column_config)
+    for side in ("best", "worst"):
+        st.subheader("Best" if side == "best" else "Worst")
+        for row in shown[shown["side"] == side].itertuples():
+            title = f"#{row.rank} · quality {row.quality:.0f} · {row.reasons}"
+            with st.expander(title, expanded=False):
+                show_thread(
+                    view,
+                    str(row.platform),
+                    str(row.conversation_id),
+                    f"conv_gallery_{side}_{row.rank}",
+                )
+
+st.header("Pinned for the workshop")
+pins = read_pins(view)
+if pins is not None:
+    if pins.empty:
+        st.caption("Nothing pinned yet: open a thread and pin it.")
+    else:
+        table = pins_table(pins, view)
+        show_table(
+            table,
+            "workshop-pins",
+            column_config={
+                "pinned": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+                "opened": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+                "first post": st.column_config.TextColumn(width="large"),
+            },
+        )
+        pairs = zip(table["platform"], table["conversation_id"], strict=True)
+        keys = [f"{platform}\x1f{conversation_id}" for platform, conversation_id in pairs]
+        u_left, u_right = st.columns([4, 1], vertical_alignment="bottom")
+        to_unpin = u_left.selectbox(
+            "Unpin",
+            keys,
+            format_func=lambda k: k.replace("\x1f", " · "),
+            key="conv_unpin_choice",
+        )
+        if u_right.button("Unpin", key="conv_unpin", icon=":material/delete:") and to_unpin:
+            platform, conversation_id = to_unpin.split("\x1f", 1)
+            try:
+                with Store(view.store_path) as store:
+                    store.unpin(platform, conversation_id)
+            except CareBenchError as exc:
+                st.error(f"Could not unpin: {exc}")
+            else:
+                st.rerun()

@@ -1,0 +1,216 @@
+"""The Conversations page, run with Streamlit's AppTest on a small generated store.
+
+The store holds 3,000 generated posts plus one hand-written thread whose posts try to
+inject HTML, markdown and LaTeX and carry a customer's e-mail address and phone number.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from carebench.benchmark.quality import quality_score
+from carebench.dashboard import data as dashboard_data
+from carebench.dashboard.thread_view import ThreadFilter, duration, select_conversations
+from carebench.ingest import import_twcs_files
+from carebench.store import Store
+from carebench.synthetic import generate
+
+APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
+PAGE = "carebench/dashboard/pages/conversations.py"
+TIMEOUT = 90
+BRAND = "SkyLarkAir"
+HOSTILE_ID = "900001"
+HOSTILE_CUSTOMER = "hostile_customer"
+HOSTILE_POSTS = [
+    "<script>alert('x')</script> **bold** [link](http://x) $math$ my card is blocked, "
+    "mail me at jo.doe@example.com or call +44 20 7946 0958",
+    "Hi Jo, so sorry about this. Please DM us the details. ^AB",
+    "still not working <b>at all</b>",
+]
+
+
+@pytest.fixture(scope="module")
+def small_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("conversations")
+    generated = folder / "small.csv"
+    generate(generated, posts=3000, seed=11)
+    hostile = folder / "hostile.csv"
+    header = "tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id"
+    rows = [
+        f'900001,{HOSTILE_CUSTOMER},True,Sun Dec 31 10:00:00 +0000 2017,"@{BRAND} '
+        f'{HOSTILE_POSTS[0]}",900002,',
+        f'900002,{BRAND},False,Sun Dec 31 12:30:00 +0000 2017,"@{HOSTILE_CUSTOMER} '
+        f'{HOSTILE_POSTS[1]}",900003,900001',
+        f'900003,{HOSTILE_CUSTOMER},True,Sun Dec 31 12:40:00 +0000 2017,"@{BRAND} '
+        f'{HOSTILE_POSTS[2]}",,900002',
+    ]
+    hostile.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    path = folder / "small.duckdb"
+    with Store(path) as store:
+        import_twcs_files(store, [generated, hostile])
+    return path
+
+
+@pytest.fixture
+def store(small_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "store.duckdb"
+    shutil.copy(small_store, path)
+    monkeypatch.setenv("CAREBENCH_DB", str(path))
+    return path
+
+
+def open_page(query: dict[str, str] | None = None) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    at.query_params.update({"focus": BRAND, **(query or {})})
+    at.run()
+    at.switch_page(PAGE).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def view_conversations(path: Path, at: AppTest) -> pd.DataFrame:
+    loaded = dashboard_data.read_store(path)
+    filters = at.session_state["carebench_filters"]
+    return dashboard_data.filter_conversations(loaded.analysis.conversations, filters)
+
+
+def table(at: AppTest, column: str) -> pd.DataFrame:
+    found = [d.value for d in at.dataframe if column in d.value.columns]
+    assert found, f"no table with column {column!r}"
+    return found[0]
+
+
+def open_thread(at: AppTest, conversation_id: str) -> str:
+    at.selectbox(key="conv_open").set_value(f"twitter\x1f{conversation_id}").run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at.html[0].value
+
+
+def test_the_list_counts_and_shows_the_filtered_conversations(store: Path):
+    at = open_page()
+    conversations = view_conversations(store, at)
+    assert at.title[0].value == "Conversations"
+    count = f"**{len(conversations):,}** of {len(conversations):,} conversations"
+    assert any(count in m.value for m in at.markdown)
+    listed = table(at, "first post")
+    assert len(listed) == min(100, len(conversations))
+    # Newest first: the hand-written thread of 31 December heads the list.
+    assert listed["conversation_id"].iloc[0] == HOSTILE_ID
+
+    at.selectbox(key="conv_deflected").set_value("Yes").run()
+    at.selectbox(key="conv_slow").set_value("Over SLA (slow)").run()
+    expected = select_conversations(conversations, ThreadFilter(deflected=True, slow=True), 3600.0)
+    assert any(f"**{len(expected):,}** of" in m.value for m in at.markdown)
+    newest = expected.sort_values(["opened_at", "conversation_id"], ascending=[False, True])
+    listed = table(at, "first post")
+    assert listed["conversation_id"].tolist() == newest["conversation_id"].head(100).tolist()
+
+
+def test_opening_a_thread_shows_its_annotations(store: Path):
+    at = open_page()
+    conversations = view_conversations(store, at)
+    # A templated, deflected conversation answered after the SLA.
+    candidates = conversations[
+        conversations["deflected"]
+        & (conversations["templated_posts"] > 0)
+        & (conversations["ttfr_seconds"] > 3600)
+    ]
+    assert not candidates.empty, "the fixture should hold a slow, templated deflection"
+    # The slowest, so that it is in the list ordered slowest first.
+    chosen = candidates.sort_values("ttfr_seconds", ascending=False).iloc[0]
+    at.selectbox(key="conv_order").set_value("slowest").run()
+    at.selectbox(key="conv_limit").set_value(500).run()
+    shown = open_thread(at, str(chosen["conversation_id"]))
+    assert 'class="cb-deflection"' in shown
+    assert f"slow: {duration(float(chosen['ttfr_seconds']))} (over SLA)" in shown
+    assert "first response" in shown
+    if chosen["templated_posts"] > 0:
+        assert re.search(r"template #\d+, sent [\d,]+ times", shown)
+    assert f"<b>customer</b> · {chosen['customer_id']}" in shown
+    summary = " ".join(m.value for m in at.markdown)
+    assert f"outcome **{chosen['outcome']}**" in summary
+
+
+def test_post_text_is_never_markup(store: Path):
+    at = open_page()
+    shown = open_thread(at, HOSTILE_ID)
+    assert "<script" not in shown and "<b>at all" not in shown
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in shown
+    assert "**bold** [link](http://x) $math$" in shown
+    assert "&lt;b&gt;at all&lt;/b&gt;" in shown
+    # The slow first reply (2 h 30 min) and its highlights.
+    assert "slow: 2 h 30 min (over SLA)" in shown
+    assert '<mark class="cb-empathy"' in shown and '<mark class="cb-deflection"' in shown
+    # Nothing of the posts went through markdown.
+    assert not any("script" in m.value or "**bold**" in m.value for m in at.markdown)
+
+
+def test_anonymise_hides_customers_in_the_list_and_the_thread(store: Path):
+    at = open_page()
+    plain = open_thread(at, HOSTILE_ID)
+    assert HOSTILE_CUSTOMER in plain and "jo.doe@example.com" in plain
+    customers = set(table(at, "first post")["customer"])
+
+    at.toggle(key="flt_anon").set_value(True).run()
+    assert not at.exception, [e.message for e in at.exception]
+    masked = open_thread(at, HOSTILE_ID)
+    for secret in (HOSTILE_CUSTOMER, "jo.doe@example.com", "7946 0958", "Hi Jo"):
+        assert secret not in masked
+    assert re.search(r"<b>customer</b> · customer-[0-9a-f]{6}", masked)
+    assert "[email]" in masked and "[phone]" in masked and ">[name]</mark>," in masked
+    # The brand and its agent stay.
+    assert BRAND in masked and "^AB" in masked
+    listed = table(at, "first post")
+    assert not set(listed["customer"]) & customers
+    assert listed["customer"].str.fullmatch(r"customer-[0-9a-f]{6}").all()
+    assert not listed["first post"].str.contains(HOSTILE_CUSTOMER).any()
+
+
+def test_pinning_a_thread_puts_it_in_the_workshop_list(store: Path):
+    at = open_page()
+    open_thread(at, HOSTILE_ID)
+    assert any("Nothing pinned yet" in c.value for c in at.caption)
+    at.text_input(key="conv_thread_note").input("injection attempt, show escaping")
+    at.button(key="conv_thread_pin").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    pins = table(at, "note")
+    assert pins["conversation_id"].tolist() == [HOSTILE_ID]
+    assert pins["note"].tolist() == ["injection attempt, show escaping"]
+    assert pins["brand"].tolist() == [BRAND]
+    assert pins["outcome"].tolist() == ["unresolved"]
+    with Store(store, read_only=True) as reopened:
+        stored = reopened.pins()
+    assert stored[["platform", "conversation_id", "brand"]].values.tolist() == [
+        ["twitter", HOSTILE_ID, BRAND]
+    ]
+    # Pinning again keeps one pin.
+    at.button(key="conv_thread_pin").click().run()
+    assert len(table(at, "note")) == 1
+    # And it can be unpinned.
+    at.button(key="conv_unpin").click().run()
+    assert any("Nothing pinned yet" in c.value for c in at.caption)
+
+
+def test_the_gallery_ranks_by_quality(store: Path):
+    at = open_page()
+    at.selectbox(key="conv_gallery_n").set_value(3).run()
+    conversations = view_conversations(store, at)
+    own = conversations[conversations["brand"] == BRAND]
+    scores = quality_score(own, 3600.0).dropna()
+    shown = table(at, "side")
+    best = shown[shown["side"] == "best"]
+    worst = shown[shown["side"] == "worst"]
+    assert len(best) == 3 and len(worst) == 3
+    assert best["quality"].max() == pytest.approx(scores.max())
+    assert worst["quality"].min() == pytest.approx(scores.min())
+    assert best["quality"].min() >= worst["quality"].max()
+    assert (shown["why"].str.len() > 0).all()
+    # Each gallery thread can be read in place.
+    assert len(at.html) >= 1 + 6
