@@ -340,6 +340,11 @@ class Store:
         table = self.con.execute(
             f"SELECT {', '.join(POST_COLUMNS)} FROM posts ORDER BY platform, created_at, post_id"
         ).to_arrow_table()
+        # DuckDB keeps the blocks it just read cached (about 0.55 GB per 2.8M posts) while
+        # the store is open; the caller is about to build its own copies, so let them go.
+        if self.path != ":memory:":  # an in-memory store's blocks are its data
+            self.con.execute("SET memory_limit = '64MB'")
+            self.con.execute("RESET memory_limit")
         # Through Arrow, strings stay Arrow-backed: 3x faster than `.df()`, which builds
         # Python str objects only for pandas to turn them back into Arrow strings.
         return conform_posts(table.to_pandas(types_mapper=_ARROW_STRINGS.get))

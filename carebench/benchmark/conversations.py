@@ -62,6 +62,10 @@ def _mentioned_brand(texts: pd.Series, account_brand: dict[str, str]) -> pd.Seri
     return mentions.map(first_brand).astype("string")
 
 
+# Posts columns that turns do not carry (see `build_threads`).
+_PROVENANCE_COLUMNS = ("collector", "collected_at", "raw_ref", "lang", "root_id")
+
+
 def build_threads(posts: pd.DataFrame) -> Threads:
     """Rebuild conversations from normalised posts.
 
@@ -111,7 +115,10 @@ def build_threads(posts: pd.DataFrame) -> Threads:
 
     # Turns in (tree, time, post id) order, taken from posts in one copy.
     keep = keep[_turn_order(tree.root[keep], seconds[keep], posts["post_id"].iloc[keep])]
-    turns = posts.iloc[keep].copy()
+    # Provenance columns say where a post came from, not what happened in the thread;
+    # leaving them out keeps the turns (a copy of most posts) smaller.
+    kept_columns = [c for c in posts.columns if c not in _PROVENANCE_COLUMNS]
+    turns = posts[kept_columns].iloc[keep].copy()
     turns["_pos"] = keep
     turns["_root"] = tree.root[keep]
     turns["post_brand"] = post_brand.iloc[keep]
