@@ -1,57 +1,181 @@
-"""Files -> store: runs a collector's reader over files and lands them in one import."""
+"""Files -> store: runs a format's reader over files and lands them all in one import.
+
+Every format goes through the same path: each file is checked first (a missing or
+wrong-format file is refused before the store is touched), then one
+`Store.import_sources` call, with the format as the collector name, lands every file in
+one transaction.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from carebench.collectors import twcs
-from carebench.store import ImportSummary, Source, Store, file_sha256
+from carebench.collectors import csv_generic, ibm_care, snscrape_jsonl, twcs, x_api, x_archive
+from carebench.store import ImportSummary, PostChunk, Source, Store, file_sha256
 
 # Called with (bytes of all files consumed so far, bytes in all files) for progress bars.
 ProgressCallback = Callable[[int, int], None]
 
+# The formats `carebench import` reads, in the order the help lists them.
+FORMATS: tuple[str, ...] = ("twcs", "ibm-care", "x-api", "x-archive", "snscrape", "csv")
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """What some formats need besides the files.
+
+    brand_handles: the accounts whose posts are the brand's (x-api, snscrape; x-archive
+    when the archive has no account.js). column_map: "source=target" renames (csv).
+    """
+
+    brand_handles: tuple[str, ...] = ()
+    column_map: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """What an import did: one summary per file, and posts whose time was derived."""
+
+    summaries: list[ImportSummary]
+    # Posts whose created_at was not in the source but derived from their id (ibm-care's
+    # last brand turn). They are marked in raw_ref with common.DERIVED_TIME_MARK.
+    derived_timestamps: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Reader:
+    """How one format finds its files in a path, checks one and reads one."""
+
+    files: Callable[[Path], list[Path]]
+    check: Callable[[Path], None]
+    read: Callable[[Path, datetime], Iterator[PostChunk]]
+
+
+def _reader(fmt: str, options: ImportOptions) -> _Reader:
+    """The reader of a format, configured by the options."""
+    one = _one_file
+    handles = options.brand_handles
+    if fmt == "twcs":
+        return _Reader(one, twcs.check_twcs_file, lambda p, t: twcs.read_twcs(p, collected_at=t))
+    if fmt == "ibm-care":
+        return _Reader(
+            one,
+            ibm_care.check_ibm_care_file,
+            lambda p, t: ibm_care.read_ibm_care(p, collected_at=t),
+        )
+    if fmt == "x-api":
+        x_api.require_brand_handles(handles)
+        return _Reader(
+            one,
+            x_api.check_x_api_file,
+            lambda p, t: x_api.read_x_api(p, collected_at=t, brand_handles=handles),
+        )
+    if fmt == "x-archive":
+        return _Reader(
+            x_archive.archive_files,
+            lambda p: x_archive.check_x_archive_file(p, brand_handles=handles),
+            lambda p, t: x_archive.read_x_archive(p, collected_at=t, brand_handles=handles),
+        )
+    if fmt == "snscrape":
+        snscrape_jsonl.require_brand_handles(handles)
+        return _Reader(
+            one,
+            snscrape_jsonl.check_snscrape_file,
+            lambda p, t: snscrape_jsonl.read_snscrape(p, collected_at=t, brand_handles=handles),
+        )
+    if fmt == "csv":
+        mapping = csv_generic.parse_column_map(options.column_map)
+        return _Reader(
+            one,
+            lambda p: csv_generic.check_csv_file(p, column_map=mapping),
+            lambda p, t: csv_generic.read_csv(p, collected_at=t, column_map=mapping),
+        )
+    raise ValueError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
+
+
+def _one_file(path: Path) -> list[Path]:
+    return [path]
+
+
+def check_files(
+    fmt: str, paths: Sequence[Path], options: ImportOptions | None = None
+) -> list[Path]:
+    """Refuse, before any store is touched, a path that is missing or not in the format.
+
+    Returns the files to import (an x-archive folder stands for its tweets files).
+    """
+    reader = _reader(fmt, options or ImportOptions())
+    files = [file for path in paths for file in reader.files(path)]
+    for file in files:
+        reader.check(file)
+    return files
+
+
+def import_files(
+    store: Store,
+    fmt: str,
+    paths: Sequence[Path],
+    options: ImportOptions | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> ImportReport:
+    """Import files of one format in one transaction: every file is checked, then all land.
+
+    Raises the reader's `UnreadableFile` / `NotThisFormat` before anything is written,
+    and `ImportFailed` (store unchanged) if reading fails part-way.
+    """
+    options = options or ImportOptions()
+    reader = _reader(fmt, options)
+    files = check_files(fmt, paths, options)
+    collected_at = datetime.now(UTC)
+    sizes = [file.stat().st_size for file in files]
+    total = sum(sizes)
+    derived: dict[str, int] = {}
+    sources = []
+    for index, file in enumerate(files):
+        chunks = _counting(reader.read(file, collected_at), str(file), derived)
+        sources.append(
+            Source(
+                name=str(file),
+                chunks=_reporting(chunks, sum(sizes[:index]), total, on_progress),
+                content_sha256=file_sha256(file),
+            )
+        )
+    summaries = store.import_sources(fmt, sources)
+    return ImportReport(summaries, {k: v for k, v in derived.items() if v})
+
 
 def check_twcs_files(paths: Sequence[Path]) -> None:
     """Refuse, before any store is touched, a file that is missing or not TWCS-shaped."""
-    for path in paths:
-        twcs.check_twcs_file(path)
+    check_files("twcs", paths)
 
 
 def import_twcs_files(
     store: Store, paths: Sequence[Path], on_progress: ProgressCallback | None = None
 ) -> list[ImportSummary]:
-    """Import TWCS files in one transaction: every file is checked first, then all land.
+    """Import TWCS files in one transaction (see import_files)."""
+    return import_files(store, "twcs", paths, on_progress=on_progress).summaries
 
-    Raises the reader's `UnreadableFile` / `NotThisFormat` before anything is written,
-    and `ImportFailed` (store unchanged) if reading fails part-way.
-    """
-    check_twcs_files(paths)
-    collected_at = datetime.now(UTC)
-    sizes = [path.stat().st_size for path in paths]
-    total = sum(sizes)
-    sources = []
-    for index, path in enumerate(paths):
-        chunks = twcs.read_twcs(path, collected_at=collected_at)
-        sources.append(
-            Source(
-                name=str(path),
-                chunks=_reporting(chunks, sum(sizes[:index]), total, on_progress),
-                content_sha256=file_sha256(path),
-            )
-        )
-    return store.import_sources("twcs", sources)
+
+def _counting(
+    chunks: Iterable[PostChunk], name: str, derived: dict[str, int]
+) -> Iterator[PostChunk]:
+    """Pass chunks through, adding up the posts whose time was derived."""
+    for chunk in chunks:
+        derived[name] = derived.get(name, 0) + getattr(chunk, "derived_timestamps", 0)
+        yield chunk
 
 
 def _reporting(
-    chunks: Iterator[twcs.TwcsChunk],
+    chunks: Iterator[PostChunk],
     offset: int,
     total: int,
     on_progress: ProgressCallback | None,
-) -> Iterator[twcs.TwcsChunk]:
+) -> Iterator[PostChunk]:
     """Pass chunks through, reporting the bytes each one consumed."""
     for chunk in chunks:
         if on_progress is not None:
-            on_progress(offset + chunk.bytes_read, total)
+            on_progress(offset + getattr(chunk, "bytes_read", 0), total)
         yield chunk

@@ -43,6 +43,10 @@ AUTHOR_ROLES: tuple[str, ...] = get_args(AuthorRole)
 
 _TIMESTAMP_COLUMNS = ("created_at", "collected_at")
 
+# A collector that had to derive a post's time (e.g. from a Twitter snowflake id) ends the
+# post's raw_ref with this, so the data-quality report can count such posts.
+DERIVED_TIME_MARK = "#created_at-from-id"
+
 
 def empty_posts() -> pd.DataFrame:
     """A posts frame with no rows and the schema's columns and dtypes."""
