@@ -19,9 +19,10 @@ from carebench.benchmark.pipeline import analyse_store, only_brands
 from carebench.benchmark.scorecard import scorecard
 from carebench.benchmark.settings import Settings
 from carebench.brands import load_brand_config
+from carebench.collect_cli import collect_app
 from carebench.demo import DEMO_DB, build_demo_store
 from carebench.errors import CareBenchError
-from carebench.ingest import check_twcs_files, import_twcs_files
+from carebench.ingest import ImportOptions, check_files, import_files
 from carebench.store import ImportSummary, open_store, resolve_db_path
 from carebench.synthetic import generate as generate_synthetic
 
@@ -48,9 +49,14 @@ BrandsOption = Annotated[
 
 
 class ImportFormat(StrEnum):
-    """File formats `carebench import` reads."""
+    """File formats `carebench import` reads (the same list as carebench.ingest.FORMATS)."""
 
     twcs = "twcs"
+    ibm_care = "ibm-care"
+    x_api = "x-api"
+    x_archive = "x-archive"
+    snscrape = "snscrape"
+    csv = "csv"
 
 
 class ExportTable(StrEnum):
@@ -67,28 +73,63 @@ def _fail(message: str) -> None:
 
 
 @app.command("import")
-def import_files(
-    fmt: Annotated[ImportFormat, typer.Argument(metavar="FORMAT", help="Input format.")],
-    paths: Annotated[list[Path], typer.Argument(help="Files to import.", show_default=False)],
+def import_files_command(
+    fmt: Annotated[
+        ImportFormat,
+        typer.Argument(
+            metavar="FORMAT",
+            help="Input format: twcs (Kaggle TWCS CSV), ibm-care (IBM customer-care dialog "
+            "JSON), x-api (X API v2 JSON pages), x-archive (an X account archive folder or "
+            "its tweets.js), snscrape (snscrape --jsonl output), csv (normalised columns).",
+        ),
+    ],
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Files (or x-archive folders) to import.", show_default=False),
+    ],
     db: DbOption = None,
+    brand_handle: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--brand-handle",
+            help="A brand account (repeatable). Required for x-api and snscrape: posts by "
+            "these handles are the brand's. x-archive: the owner, if there is no account.js.",
+        ),
+    ] = None,
+    column_map: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            metavar="SOURCE=TARGET",
+            help="csv only: read column SOURCE as post column TARGET (repeatable), e.g. "
+            "--map 'Message=text'.",
+        ),
+    ] = None,
 ) -> None:
     """Import files into the store: all of them land, or nothing changes."""
+    options = ImportOptions(tuple(brand_handle or ()), tuple(column_map or ()))
     try:
         # Check every file before opening the store, so a typo creates no empty store.
-        check_twcs_files(paths)
+        check_files(fmt.value, paths, options)
         with open_store(db) as store, _progress() as progress:
             task = progress.add_task("importing", total=None)
 
             def report(done: int, total: int) -> None:
                 progress.update(task, completed=done, total=total)
 
-            summaries = import_twcs_files(store, paths, on_progress=report)
+            result = import_files(store, fmt.value, paths, options, on_progress=report)
             posts_now = store.count_posts()
     except KeyboardInterrupt:
         _fail("Interrupted. Nothing was imported; the store is unchanged.")
     except CareBenchError as exc:
         _fail(str(exc))
-    _print_import_summary(summaries, resolve_db_path(db), posts_now)
+    _print_import_summary(result.summaries, resolve_db_path(db), posts_now)
+    for source, count in result.derived_timestamps.items():
+        console.print(
+            f"  {Path(source).name}: {count:,} post time(s) were not in the file and were "
+            "derived from the tweet id (raw_ref ends in '#created_at-from-id').",
+            highlight=False,
+        )
 
 
 def _progress() -> Progress:
@@ -272,6 +313,9 @@ def _duration(seconds: float) -> str:
     if seconds < 86400 * 2:
         return f"{seconds / 3600:.1f} h"
     return f"{seconds / 86400:.1f} d"
+
+
+app.add_typer(collect_app, name="collect")
 
 
 def main() -> None:

@@ -1,0 +1,364 @@
+"""`carebench collect`: live collection from Bluesky, Mastodon or snscrape into the store.
+
+Each run first fetches every page into raw files (resumable: a checkpoint after each
+page), then lands all the run's posts in the store in ONE transaction. A run that fails
+or is interrupted while fetching leaves the store untouched and resumes where it stopped;
+a run that fails while landing leaves the store as it was, and the rerun lands the same
+raw pages again (nothing is fetched twice).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeElapsedColumn
+from rich.table import Table
+
+from carebench.brands import BrandConfig, load_brand_config
+from carebench.collectors.live import bluesky, mastodon, snscrape_cli
+from carebench.collectors.live.checkpoint import DEFAULT_RAW_DIR, Run, open_run, slug
+from carebench.collectors.live.common import BrandAccounts, LiveChunk
+from carebench.collectors.live.http import make_client
+from carebench.errors import CareBenchError
+from carebench.store import ImportSummary, Source, open_store, resolve_db_path
+
+collect_app = typer.Typer(
+    help="Collect brands' public conversations live (no login) into the store.",
+    no_args_is_help=True,
+)
+console = Console()
+errors = Console(stderr=True)
+
+BrandOption = Annotated[
+    str | None,
+    typer.Option("--brand", help="Brand name; needed unless the --brands file declares just one."),
+]
+HandleOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--handle",
+        help="Brand account to collect (repeatable); added to the brand's accounts "
+        "for this platform in --brands.",
+        show_default=False,
+    ),
+]
+BrandsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--brands",
+        help="Brand config (TOML): the brand's platform:handle accounts are collected, "
+        "and every declared account is marked as its brand.",
+    ),
+]
+SinceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--since", help="Stop at posts older than this date (YYYY-MM-DD or ISO time, UTC)."
+    ),
+]
+LimitOption = Annotated[
+    int | None,
+    typer.Option("--limit", min=1, help="At most N posts per brand account (threads not counted)."),
+]
+DbOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--db",
+        help="Store file. Default: $CAREBENCH_DB, else data/carebench.duckdb.",
+        show_default=False,
+    ),
+]
+RawDirOption = Annotated[
+    Path,
+    typer.Option("--raw-dir", help="Where raw responses and checkpoints are kept."),
+]
+ThreadsOption = Annotated[
+    bool,
+    typer.Option("--threads/--no-threads", help="Also fetch the thread around each brand reply."),
+]
+FreshOption = Annotated[
+    bool,
+    typer.Option("--fresh", help="Start a new run instead of resuming an unfinished one."),
+]
+
+
+def _fail(message: str) -> None:
+    errors.print(f"[bold red]Error:[/] {message}", highlight=False)
+    raise typer.Exit(code=1)
+
+
+@collect_app.command("bluesky")
+def collect_bluesky(
+    brand: BrandOption = None,
+    handle: HandleOption = None,
+    brands: BrandsOption = None,
+    since: SinceOption = None,
+    limit: LimitOption = None,
+    appview: Annotated[
+        str, typer.Option("--appview", help="Bluesky AppView to read from (public, no login).")
+    ] = bluesky.DEFAULT_APPVIEW,
+    threads: ThreadsOption = True,
+    db: DbOption = None,
+    raw_dir: RawDirOption = DEFAULT_RAW_DIR,
+    fresh: FreshOption = False,
+) -> None:
+    """Collect a brand's Bluesky replies and the threads they answer."""
+    try:
+        config = load_brand_config(brands)
+        name, handles = _brand_and_handles("bluesky", brand, handle, config, brands)
+        options = bluesky.BlueskyOptions(
+            appview=appview, since=_parse_since(since), limit=limit, threads=threads
+        )
+        accounts = _brand_accounts("bluesky", name, handles, config)
+        run = _open_run(raw_dir, "bluesky", name, handles, options.__dict__, fresh)
+        with make_client() as client, _progress() as report:
+            bluesky.fetch(run, client, handles, options, on_progress=report)
+        chunks = bluesky.read_run(run, raw_dir, handles, options, accounts)
+        _land("bluesky", name, run, chunks, db)
+    except KeyboardInterrupt:
+        _interrupted(raw_dir)
+    except CareBenchError as exc:
+        _fail(str(exc))
+
+
+@collect_app.command("mastodon")
+def collect_mastodon(
+    brand: BrandOption = None,
+    handle: HandleOption = None,
+    brands: BrandsOption = None,
+    since: SinceOption = None,
+    limit: LimitOption = None,
+    instance: Annotated[
+        str | None,
+        typer.Option(
+            "--instance",
+            help="Mastodon server to read from, e.g. https://mastodon.social. "
+            "Default: the server in the handle (user@server).",
+        ),
+    ] = None,
+    threads: ThreadsOption = True,
+    db: DbOption = None,
+    raw_dir: RawDirOption = DEFAULT_RAW_DIR,
+    fresh: FreshOption = False,
+) -> None:
+    """Collect a brand's Mastodon replies and the threads they answer."""
+    try:
+        config = load_brand_config(brands)
+        name, handles = _brand_and_handles("mastodon", brand, handle, config, brands)
+        server = instance or _server_of(handles)
+        options = mastodon.MastodonOptions(
+            instance=server, since=_parse_since(since), limit=limit, threads=threads
+        )
+        accounts = _brand_accounts("mastodon", name, handles, config)
+        run = _open_run(raw_dir, "mastodon", name, handles, options.__dict__, fresh)
+        with make_client() as client, _progress() as report:
+            mastodon.fetch(run, client, handles, options, on_progress=report)
+        chunks = mastodon.read_run(run, raw_dir, handles, options, accounts)
+        _land("mastodon", name, run, chunks, db)
+    except KeyboardInterrupt:
+        _interrupted(raw_dir)
+    except CareBenchError as exc:
+        _fail(str(exc))
+
+
+@collect_app.command("snscrape")
+def collect_snscrape(
+    scraper: Annotated[
+        str,
+        typer.Option(
+            "--scraper",
+            help="snscrape module, e.g. mastodon-profile or reddit-user "
+            "(twitter-* is broken upstream).",
+        ),
+    ],
+    brand: BrandOption = None,
+    handle: HandleOption = None,
+    brands: BrandsOption = None,
+    since: SinceOption = None,
+    limit: LimitOption = None,
+    raw_dir: RawDirOption = DEFAULT_RAW_DIR,
+) -> None:
+    """Run the snscrape command (optional extra) and save its JSONL under the raw dir."""
+    try:
+        snscrape_cli.check_scraper(scraper)
+        config = load_brand_config(brands)
+        platform = scraper.split("-", 1)[0].lower()
+        name, handles = _brand_and_handles(platform, brand, handle, config, brands)
+        out_dir = raw_dir / "snscrape" / slug(name) / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        results = [
+            snscrape_cli.run(scraper, h, out_dir, since=_parse_since(since), limit=limit)
+            for h in handles
+        ]
+    except KeyboardInterrupt:
+        _fail("Interrupted. snscrape was stopped; nothing was saved or imported.")
+    except CareBenchError as exc:
+        _fail(str(exc))
+    for result in results:
+        console.print(f"Saved {result.records:,} records to {result.path}.", highlight=False)
+    files = " ".join(str(r.path) for r in results)
+    handles_arg = "".join(f" --brand-handle {h}" for h in handles)
+    console.print(
+        f"Load them into the store with: carebench import snscrape {files}{handles_arg}",
+        highlight=False,
+    )
+
+
+# -- helpers ----------------------------------------------------------------------------
+
+
+def _parse_since(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        _fail(f"--since {value!r} is not a date; write it like 2024-01-31 or 2024-01-31T08:00.")
+        raise  # unreachable: _fail exits
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _brand_and_handles(
+    platform: str,
+    brand: str | None,
+    handles: list[str] | None,
+    config: BrandConfig,
+    brands_path: Path | None,
+) -> tuple[str, list[str]]:
+    """The brand to collect and its accounts on `platform` (from --handle and --brands)."""
+    names = [b.name for b in config.brands]
+    if brand is None:
+        if len(names) != 1:
+            listed = f" ({', '.join(names)})" if names else ""
+            _fail(f"Which brand? Pass --brand NAME{listed}.")
+        brand = names[0]
+    declared = next((b for b in config.brands if b.name.lower() == brand.lower()), None)
+    if declared is None and brands_path is not None and not handles:
+        _fail(f"{brands_path} declares no brand {brand!r}; it declares {', '.join(names)}.")
+    name = declared.name if declared else brand
+    wanted = [h.strip().lstrip("@") for h in handles or [] if h.strip()]
+    if declared:
+        for account in declared.accounts:
+            prefix, _, account_handle = account.partition(":")
+            if account_handle and prefix.lower() == platform:
+                wanted.append(account_handle.strip().lstrip("@"))
+    unique = list(dict.fromkeys(wanted))
+    if not unique:
+        _fail(
+            f"No {platform} account to collect for {name}. Pass --handle HANDLE, or add "
+            f'"{platform}:HANDLE" to accounts under [brands.{name}] in the brand config.'
+        )
+    return name, unique
+
+
+def _brand_accounts(
+    platform: str, name: str, handles: list[str], config: BrandConfig
+) -> BrandAccounts:
+    """Handles that mark brand posts: the collected accounts plus every declared one."""
+    mapping = {
+        handle: brand
+        for (account_platform, handle), brand in config.account_map().items()
+        if account_platform in (None, platform)
+    }
+    mapping.update({h.lower(): name for h in handles})
+    return BrandAccounts(mapping)
+
+
+def _server_of(handles: list[str]) -> str:
+    servers = {h.partition("@")[2].lower() for h in handles}
+    if len(servers) != 1 or "" in servers:
+        _fail(
+            "Which Mastodon server? Pass --instance https://SERVER, or give handles as "
+            "user@server (all on the same server)."
+        )
+    return f"https://{servers.pop()}"
+
+
+def _open_run(
+    raw_dir: Path,
+    collector: str,
+    brand: str,
+    handles: list[str],
+    options: dict[str, Any],
+    fresh: bool,
+) -> Run:
+    recorded = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in options.items()}
+    run = open_run(raw_dir, collector, brand, {"handles": handles, **recorded}, fresh=fresh)
+    if run.resumed:
+        errors.print(f"Resuming the unfinished run {run.directory}.", highlight=False)
+    return run
+
+
+def _land(
+    collector: str, brand: str, run: Run, chunks: Iterable[LiveChunk], db: Path | None
+) -> None:
+    """Every post of the run into the store, in one transaction; then close the run."""
+    source = Source(name=f"{collector}:{brand}:{run.run_id}", chunks=chunks)
+    with open_store(db) as store:
+        summaries = store.import_sources(collector, [source])
+        posts_now = store.count_posts()
+    run.finish()
+    _print_summary(summaries, resolve_db_path(db), posts_now, run.directory)
+
+
+def _print_summary(summaries: list[ImportSummary], db: Path, posts_now: int, raw: Path) -> None:
+    table = Table(title=f"Collected into {db}", min_width=60)
+    for column in ("run", "read", "new", "updated", "unchanged", "rejected"):
+        table.add_column(column, justify="left" if column == "run" else "right")
+    for s in summaries:
+        table.add_row(
+            s.source,
+            f"{s.records_read:,}",
+            f"{s.posts_new:,}",
+            f"{s.posts_updated:,}",
+            f"{s.posts_unchanged:,}",
+            f"{s.rejected:,}",
+        )
+    console.print(table)
+    for s in summaries:
+        for line, reason in s.rejected_examples:
+            console.print(f"  rejected item {line}: {reason}", highlight=False)
+    console.print(f"Raw responses kept in {raw}.", highlight=False)
+    console.print(f"The store now holds {posts_now:,} post{'' if posts_now == 1 else 's'}.")
+
+
+def _interrupted(raw_dir: Path) -> None:
+    _fail(
+        "Interrupted. The store is unchanged; the pages fetched so far are kept under "
+        f"{raw_dir}. Rerun the same command to resume where it stopped."
+    )
+
+
+class _ProgressReporter:
+    """Draws the collectors' progress callbacks as rich progress bars (one per task)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, TaskID] = {}
+
+    def __call__(self, description: str, done: int, total: int | None) -> None:
+        if description not in self.tasks:
+            self.tasks[description] = self.progress.add_task(description, total=total)
+        self.progress.update(self.tasks[description], completed=done, total=total)
+
+
+@contextmanager
+def _progress() -> Iterator[_ProgressReporter]:
+    """A rich progress display on stderr (hidden when stderr is not a terminal)."""
+    progress = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=True,
+        disable=not sys.stderr.isatty(),
+    )
+    with progress:
+        yield _ProgressReporter(progress)
