@@ -181,3 +181,16 @@ def test_same_id_on_two_platforms_are_two_posts():
 def test_empty_posts_give_no_conversations():
     threads = build_threads(make_posts([]))
     assert threads.conversations.empty
+
+
+def test_posts_whose_time_was_derived_from_the_id_are_counted_for_the_quality_report():
+    posts = make_posts(
+        [
+            (1, None, "cust", "customer", 0, "my order is late"),
+            (2, 1, "Acme", "brand", 5, "sorry, DM us"),
+            (3, 2, "Acme", "brand", 9, "help link"),
+        ]
+    )
+    posts["raw_ref"] = pd.array(["dev.json#0", "dev.json#0", "dev.json#0#created_at-from-id"])
+    assert build_threads(posts).issues["posts_with_derived_time"] == 1
+    assert build_threads(posts.drop(columns=["raw_ref"])).issues["posts_with_derived_time"] == 0

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from carebench.benchmark.threads import NO_POST, build_tree_index
+from carebench.schema import DERIVED_TIME_MARK
 
 # First @handle in a root that names a known brand account assigns an unanswered root.
 _MENTION = re.compile(r"@(\w{1,50})")
@@ -106,6 +107,7 @@ def build_threads(posts: pd.DataFrame) -> Threads:
 
     issues = {
         "posts": n,
+        "posts_with_derived_time": _derived_times(posts),
         "posts_on_reply_cycles": int((~in_tree).sum()),
         "brand_initiated_trees": int(((tree.parent == NO_POST) & ~is_customer & in_tree).sum()),
         "replies_with_missing_parent": int(
@@ -204,6 +206,14 @@ def build_threads(posts: pd.DataFrame) -> Threads:
         drop=True
     )
     return Threads(turns=turns, conversations=conversations, issues=issues)
+
+
+def _derived_times(posts: pd.DataFrame) -> int:
+    """Posts whose time the collector derived from the id (see schema.DERIVED_TIME_MARK)."""
+    if "raw_ref" not in posts.columns:
+        return 0
+    marked = posts["raw_ref"].astype("string").str.endswith(DERIVED_TIME_MARK)
+    return int(marked.fillna(False).sum())
 
 
 def _turn_order(root: np.ndarray, seconds: np.ndarray, post_id: pd.Series) -> np.ndarray:

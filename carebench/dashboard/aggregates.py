@@ -582,6 +582,10 @@ ISSUE_MEANINGS = {
         "Clock skew: the first reply is older than the post it answers; left out of speed."
     ),
     "unassigned_conversations": "Conversations no brand answered or was mentioned in.",
+    "posts_with_derived_time": (
+        "Posts whose time was not in the source and was derived from the post id (a "
+        "Twitter snowflake), e.g. the last brand turn of IBM customer-care dialogs."
+    ),
 }
 
 
