@@ -10,7 +10,7 @@ raw pages again (nothing is fetched twice).
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -110,22 +110,13 @@ def collect_bluesky(
     fresh: FreshOption = False,
 ) -> None:
     """Collect a brand's Bluesky replies and the threads they answer."""
-    try:
-        config = load_brand_config(brands)
-        name, handles = _brand_and_handles("bluesky", brand, handle, config, brands)
-        options = bluesky.BlueskyOptions(
+
+    def options(_handles: list[str]) -> Any:
+        return bluesky.BlueskyOptions(
             appview=appview, since=_parse_since(since), limit=limit, threads=threads
         )
-        accounts = _brand_accounts("bluesky", name, handles, config)
-        run = _open_run(raw_dir, "bluesky", name, handles, options.__dict__, fresh)
-        with make_client() as client, _progress() as report:
-            bluesky.fetch(run, client, handles, options, on_progress=report)
-        chunks = bluesky.read_run(run, raw_dir, handles, options, accounts)
-        _land("bluesky", name, run, chunks, db)
-    except KeyboardInterrupt:
-        _interrupted(raw_dir)
-    except CareBenchError as exc:
-        _fail(str(exc))
+
+    _collect("bluesky", bluesky, options, brand, handle, brands, raw_dir, fresh, db)
 
 
 @collect_app.command("mastodon")
@@ -149,19 +140,38 @@ def collect_mastodon(
     fresh: FreshOption = False,
 ) -> None:
     """Collect a brand's Mastodon replies and the threads they answer."""
-    try:
-        config = load_brand_config(brands)
-        name, handles = _brand_and_handles("mastodon", brand, handle, config, brands)
+
+    def options(handles: list[str]) -> Any:
         server = instance or _server_of(handles)
-        options = mastodon.MastodonOptions(
+        return mastodon.MastodonOptions(
             instance=server, since=_parse_since(since), limit=limit, threads=threads
         )
-        accounts = _brand_accounts("mastodon", name, handles, config)
-        run = _open_run(raw_dir, "mastodon", name, handles, options.__dict__, fresh)
+
+    _collect("mastodon", mastodon, options, brand, handle, brands, raw_dir, fresh, db)
+
+
+def _collect(
+    platform: str,
+    collector: Any,
+    make_options: Callable[[list[str]], Any],
+    brand: str | None,
+    handle: list[str] | None,
+    brands: Path | None,
+    raw_dir: Path,
+    fresh: bool,
+    db: Path | None,
+) -> None:
+    """Fetch into raw pages (resumable), then land every post in one store import."""
+    try:
+        config = load_brand_config(brands)
+        name, handles = _brand_and_handles(platform, brand, handle, config, brands)
+        options = make_options(handles)
+        accounts = _brand_accounts(platform, name, handles, config)
+        run = _open_run(raw_dir, platform, name, handles, options.__dict__, fresh)
         with make_client() as client, _progress() as report:
-            mastodon.fetch(run, client, handles, options, on_progress=report)
-        chunks = mastodon.read_run(run, raw_dir, handles, options, accounts)
-        _land("mastodon", name, run, chunks, db)
+            collector.fetch(run, client, handles, options, on_progress=report)
+        chunks = collector.read_run(run, raw_dir, handles, options, accounts)
+        _land(platform, name, run, chunks, db)
     except KeyboardInterrupt:
         _interrupted(raw_dir)
     except CareBenchError as exc:
