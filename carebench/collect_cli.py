@@ -27,6 +27,7 @@ from carebench.collectors.live.checkpoint import DEFAULT_RAW_DIR, Run, open_run,
 from carebench.collectors.live.common import BrandAccounts, LiveChunk
 from carebench.collectors.live.http import make_client
 from carebench.errors import CareBenchError
+from carebench.ingest import ImportOptions, import_files
 from carebench.store import ImportSummary, Source, open_store, resolve_db_path
 
 collect_app = typer.Typer(
@@ -193,9 +194,10 @@ def collect_snscrape(
     brands: BrandsOption = None,
     since: SinceOption = None,
     limit: LimitOption = None,
+    db: DbOption = None,
     raw_dir: RawDirOption = DEFAULT_RAW_DIR,
 ) -> None:
-    """Run the snscrape command (optional extra) and save its JSONL under the raw dir."""
+    """Run the snscrape command (optional extra), keep its JSONL, and import it."""
     try:
         snscrape_cli.check_scraper(scraper)
         config = load_brand_config(brands)
@@ -212,12 +214,25 @@ def collect_snscrape(
         _fail(str(exc))
     for result in results:
         console.print(f"Saved {result.records:,} records to {result.path}.", highlight=False)
-    files = " ".join(str(r.path) for r in results)
-    handles_arg = "".join(f" --brand-handle {h}" for h in handles)
-    console.print(
-        f"Load them into the store with: carebench import snscrape {files}{handles_arg}",
-        highlight=False,
-    )
+    saved = [r.path for r in results if r.records]
+    if not saved:
+        console.print("snscrape found nothing to import.")
+        return
+    # The saved JSONL goes through the same importer as `carebench import snscrape`.
+    try:
+        with open_store(db) as store:
+            report = import_files(
+                store, "snscrape", saved, ImportOptions(brand_handles=tuple(handles))
+            )
+            posts_now = store.count_posts()
+    except CareBenchError as exc:
+        handles_arg = "".join(f" --brand-handle {h}" for h in handles)
+        files = " ".join(str(p) for p in saved)
+        _fail(
+            f"{exc} The JSONL is kept; import it later with: "
+            f"carebench import snscrape {files}{handles_arg}"
+        )
+    _print_summary(report.summaries, resolve_db_path(db), posts_now, out_dir)
 
 
 # -- helpers ----------------------------------------------------------------------------

@@ -13,9 +13,15 @@ from typer.testing import CliRunner
 from carebench.cli import app
 from carebench.collectors.live import snscrape_cli
 from carebench.collectors.live.snscrape_cli import SnscrapeUnavailable
+from carebench.store import Store
 
 runner = CliRunner()
-TOOT = '{"_type": "snscrape.modules.mastodon.Toot", "id": "1", "url": "https://x/1"}'
+TOOT = (
+    '{"_type": "snscrape.modules.mastodon.Toot", "id": "1", '
+    '"url": "https://social.example/@acme/1", '
+    '"user": {"_type": "snscrape.modules.mastodon.User", "account": "@acme@social.example"}, '
+    '"date": "2024-02-01T09:00:00+00:00", "text": "Service is back up."}'
+)
 
 
 def fake_snscrape(folder: Path, body: str) -> Path:
@@ -75,17 +81,22 @@ def test_runs_the_command_and_keeps_its_jsonl(path_with, tmp_path: Path):
     )
 
 
-def test_cli_saves_and_says_how_to_import(path_with, tmp_path: Path):
+def test_cli_saves_the_jsonl_and_imports_it(path_with, tmp_path: Path):
     path_with(f"print({TOOT!r})")
     raw = tmp_path / "raw"
+    db = tmp_path / "store.duckdb"
     args = ["collect", "snscrape", "--scraper", "mastodon-profile", "--brand", "Acme"]
-    args += ["--handle", "acme@social.example", "--raw-dir", str(raw)]
+    args += ["--handle", "acme@social.example", "--raw-dir", str(raw), "--db", str(db)]
     result = runner.invoke(app, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     output = " ".join(result.output.split())
     assert "Saved 1 records" in output
-    assert "carebench import snscrape" in output and "--brand-handle acme@social.example" in output
+    assert "The store now holds 1 post" in output
     assert len(list(raw.rglob("*.jsonl"))) == 1
+    with Store(db, read_only=True) as store:
+        posts = store.posts()
+    assert posts["collector"].tolist() == ["snscrape"]
+    assert posts["author_role"].tolist() == ["brand"]
 
 
 def test_cli_refuses_twitter_plainly(tmp_path: Path):

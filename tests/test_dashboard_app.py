@@ -355,3 +355,32 @@ def test_filters_leave_parameters_they_do_not_own_in_the_url(store: Path):
     at.select_slider(key="flt_sla").set_value(15).run()
     assert at.query_params["sla"] == "15"
     assert at.query_params["thread"] == "12345"
+
+
+def test_a_brand_config_groups_accounts_into_one_brand(
+    store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    accounts = list(dashboard_data.read_store(store).options.brands[:2])
+    config = tmp_path / "brands.toml"
+    config.write_text(
+        f'[brands.GroupCare]\naccounts = ["{accounts[0]}", "{accounts[1]}"]\n'
+        'timezone = "Europe/London"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("CAREBENCH_BRANDS", str(config))
+    at = run_page("scorecard", {"focus": "GroupCare"})
+    assert current_filters(at).focus == "GroupCare"
+    brands = set(dashboard_data.read_store(store).options.brands)
+    assert "GroupCare" in brands and not brands & set(accounts)
+
+
+def test_a_broken_brand_config_is_named_on_the_page(
+    store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    config = tmp_path / "brands.toml"
+    config.write_text("[brands.Broken]\naccounts = 3\n", encoding="utf-8")
+    monkeypatch.setenv("CAREBENCH_BRANDS", str(config))
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    assert any("Broken" in e.value and "needs accounts" in e.value for e in at.error), [
+        e.value for e in at.error
+    ]

@@ -10,6 +10,7 @@ outside the cache.
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
 import threading
@@ -24,6 +25,7 @@ import streamlit as st
 from carebench.benchmark.pipeline import analyse_store
 from carebench.benchmark.scoring import Analysis
 from carebench.benchmark.settings import Settings
+from carebench.brands import load_brand_config
 from carebench.dashboard.charts import code, md
 from carebench.dashboard.filters import FilterOptions, Filters, sidebar
 from carebench.demo import DEMO_DB, build_demo_store
@@ -34,6 +36,8 @@ from carebench.store import DEFAULT_DB, ImportSummary, Store, resolve_db_path
 # The name `carebench.demo` gives the generated CSV it imports: a store whose every
 # import has this name holds generated data only, wherever the file was moved.
 DEMO_SOURCE_NAME = "demo_twcs.csv"
+# The brand config file (TOML, see the README), as `--brands` is for the CLI.
+BRANDS_ENV_VAR = "CAREBENCH_BRANDS"
 # Rejected rows shown on the Data page; the store keeps them all.
 REJECTED_ROWS_SHOWN = 1000
 
@@ -81,16 +85,25 @@ class View:
 # -- choosing and versioning the store ------------------------------------------------
 
 
-def store_version(path: Path) -> StoreVersion:
-    """Changes whenever an import lands in the store (posts change only by imports).
+def brands_path() -> Path | None:
+    """The brand config the dashboard applies: $CAREBENCH_BRANDS, like the CLI's --brands."""
+    value = os.environ.get(BRANDS_ENV_VAR, "").strip()
+    return Path(value) if value else None
 
-    Not the file's modification time: pinning a thread writes to the file too, and must
-    not make the next run re-read and re-score every post.
+
+def store_version(path: Path) -> StoreVersion:
+    """Changes whenever an import lands in the store (posts change only by imports), or
+    the brand config file changes.
+
+    Not the store file's modification time: pinning a thread writes to the file too, and
+    must not make the next run re-read and re-score every post.
     """
     with Store(path, read_only=True) as store:
         imports, last_import = store.import_version()
         posts = store.count_posts()
-    return (str(path.resolve()), imports, last_import, posts, 0)
+    config = brands_path()
+    config_stamp = config.stat().st_mtime_ns if config and config.exists() else 0
+    return (str(path.resolve()), imports, last_import, posts, config_stamp)
 
 
 def is_demo_path(path: Path) -> bool:
@@ -134,8 +147,9 @@ def upload_target(store_path: Path, is_demo: bool) -> Path:
 
 def read_store(path: Path) -> LoadedStore:
     """Read and score one store, opened read-only and closed before returning."""
+    brands = load_brand_config(brands_path())
     with Store(path, read_only=True) as store:
-        analysis = analyse_store(store)
+        analysis = analyse_store(store, brands=brands)
         imports = store.imports()
         rejected = store.rejected_rows(limit=REJECTED_ROWS_SHOWN)
         posts = store.count_posts()
