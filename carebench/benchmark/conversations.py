@@ -124,7 +124,9 @@ def build_threads(posts: pd.DataFrame) -> Threads:
     turns["_pos"] = keep
     turns["_root"] = tree.root[keep]
     turns["post_brand"] = post_brand.iloc[keep]
-    turns["conversation_id"] = posts["post_id"].to_numpy()[turns["_root"].to_numpy()]
+    # Taken as Arrow strings: `.to_numpy()` would build millions of Python str objects.
+    post_ids = posts["post_id"].astype("string")
+    turns["conversation_id"] = post_ids.take(turns["_root"].to_numpy()).array
 
     # The conversation's brand: the brand of the earliest brand post in the tree.
     brand_turns = turns.loc[
@@ -132,7 +134,8 @@ def build_threads(posts: pd.DataFrame) -> Threads:
         ["_root", "post_brand", "author_handle"],
     ]
     first_brand = brand_turns[_first_of_runs(brand_turns["_root"])].set_index("_root")
-    roots = posts.iloc[np.unique(tree.root[keep])].copy()
+    root_columns = ["platform", "post_id", "author_id", "created_at", "text"]
+    roots = posts[root_columns].iloc[np.unique(tree.root[keep])].copy()
     roots["_root"] = roots.index.to_numpy()
     roots = roots.set_index("_root", drop=False)
     roots["brand"] = first_brand["post_brand"].reindex(roots.index)
@@ -149,11 +152,9 @@ def build_threads(posts: pd.DataFrame) -> Threads:
 
     # The customer post a brand turn answers: its nearest customer ancestor.
     answered_pos = tree.customer_ancestor[turns["_pos"].to_numpy()]
-    has_answered = answered_pos != NO_POST
-    answered_id = np.full(len(turns), None, dtype=object)
-    answered_id[has_answered] = posts["post_id"].to_numpy()[answered_pos[has_answered]]
-    turns["answered_post_id"] = pd.array(answered_id, dtype="string")
-    turns.loc[~turns["is_brand_turn"], "answered_post_id"] = pd.NA
+    has_answered = (answered_pos != NO_POST) & turns["is_brand_turn"].to_numpy(dtype=bool)
+    answered_id = post_ids.take(np.where(has_answered, answered_pos, 0)).array
+    turns["answered_post_id"] = pd.Series(answered_id, index=turns.index).where(has_answered)
 
     turns["reply_seconds"] = _reply_seconds(turns, tree.customer_ancestor, seconds)
 

@@ -193,7 +193,7 @@ _ANCHORS = 16
 # The pre-filter's count table per brand has at most 2**this slots (128 MB).
 _MAX_TABLE_BITS = 24
 # Candidate pairs verified per batch: bounds the memory of the sparse row products.
-_VERIFY_BATCH = 1_000_000
+_VERIFY_BATCH = 250_000
 
 
 def find_templates(
