@@ -214,3 +214,21 @@ def test_the_gallery_ranks_by_quality(store: Path):
     assert (shown["why"].str.len() > 0).all()
     # Each gallery thread can be read in place.
     assert len(at.html) >= 1 + 6
+
+
+def test_a_link_opens_its_thread_and_the_open_thread_goes_in_the_link(store: Path):
+    at = open_page()
+    conversations = view_conversations(store, at)
+    oldest = conversations.sort_values("opened_at").iloc[0]
+    listed = set(table(at, "first post")["conversation_id"].astype(str))
+    assert str(oldest["conversation_id"]) not in listed, "the fixture's list should not show it"
+    linked = open_page({"thread": str(oldest["conversation_id"]), "thread_platform": "twitter"})
+    assert f'data-post="{oldest["conversation_id"]}"' in linked.html[0].value
+    open_thread(linked, HOSTILE_ID)
+    assert linked.query_params["thread"] == HOSTILE_ID
+    assert linked.query_params["thread_platform"] == "twitter"
+
+
+def test_a_link_to_a_thread_the_filters_hide_says_so(store: Path):
+    at = open_page({"thread": "no-such-thread"})
+    assert any("no\\-such\\-thread" in c.value for c in at.caption), [c.value for c in at.caption]

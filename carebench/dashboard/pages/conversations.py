@@ -63,6 +63,26 @@ def page_filters(view: View) -> ThreadFilter:
     )
 
 
+def _linked_thread(view: View) -> str | None:
+    """The thread a link names, as "platform\x1fid", if this view holds that conversation."""
+    conversation_id = st.query_params.get("thread")
+    if not conversation_id:
+        return None
+    platform = st.query_params.get("thread_platform")
+    conversations = view.conversations
+    match = conversations["conversation_id"].astype(str) == conversation_id
+    if platform:
+        match &= conversations["platform"].astype(str) == platform
+    found = conversations[match.to_numpy(dtype=bool)]
+    if found.empty:
+        st.caption(
+            f"The linked thread {md(conversation_id)} is not among the conversations the "
+            "filters keep."
+        )
+        return None
+    return f"{found['platform'].iloc[0]}\x1f{found['conversation_id'].iloc[0]}"
+
+
 def show_thread(view: View, platform: str, conversation_id: str, key: str) -> None:
     """One conversation: its summary line, the annotated thread and the pin controls."""
     row = view.conversations[
@@ -207,15 +227,29 @@ else:
         )
         for row in listed.to_dict("records")
     }
+    # A shared link can name the open thread (?thread=ID&thread_platform=P): it opens
+    # first, even when the list above would not show it, as long as the view holds it.
+    linked = _linked_thread(view)
+    if linked and linked not in labels:
+        labels = {linked: f"{linked.split(chr(31), 1)[1]} (from the link)", **labels}
+    if linked and "conv_open" not in st.session_state:
+        st.session_state["conv_open"] = linked
     chosen = st.selectbox(
         "Conversation",
         list(labels),
         format_func=labels.__getitem__,
         key="conv_open",
-        help="The conversations of the list above, in its order.",
+        help="The conversations of the list above, in its order. The open thread is in "
+        "the page address, so a link to it can be shared.",
     )
     if chosen:
         platform, conversation_id = chosen.split("\x1f", 1)
+        if (st.query_params.get("thread"), st.query_params.get("thread_platform")) != (
+            conversation_id,
+            platform,
+        ):
+            st.query_params["thread"] = conversation_id
+            st.query_params["thread_platform"] = platform
         show_thread(view, platform, conversation_id, "conv_thread")
 
 st.header("Gallery: best and worst threads")
