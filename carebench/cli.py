@@ -9,7 +9,6 @@ from typing import Annotated
 
 import pandas as pd
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
@@ -19,11 +18,12 @@ from carebench.benchmark.pipeline import analyse_store, only_brands
 from carebench.benchmark.scorecard import scorecard
 from carebench.benchmark.settings import Settings
 from carebench.brands import load_brand_config
+from carebench.cli_output import DbOption, console, errors, fail, print_import_summary
 from carebench.collect_cli import collect_app
 from carebench.demo import DEMO_DB, build_demo_store
 from carebench.errors import CareBenchError
 from carebench.ingest import ImportOptions, check_files, import_files
-from carebench.store import ImportSummary, open_store, resolve_db_path
+from carebench.store import open_store, resolve_db_path
 from carebench.synthetic import generate as generate_synthetic
 
 app = typer.Typer(
@@ -31,17 +31,6 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-console = Console()
-errors = Console(stderr=True)
-
-DbOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--db",
-        help="Store file. Default: $CAREBENCH_DB, else data/carebench.duckdb.",
-        show_default=False,
-    ),
-]
 BrandsOption = Annotated[
     Path | None,
     typer.Option("--brands", help="Brand config (TOML) merging accounts into brands."),
@@ -65,11 +54,6 @@ class ExportTable(StrEnum):
     conversations = "conversations"
     scorecard = "scorecard"
     templates = "templates"
-
-
-def _fail(message: str) -> None:
-    errors.print(f"[bold red]Error:[/] {message}", highlight=False)
-    raise typer.Exit(code=1)
 
 
 @app.command("import")
@@ -120,10 +104,10 @@ def import_files_command(
             result = import_files(store, fmt.value, paths, options, on_progress=report)
             posts_now = store.count_posts()
     except KeyboardInterrupt:
-        _fail("Interrupted. Nothing was imported; the store is unchanged.")
+        fail("Interrupted. Nothing was imported; the store is unchanged.")
     except CareBenchError as exc:
-        _fail(str(exc))
-    _print_import_summary(result.summaries, resolve_db_path(db), posts_now)
+        fail(str(exc))
+    print_import_summary(result.summaries, resolve_db_path(db), posts_now)
     for source, count in result.derived_timestamps.items():
         console.print(
             f"  {Path(source).name}: {count:,} post time(s) were not in the file and were "
@@ -142,32 +126,6 @@ def _progress() -> Progress:
         transient=True,
         disable=not sys.stderr.isatty(),
     )
-
-
-def _print_import_summary(summaries: list[ImportSummary], db: Path, posts_now: int) -> None:
-    table = Table(title=f"Imported into {db}", min_width=60)
-    for column in ("file", "read", "new", "updated", "unchanged", "duplicates", "rejected"):
-        table.add_column(column, justify="left" if column == "file" else "right")
-    for s in summaries:
-        table.add_row(
-            Path(s.source).name,
-            f"{s.records_read:,}",
-            f"{s.posts_new:,}",
-            f"{s.posts_updated:,}",
-            f"{s.posts_unchanged:,}",
-            f"{s.duplicates_in_source:,}",
-            f"{s.rejected:,}",
-        )
-    console.print(table)
-    for s in summaries:
-        for line, reason in s.rejected_examples:
-            console.print(f"  rejected {s.source}:{line}: {reason}", highlight=False)
-        if s.rejected > len(s.rejected_examples):
-            console.print(
-                f"  ... and {s.rejected - len(s.rejected_examples):,} more rejected rows "
-                "(all are kept in the store's rejected_rows table)."
-            )
-    console.print(f"The store now holds {posts_now:,} post{'' if posts_now == 1 else 's'}.")
 
 
 @app.command("export")
@@ -194,7 +152,7 @@ def export(
     """Write conversations, the scorecard or the top templates as CSV."""
     try:
         if period not in (None, "week", "month"):
-            _fail(f"--period must be 'week' or 'month', not {period!r}.")
+            fail(f"--period must be 'week' or 'month', not {period!r}.")
         settings = Settings(sla_seconds=sla_minutes * 60)
         with open_store(db, read_only=True) as store:
             analysis = analyse_store(store, settings, load_brand_config(brands))
@@ -213,9 +171,9 @@ def export(
         output.parent.mkdir(parents=True, exist_ok=True)
         write_csv(frame, output)
     except CareBenchError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except OSError as exc:
-        _fail(f"Cannot write {output}: {exc.strerror or exc}.")
+        fail(f"Cannot write {output}: {exc.strerror or exc}.")
     console.print(f"Wrote {len(frame):,} rows to {output}.")
 
 
@@ -232,7 +190,7 @@ def show_scorecard(
         with open_store(db, read_only=True) as store:
             analysis = analyse_store(store, settings, load_brand_config(brands))
     except CareBenchError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     card = scorecard(analysis.conversations, settings)
     card = card.sort_values("conversations", ascending=False).head(top)
     table = Table(title="Scorecard (95% intervals in brackets; * = small sample)")
@@ -269,9 +227,9 @@ def demo(
     try:
         summary = build_demo_store(db)
     except CareBenchError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except OSError as exc:
-        _fail(f"Cannot build the demo store at {db}: {exc.strerror or exc}.")
+        fail(f"Cannot build the demo store at {db}: {exc.strerror or exc}.")
     console.print(
         f"Built the demo store {summary.path}: {summary.posts:,} generated posts, "
         f"{summary.conversations:,} conversations of 12 made-up brands. This is demo data, "
@@ -291,7 +249,7 @@ def generate(
     try:
         summary = generate_synthetic(output, posts=posts, seed=seed)
     except OSError as exc:
-        _fail(f"Cannot write {output}: {exc.strerror or exc}.")
+        fail(f"Cannot write {output}: {exc.strerror or exc}.")
     console.print(
         f"Wrote {summary.posts:,} posts in {summary.conversations:,} conversations to {output} "
         f"in {summary.seconds:.1f} s."

@@ -17,25 +17,22 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeElapsedColumn
-from rich.table import Table
 
 from carebench.brands import BrandConfig, load_brand_config
+from carebench.cli_output import DbOption, console, errors, fail, print_import_summary
 from carebench.collectors.live import bluesky, mastodon, snscrape_cli
 from carebench.collectors.live.checkpoint import DEFAULT_RAW_DIR, Run, open_run, slug
 from carebench.collectors.live.common import BrandAccounts, LiveChunk
 from carebench.collectors.live.http import make_client
 from carebench.errors import CareBenchError
 from carebench.ingest import ImportOptions, import_files
-from carebench.store import ImportSummary, Source, open_store, resolve_db_path
+from carebench.store import Source, open_store, resolve_db_path
 
 collect_app = typer.Typer(
     help="Collect brands' public conversations live (no login) into the store.",
     no_args_is_help=True,
 )
-console = Console()
-errors = Console(stderr=True)
 
 BrandOption = Annotated[
     str | None,
@@ -68,14 +65,6 @@ LimitOption = Annotated[
     int | None,
     typer.Option("--limit", min=1, help="At most N posts per brand account (threads not counted)."),
 ]
-DbOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--db",
-        help="Store file. Default: $CAREBENCH_DB, else data/carebench.duckdb.",
-        show_default=False,
-    ),
-]
 RawDirOption = Annotated[
     Path,
     typer.Option("--raw-dir", help="Where raw responses and checkpoints are kept."),
@@ -88,11 +77,6 @@ FreshOption = Annotated[
     bool,
     typer.Option("--fresh", help="Start a new run instead of resuming an unfinished one."),
 ]
-
-
-def _fail(message: str) -> None:
-    errors.print(f"[bold red]Error:[/] {message}", highlight=False)
-    raise typer.Exit(code=1)
 
 
 @collect_app.command("bluesky")
@@ -176,7 +160,7 @@ def _collect(
     except KeyboardInterrupt:
         _interrupted(raw_dir)
     except CareBenchError as exc:
-        _fail(str(exc))
+        fail(str(exc))
 
 
 @collect_app.command("snscrape")
@@ -209,9 +193,9 @@ def collect_snscrape(
             for h in handles
         ]
     except KeyboardInterrupt:
-        _fail("Interrupted. snscrape was stopped; nothing was saved or imported.")
+        fail("Interrupted. snscrape was stopped; nothing was saved or imported.")
     except CareBenchError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     for result in results:
         console.print(f"Saved {result.records:,} records to {result.path}.", highlight=False)
     saved = [r.path for r in results if r.records]
@@ -228,11 +212,12 @@ def collect_snscrape(
     except CareBenchError as exc:
         handles_arg = "".join(f" --brand-handle {h}" for h in handles)
         files = " ".join(str(p) for p in saved)
-        _fail(
+        fail(
             f"{exc} The JSONL is kept; import it later with: "
             f"carebench import snscrape {files}{handles_arg}"
         )
-    _print_summary(report.summaries, resolve_db_path(db), posts_now, out_dir)
+    print_import_summary(report.summaries, resolve_db_path(db), posts_now)
+    console.print(f"snscrape output kept in {out_dir}.", highlight=False)
 
 
 # -- helpers ----------------------------------------------------------------------------
@@ -244,8 +229,7 @@ def _parse_since(value: str | None) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
-        _fail(f"--since {value!r} is not a date; write it like 2024-01-31 or 2024-01-31T08:00.")
-        raise  # unreachable: _fail exits
+        fail(f"--since {value!r} is not a date; write it like 2024-01-31 or 2024-01-31T08:00.")
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
@@ -261,11 +245,11 @@ def _brand_and_handles(
     if brand is None:
         if len(names) != 1:
             listed = f" ({', '.join(names)})" if names else ""
-            _fail(f"Which brand? Pass --brand NAME{listed}.")
+            fail(f"Which brand? Pass --brand NAME{listed}.")
         brand = names[0]
     declared = next((b for b in config.brands if b.name.lower() == brand.lower()), None)
     if declared is None and brands_path is not None and not handles:
-        _fail(f"{brands_path} declares no brand {brand!r}; it declares {', '.join(names)}.")
+        fail(f"{brands_path} declares no brand {brand!r}; it declares {', '.join(names)}.")
     name = declared.name if declared else brand
     wanted = [h.strip().lstrip("@") for h in handles or [] if h.strip()]
     if declared:
@@ -275,7 +259,7 @@ def _brand_and_handles(
                 wanted.append(account_handle.strip().lstrip("@"))
     unique = list(dict.fromkeys(wanted))
     if not unique:
-        _fail(
+        fail(
             f"No {platform} account to collect for {name}. Pass --handle HANDLE, or add "
             f'"{platform}:HANDLE" to accounts under [brands.{name}] in the brand config.'
         )
@@ -298,7 +282,7 @@ def _brand_accounts(
 def _server_of(handles: list[str]) -> str:
     servers = {h.partition("@")[2].lower() for h in handles}
     if len(servers) != 1 or "" in servers:
-        _fail(
+        fail(
             "Which Mastodon server? Pass --instance https://SERVER, or give handles as "
             "user@server (all on the same server)."
         )
@@ -329,32 +313,12 @@ def _land(
         summaries = store.import_sources(collector, [source])
         posts_now = store.count_posts()
     run.finish()
-    _print_summary(summaries, resolve_db_path(db), posts_now, run.directory)
-
-
-def _print_summary(summaries: list[ImportSummary], db: Path, posts_now: int, raw: Path) -> None:
-    table = Table(title=f"Collected into {db}", min_width=60)
-    for column in ("run", "read", "new", "updated", "unchanged", "rejected"):
-        table.add_column(column, justify="left" if column == "run" else "right")
-    for s in summaries:
-        table.add_row(
-            s.source,
-            f"{s.records_read:,}",
-            f"{s.posts_new:,}",
-            f"{s.posts_updated:,}",
-            f"{s.posts_unchanged:,}",
-            f"{s.rejected:,}",
-        )
-    console.print(table)
-    for s in summaries:
-        for line, reason in s.rejected_examples:
-            console.print(f"  rejected item {line}: {reason}", highlight=False)
-    console.print(f"Raw responses kept in {raw}.", highlight=False)
-    console.print(f"The store now holds {posts_now:,} post{'' if posts_now == 1 else 's'}.")
+    print_import_summary(summaries, resolve_db_path(db), posts_now, label="run")
+    console.print(f"Raw responses kept in {run.directory}.", highlight=False)
 
 
 def _interrupted(raw_dir: Path) -> None:
-    _fail(
+    fail(
         "Interrupted. The store is unchanged; the pages fetched so far are kept under "
         f"{raw_dir}. Rerun the same command to resume where it stopped."
     )
