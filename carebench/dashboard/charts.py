@@ -128,6 +128,23 @@ def _brand_colour(brands: Sequence[str], legend: bool = True) -> alt.Color:
     )
 
 
+def _hollow_when_small(flag: str, brands: Sequence[str]) -> Any:
+    """Brand-coloured fill, white (a hollow mark) where the `flag` field says small sample."""
+    return alt.condition(
+        f"datum.{flag}", alt.value("white"), alt.Fill("brand:N", scale=brand_scale(brands))
+    )
+
+
+def _interval_tooltips(value: str, title: str, n_title: str = "n") -> list[alt.Tooltip]:
+    """Tooltips for a figure with its 95% interval and sample size."""
+    return [
+        alt.Tooltip(value, title=title, format=".1f"),
+        alt.Tooltip("low:Q", title="95% low", format=".1f"),
+        alt.Tooltip("high:Q", title="95% high", format=".1f"),
+        alt.Tooltip("n:Q", title=n_title),
+    ]
+
+
 # -- builders ------------------------------------------------------------------------------
 
 
@@ -156,15 +173,10 @@ def interval_chart(
     dots = base.mark_point(size=220, strokeWidth=3).encode(
         x="value:Q",
         color=_brand_colour(brands, legend=False),
-        fill=alt.condition(
-            "datum.small", alt.value("white"), alt.Fill("brand:N", scale=brand_scale(brands))
-        ),
+        fill=_hollow_when_small("small", brands),
         tooltip=[
             alt.Tooltip("brand:N", title="Brand"),
-            alt.Tooltip("value:Q", title=axis_title, format=".1f"),
-            alt.Tooltip("low:Q", title="95% low", format=".1f"),
-            alt.Tooltip("high:Q", title="95% high", format=".1f"),
-            alt.Tooltip("n:Q", title="n"),
+            *_interval_tooltips("value:Q", axis_title),
         ],
     )
     labels = base.mark_text(align="left", dx=12, dy=-12, fontSize=15).encode(
@@ -247,10 +259,7 @@ def sla_curve_chart(
         tooltip=[
             alt.Tooltip("brand:N", title="Brand"),
             alt.Tooltip("checkpoint:O", title="Within"),
-            alt.Tooltip("share:Q", title="Share (%)", format=".1f"),
-            alt.Tooltip("low:Q", title="95% low", format=".1f"),
-            alt.Tooltip("high:Q", title="95% high", format=".1f"),
-            alt.Tooltip("n:Q", title="n answered"),
+            *_interval_tooltips("share:Q", "Share (%)", n_title="n answered"),
         ],
     )
     layers: list[Any] = [bars, line]
@@ -402,16 +411,11 @@ def trend_chart(
     points = base.mark_point(size=110, strokeWidth=2.5).encode(
         y="value:Q",
         color=_brand_colour(brands, legend=False),
-        fill=alt.condition(
-            "datum.small_sample", alt.value("white"), alt.Fill("brand:N", scale=brand_scale(brands))
-        ),
+        fill=_hollow_when_small("small_sample", brands),
         tooltip=[
             alt.Tooltip("brand:N", title="Brand"),
             alt.Tooltip("week:T", title="Week of", format="%d %b %Y"),
-            alt.Tooltip("value:Q", title=axis_title, format=".1f"),
-            alt.Tooltip("low:Q", title="95% low", format=".1f"),
-            alt.Tooltip("high:Q", title="95% high", format=".1f"),
-            alt.Tooltip("n:Q", title="n"),
+            *_interval_tooltips("value:Q", axis_title),
         ],
     )
     return alt.layer(band, line, points, title=heading).properties(height=420)
