@@ -79,6 +79,19 @@ def test_duplicate_in_one_source_keeps_the_last_and_is_counted(fresh_store: Stor
     assert fresh_store.posts().set_index("post_id").loc["3", "text"] == "edited later"
 
 
+def test_the_same_post_in_two_sources_of_one_import_is_one_post_the_later_wins(
+    fresh_store: Store,
+):
+    edited = [("3", "2", "c", "customer", 9, "edited later")]
+    first, second = fresh_store.import_sources(
+        "test", [Source("a.csv", [chunk(ROWS)]), Source("b.csv", [chunk(edited)])]
+    )
+    assert first.posts_new == 3
+    assert (second.posts_new, second.posts_updated) == (0, 1)
+    assert fresh_store.count_posts() == 3
+    assert fresh_store.posts().set_index("post_id").loc["3", "text"] == "edited later"
+
+
 def test_rejected_rows_are_recorded_with_line_and_reason(fresh_store: Store):
     bad = (Rejected(7, "created_at 'yesterday' is not a date"),)
     summary = fresh_store.import_sources("test", [Source("a.csv", [chunk(ROWS, bad)])])[0]
@@ -210,3 +223,8 @@ def test_import_twice_equals_import_once(first, second):
             store.import_sources("test", [Source("a", [chunk(rows(first))])])
             store.import_sources("test", [Source("b", [chunk(rows(second))])])
     pd.testing.assert_frame_equal(once.posts(), twice.posts())
+    # The import itself keeps (platform, post_id) unique: the table has no key index.
+    keys = twice.con.execute(
+        "SELECT count(*), count(DISTINCT (platform, post_id)) FROM posts"
+    ).fetchone()
+    assert keys is not None and keys[0] == keys[1]
