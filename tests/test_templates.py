@@ -6,6 +6,7 @@ import itertools
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -343,6 +344,16 @@ def test_normalise_keeps_index_and_missing_values() -> None:
     texts = pd.Series(["A b", None], index=[7, 3], dtype=object)
     out = normalise_text(texts)
     assert list(out.index) == [7, 3] and out[7] == "a b" and out[3] is pd.NA
+
+
+def test_text_in_several_arrow_chunks_is_normalised_like_one_chunk() -> None:
+    # Arrow-backed text read from parquet or DuckDB often comes in several chunks; the
+    # two-thread split of big inputs once failed on them.
+    pieces = [pa.array(["Hi @ann, order #123 is here", "Sorry 😞"] * 30_000) for _ in range(2)]
+    chunked = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(pieces)))
+    single = pd.Series(pd.arrays.ArrowStringArray(pa.concat_arrays(pieces)))
+    assert len(chunked.array._pa_array.chunks) == 2
+    assert normalise_text(chunked).equals(normalise_text(single))
 
 
 # --- top templates and ratio --------------------------------------------------------------

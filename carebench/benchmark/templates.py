@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from carebench.benchmark.arrow_text import replace_where
+from carebench.benchmark.arrow_text import as_arrow, replace_where
 from carebench.benchmark.lexicon import SIGNOFF_PATTERN
 
 
@@ -129,8 +129,8 @@ def normalise_text(texts: pd.Series) -> pd.Series:
         punctuation, symbols, HTML entities and whitespace becomes one space (an apostrophe
         is kept only inside a word); leading and trailing spaces are dropped.
     """
-    array = pa.array(texts.astype("string[pyarrow]"))
-    normalised = _normalise_array(array)
+    # Chunks combined: Arrow-backed text read from parquet or DuckDB can come in several.
+    normalised = _normalise_array(as_arrow(texts.astype("string[pyarrow]")))
     return pd.Series(
         pd.arrays.ArrowStringArray(pa.chunked_array([normalised]).cast(pa.large_string())),
         index=texts.index,
