@@ -18,6 +18,8 @@ from carebench.benchmark.templates import (
     TemplateSettings,
     _agreements,
     _byte_sketches,
+    _jaccard_at_least,
+    _minhash,
     _verify_buckets,
     find_templates,
     normalise_text,
@@ -237,6 +239,39 @@ def test_agreements_count_minhash_values_that_share_their_low_byte() -> None:
     sketches = _byte_sketches(signatures)
     counts = _agreements(sketches, np.array([0, 0, 1]), np.array([1, 2, 1]))
     assert counts.tolist() == [_BANDS * _ROWS - 30, 0, _BANDS * _ROWS]
+
+
+def random_shingle_sets(seed: int, rows: int = 300) -> sparse.csr_matrix:
+    rng = np.random.default_rng(seed)
+    dense = rng.random((rows, 60)) < rng.uniform(0.05, 0.6, size=(rows, 1))
+    dense[:, 0] |= ~dense.any(axis=1)  # every text has at least one shingle
+    return sparse.csr_matrix(dense.astype(np.int32))
+
+
+def test_minhash_is_the_minimum_of_each_permutation_over_the_row() -> None:
+    # The compiled loop must give what the definition gives, value for value.
+    shingles = random_shingle_sets(1)
+    hashes = np.random.default_rng(2).integers(0, 2**63, size=60, dtype=np.uint64)
+    signatures = _minhash(shingles, hashes)
+    rng = np.random.default_rng(20_171_031)  # the detector's seed, drawn in its order
+    count = _BANDS * _ROWS
+    a = rng.integers(0, 2**31, size=count, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = rng.integers(0, 2**32, size=count, dtype=np.uint32)
+    top = (hashes >> np.uint64(32)).astype(np.uint64)
+    for row in range(shingles.shape[0]):
+        values = top[shingles.indices[shingles.indptr[row] : shingles.indptr[row + 1]]]
+        permuted = (values[:, None] * a.astype(np.uint64) + b.astype(np.uint64)) % 2**32
+        assert signatures[row].tolist() == permuted.min(axis=0).tolist()
+
+
+def test_exact_jaccard_check_matches_set_arithmetic() -> None:
+    shingles = random_shingle_sets(3)
+    sets = [set(shingles.indices[shingles.indptr[r] : shingles.indptr[r + 1]]) for r in range(300)]
+    pairs = np.random.default_rng(4).integers(0, 300, size=(2000, 2))
+    for threshold in (0.3, 0.7):
+        found = _jaccard_at_least(shingles, pairs[:, 0], pairs[:, 1], threshold)
+        expected = [len(sets[i] & sets[j]) / len(sets[i] | sets[j]) >= threshold for i, j in pairs]
+        assert found.tolist() == expected
 
 
 def test_candidates_that_disagree_on_most_minhash_values_are_never_checked() -> None:

@@ -31,6 +31,7 @@ from scipy.sparse.csgraph import connected_components
 
 from carebench.benchmark.arrow_text import as_arrow, replace_where
 from carebench.benchmark.lexicon import SIGNOFF_PATTERN
+from carebench.benchmark.minhash_kernels import low_byte_agreements, minhash_rows, shared_counts
 
 
 @dataclass(frozen=True)
@@ -194,8 +195,6 @@ _MIN_AGREEMENT = 0.55
 _ANCHORS = 16
 # The pre-filter's count table per brand has at most 2**this slots (128 MB).
 _MAX_TABLE_BITS = 24
-# Candidate pairs verified per batch: bounds the memory of the sparse row products.
-_VERIFY_BATCH = 250_000
 
 
 def find_templates(
@@ -573,28 +572,25 @@ def _minhash(shingles: sparse.csr_matrix, shingle_hashes: np.ndarray) -> np.ndar
     text always gets the same signature.
     """
     values = (shingle_hashes >> np.uint64(32)).astype(np.uint32)[shingles.indices]
-    starts = shingles.indptr[:-1]
     rng = np.random.default_rng(_SEED)
     count = _BANDS * _ROWS
     multipliers = rng.integers(0, 2**31, size=count, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
     offsets = rng.integers(0, 2**32, size=count, dtype=np.uint32)
-    signatures = np.empty((shingles.shape[0], count), dtype=np.uint32)
+    rows = shingles.shape[0]
+    signatures = np.empty((rows, count), dtype=np.uint32)
 
-    def fill(columns: range) -> None:
-        scratch = np.empty_like(values)
-        with np.errstate(over="ignore"):
-            for k in columns:
-                np.multiply(values, multipliers[k], out=scratch)
-                np.add(scratch, offsets[k], out=scratch)
-                signatures[:, k] = np.minimum.reduceat(scratch, starts)
+    def fill(first: int, last: int) -> None:
+        minhash_rows(
+            shingles.indptr[first : last + 1], values, multipliers, offsets, signatures[first:last]
+        )
 
     workers = min(2, os.cpu_count() or 1)
     if len(values) < _PARALLEL_MIN_TEXTS or workers < 2:
-        fill(range(count))
+        fill(0, rows)
     else:
-        # numpy releases the GIL in ufuncs: two threads each take half the permutations.
+        # The compiled loop releases the GIL: two threads each take half the rows.
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            list(pool.map(fill, [range(0, count, 2), range(1, count, 2)]))
+            list(pool.map(fill, [0, rows // 2], [rows // 2, rows]))
     return signatures
 
 
@@ -641,24 +637,11 @@ def _byte_sketches(signatures: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(low).view(np.uint64)
 
 
-_LOW_7 = np.uint64(0x7F7F7F7F7F7F7F7F)
-
-
 def _agreements(sketches: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Per pair, how many MinHash values share their low byte (zero bytes of the XOR)."""
-    count = np.empty(len(left), dtype=np.int64)
-    for start in range(0, len(left), _VERIFY_BATCH):
-        stop = start + _VERIFY_BATCH
-        x = sketches[left[start:stop]]
-        x ^= sketches[right[start:stop]]
-        # SWAR: the high bit of each byte of `zero` is set exactly where x's byte is 0.
-        zero = x & _LOW_7
-        zero += _LOW_7
-        zero |= x
-        zero |= _LOW_7
-        np.invert(zero, out=zero)
-        count[start:stop] = np.bitwise_count(zero).sum(axis=1, dtype=np.int64)
-    return count - (sketches.shape[1] * 8 - _BANDS * _ROWS)
+    """Per pair, how many MinHash values share their low byte."""
+    equal_bytes = low_byte_agreements(sketches, left, right)
+    # Padding bytes are equal in every row (`_byte_sketches`).
+    return equal_bytes - (sketches.shape[1] * 8 - _BANDS * _ROWS)
 
 
 def _verify_buckets(
@@ -732,12 +715,7 @@ def _jaccard_at_least(
     shingles: sparse.csr_matrix, left: np.ndarray, right: np.ndarray, threshold: float
 ) -> np.ndarray:
     """Whether the exact Jaccard of each (left, right) pair of rows is >= threshold."""
+    # Each row's shingle columns are sorted (`sum_duplicates`), so a merge counts the shared.
     sizes = np.diff(shingles.indptr)
-    result = np.empty(len(left), dtype=bool)
-    for start in range(0, len(left), _VERIFY_BATCH):
-        stop = start + _VERIFY_BATCH
-        a, b = left[start:stop], right[start:stop]
-        shared = np.asarray(shingles[a].multiply(shingles[b]).sum(axis=1)).ravel()
-        union = sizes[a] + sizes[b] - shared
-        result[start:stop] = shared / union >= threshold
-    return result
+    shared = shared_counts(shingles.indptr, shingles.indices, left, right)
+    return shared / (sizes[left] + sizes[right] - shared) >= threshold
