@@ -38,6 +38,35 @@ def test_deflection_then_silence_is_unknown():
     assert not row["follow_up"]
 
 
+def test_two_platforms_reusing_a_post_id_are_scored_apart():
+    # Mastodon and Bluesky ids never clash with tweet ids in practice, but a CSV import
+    # may number posts 1, 2, 3 on every platform: the scores must not mix.
+    deflected = make_posts(
+        [
+            ("1", None, "c", "customer", 0, "my order never arrived, where is it?"),
+            ("2", "1", "Acme", "brand", 5, "Sorry! Please DM us your order number."),
+        ],
+        platform="mastodon",
+    )
+    fixed = make_posts(
+        [
+            ("1", None, "d", "customer", 0, "my order never arrived, where is it?"),
+            ("2", "1", "Acme", "brand", 90, "It arrives tomorrow, we rebooked the courier."),
+            ("3", "2", "d", "customer", 95, "Great, thanks, that worked!"),
+        ],
+        platform="bluesky",
+    )
+    conversations = analyse(pd.concat([deflected, fixed], ignore_index=True)).conversations
+    by_platform = conversations.set_index("platform")
+    assert len(conversations) == 2
+    assert by_platform.loc["mastodon", "deflected"]
+    assert by_platform.loc["mastodon", "outcome"] == "unknown"
+    assert by_platform.loc["mastodon", "ttfr_seconds"] == 300
+    assert not by_platform.loc["bluesky", "deflected"]
+    assert by_platform.loc["bluesky", "outcome"] == "resolved"
+    assert by_platform.loc["bluesky", "ttfr_seconds"] == 5400
+
+
 def test_customer_confirms_fix_is_resolved_with_time():
     row = scored(
         [

@@ -89,7 +89,8 @@ def build_threads(posts: pd.DataFrame) -> Threads:
         values are kept and flagged `clock_skew`), brand_posts (posts by the
         conversation's brand), customer_posts, other_brand_posts (posts by any other
         brand in the tree: they count for nobody in this conversation),
-        reply_seconds_median (median over the customer turns that got an answer).
+        reply_seconds_median (median over the customer turns that got an answer),
+        _root (the root's row in `posts`, as the turns' `_root`: for joining).
     """
     posts = posts.reset_index(drop=True)
     tree = build_tree_index(posts)
@@ -120,7 +121,8 @@ def build_threads(posts: pd.DataFrame) -> Threads:
     # Provenance columns say where a post came from, not what happened in the thread;
     # leaving them out keeps the turns (a copy of most posts) smaller.
     kept_columns = [c for c in posts.columns if c not in _PROVENANCE_COLUMNS]
-    turns = posts[kept_columns].iloc[keep].copy()
+    # `iloc` with positions already copies (copy-on-write): no second `.copy()`.
+    turns = posts[kept_columns].iloc[keep]
     turns["_pos"] = keep
     turns["_root"] = tree.root[keep]
     turns["post_brand"] = post_brand.iloc[keep]
@@ -203,6 +205,8 @@ def build_threads(posts: pd.DataFrame) -> Threads:
     issues["clock_skew_conversations"] = int(conversations["clock_skew"].sum())
     issues["unassigned_conversations"] = int(conversations["brand"].isna().sum())
 
+    # The root post's row in `posts`, as turns know it: the key the scoring joins on.
+    conversations["_root"] = conversations.index.to_numpy()
     conversations = conversations.sort_values(["opened_at", "conversation_id"]).reset_index(
         drop=True
     )

@@ -70,7 +70,10 @@ def analyse(
         _add_brand_signals(turns, _brand_post_signals(brand_posts["text"]))
         _add_customer_signals(turns, customer_signals)
         # Everything but the template counts is scored while templates still run.
-        conversations = threads.conversations.set_index("conversation_id", drop=False)
+        # Conversations and turns meet on the root post's row (`_root`): integer keys group
+        # and look up several times faster than conversation id strings, and two
+        # platforms that reuse a post id can never be mixed up.
+        conversations = threads.conversations.set_index("_root")
         conversations = conversations.join(_brand_turn_signals(turns))
         conversations = conversations.join(_customer_turn_signals(turns))
         conversations = conversations.join(_outcomes(turns, conversations))
@@ -88,9 +91,7 @@ def analyse(
     ).where(own)
     turns["templated"] = turns["template_id"].notna()
     templated_posts = (
-        turns.loc[own, ["conversation_id", "templated"]]
-        .groupby("conversation_id", sort=False)["templated"]
-        .sum()
+        turns.loc[own, ["_root", "templated"]].groupby("_root", sort=False)["templated"].sum()
     )
     conversations["templated_posts"] = templated_posts.reindex(conversations.index)
     conversations = _fill_defaults(conversations.reset_index(drop=True))
@@ -228,7 +229,7 @@ def _brand_turn_signals(turns: pd.DataFrame) -> pd.DataFrame:
     """
     # Only the columns read below: filtering the whole turns frame would copy every text.
     columns = [
-        "conversation_id",
+        "_root",
         "created_at",
         "deflects",
         "deflection_channels",
@@ -238,8 +239,8 @@ def _brand_turn_signals(turns: pd.DataFrame) -> pd.DataFrame:
         "addresses_by_name",
     ]
     own = turns.loc[turns["is_brand_turn"].to_numpy(dtype=bool), columns]
-    grouped = own.groupby("conversation_id", sort=False)
-    first = grouped.head(1).set_index("conversation_id")
+    grouped = own.groupby("_root", sort=False)
+    first = grouped.head(1).set_index("_root")
     result = pd.DataFrame(index=first.index)
     result["deflected"] = grouped["deflects"].any()
     # One vectorised flag column per channel, then "any" per conversation.
@@ -250,7 +251,7 @@ def _brand_turn_signals(turns: pd.DataFrame) -> pd.DataFrame:
         },
         index=own.index,
     ).astype(bool)
-    used = channel_flags.groupby(own["conversation_id"], sort=False).any()
+    used = channel_flags.groupby(own["_root"], sort=False).any()
     names = np.array(text_signals.CHANNELS, dtype=object)
     joined = [";".join(names[row]) for row in used.to_numpy(dtype=bool)]
     result["deflection_channels"] = pd.Series(joined, index=used.index, dtype="string")
@@ -260,13 +261,13 @@ def _brand_turn_signals(turns: pd.DataFrame) -> pd.DataFrame:
     result["empathy_first_reply"] = first["empathic"]
     result["hedging"] = grouped["hedging"].any()
     personal = own["agent_signature"].notna() | own["addresses_by_name"]
-    result["personal_posts"] = personal.groupby(own["conversation_id"]).sum()
+    result["personal_posts"] = personal.groupby(own["_root"]).sum()
     result["signed_posts"] = grouped["agent_signature"].count()
     result["agents"] = grouped["agent_signature"].nunique()
     result["agent_continuity"] = (
         (result["agents"] == 1).astype("boolean").where(result["signed_posts"] >= 2)
     )
-    first_deflect_at = own[own["deflects"]].groupby("conversation_id")["created_at"].min()
+    first_deflect_at = own[own["deflects"]].groupby("_root")["created_at"].min()
     last_post_at = grouped["created_at"].max()
     follow = (last_post_at > first_deflect_at.reindex(last_post_at.index)).astype("boolean")
     result["follow_up"] = follow.where(result["deflected"])
@@ -275,10 +276,8 @@ def _brand_turn_signals(turns: pd.DataFrame) -> pd.DataFrame:
 
 def _customer_turn_signals(turns: pd.DataFrame) -> pd.DataFrame:
     """Per conversation: care_request when any customer turn raises a problem or question."""
-    customer = turns.loc[
-        turns["is_customer_turn"].to_numpy(dtype=bool), ["conversation_id", "care_request"]
-    ]
-    care = customer.groupby("conversation_id", sort=False)["care_request"].any()
+    customer = turns.loc[turns["is_customer_turn"].to_numpy(dtype=bool), ["_root", "care_request"]]
+    care = customer.groupby("_root", sort=False)["care_request"].any()
     return care.rename("care_request").to_frame()
 
 
@@ -303,7 +302,7 @@ def _outcomes(turns: pd.DataFrame, conversations: pd.DataFrame) -> pd.DataFrame:
     resolved_at is the turn that signals the resolution (the customer's positive
     signal, or the brand's fix in rule 6).
     """
-    columns = ["created_at", "conversation_id", "is_brand_turn", "is_customer_turn"]
+    columns = ["created_at", "_root", "is_brand_turn", "is_customer_turn"]
     work = turns.loc[turns["is_brand_turn"] | turns["is_customer_turn"], columns].copy()
     work["deflects"] = turns["deflects"]
     work["answer_kind"] = turns["answer_kind"]
@@ -312,13 +311,13 @@ def _outcomes(turns: pd.DataFrame, conversations: pd.DataFrame) -> pd.DataFrame:
     work["t"] = epoch_seconds(work["created_at"])
 
     own = work[work["is_brand_turn"]]
-    by_conv = own.groupby("conversation_id", sort=False)
-    last_brand = by_conv.tail(1).set_index("conversation_id")
+    by_conv = own.groupby("_root", sort=False)
+    last_brand = by_conv.tail(1).set_index("_root")
     first_brand_at = by_conv["t"].min()
 
     # The brand turn before each customer turn: did it deflect?
     prev_deflects = work["deflects"].where(work["is_brand_turn"])
-    work["prev_brand_deflects"] = prev_deflects.groupby(work["conversation_id"]).ffill()
+    work["prev_brand_deflects"] = prev_deflects.groupby(work["_root"]).ffill()
     signal = work["customer_signal"].fillna("").to_numpy(dtype=object)
     after_plain_reply = (
         work["prev_brand_deflects"].astype("boolean").eq(False).fillna(False).to_numpy(dtype=bool)
@@ -329,16 +328,14 @@ def _outcomes(turns: pd.DataFrame, conversations: pd.DataFrame) -> pd.DataFrame:
         default=0,
     )
     work["polarity"] = polarity
-    after_first = work["t"].to_numpy() > _lookup(first_brand_at, work["conversation_id"])
+    after_first = work["t"].to_numpy() > _lookup(first_brand_at, work["_root"])
     signals = work[work["is_customer_turn"] & after_first & (work["polarity"] != 0)]
-    last_signal = (
-        signals.groupby("conversation_id", sort=False).tail(1).set_index("conversation_id")
-    )
-    last_negative_at = signals[signals["polarity"] < 0].groupby("conversation_id")["t"].max()
+    last_signal = signals.groupby("_root", sort=False).tail(1).set_index("_root")
+    last_negative_at = signals[signals["polarity"] < 0].groupby("_root")["t"].max()
     fixes = own[(own["answer_kind"] == "fix") & ~own["deflects"]]
-    fix_floor = _lookup(last_negative_at, fixes["conversation_id"])
+    fix_floor = _lookup(last_negative_at, fixes["_root"])
     fixes_after = fixes[np.isnan(fix_floor) | (fixes["t"].to_numpy() > fix_floor)]
-    fix_at = fixes_after.groupby("conversation_id")["t"].min()
+    fix_at = fixes_after.groupby("_root")["t"].min()
 
     index = conversations.index
     answered = conversations["answered"].to_numpy(dtype=bool)
