@@ -191,6 +191,8 @@ _SEED = 20_171_031
 # cut the detector from 30 s to 26 s, and changed 23 of its 670k templated posts: a
 # group's members are linked by many pairs, so a lost pair rarely loses a post.
 _MIN_AGREEMENT = 0.55
+# Texts whose shingles are hashed at a time (see `_shingle_hashes`).
+_SHINGLE_CHUNK = 200_000
 # Anchors per LSH bucket (see `_verify_buckets`).
 _ANCHORS = 16
 # The pre-filter's count table per brand has at most 2**this slots (128 MB).
@@ -490,8 +492,25 @@ def _shingle_hashes(
     """Hashes of every text's `shingle_words`-word shingles (in order), and their count per text.
 
     A shingle's hash depends only on its words and the text's `salt`: words are hashed by
-    content (SipHash with pandas' fixed key), never by their position in this batch.
+    content (SipHash with pandas' fixed key), never by their position in this batch. So
+    texts are hashed a chunk at a time, which bounds the word arrays' memory (0.5 GB
+    less at 1.3M brand posts) without changing a hash.
     """
+    parts = [
+        _shingle_hashes_of_chunk(
+            texts.slice(at, _SHINGLE_CHUNK), shingle_words, salt[at : at + _SHINGLE_CHUNK]
+        )
+        for at in range(0, len(texts), _SHINGLE_CHUNK)
+    ]
+    if not parts:
+        return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64)
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def _shingle_hashes_of_chunk(
+    texts: pa.Array, shingle_words: int, salt: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """`_shingle_hashes` of one chunk of texts."""
     tokens = pc.split_pattern(texts, " ")
     lengths = pc.list_value_length(tokens).to_numpy(zero_copy_only=False).astype(np.int64)
     encoded = pc.dictionary_encode(pc.list_flatten(tokens))
