@@ -245,7 +245,9 @@ def find_templates(
         return result
     rows = np.flatnonzero(usable)
     brand_codes, brand_names = pd.factorize(brand.iloc[rows], sort=True)
-    texts = normalised.take(pa.array(rows))
+    # Most brand posts are usable: then the normalised texts are used as they are, not copied.
+    texts = normalised if len(rows) == len(normalised) else normalised.take(pa.array(rows))
+    del normalised
 
     # One node per distinct (brand, normalised text), ordered by brand then text.
     text_codes, unique_texts = _sorted_codes(texts)
@@ -643,7 +645,14 @@ def _lsh_buckets(signatures: np.ndarray, rank: np.ndarray) -> list[_Band]:
         starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
         sizes = np.diff(np.r_[starts, len(rows)])
         first = np.repeat(starts, sizes)
-        bands.append((rows, first, np.arange(len(rows)) - first))
+        # int32 halves the memory of 20 bands' worth of row numbers (rows < 2**31).
+        bands.append(
+            (
+                rows.astype(np.int32),
+                first.astype(np.int32),
+                (np.arange(len(rows)) - first).astype(np.int32),
+            )
+        )
     return bands
 
 
@@ -686,8 +695,9 @@ def _verify_buckets(
             if not later.any():
                 continue
             remaining.append((rows, first, position))
-            member = rows[later]
-            anchor = rows[first[later] + anchor_position]
+            # int64: the pair keys below (row * radix + row) overflow int32.
+            member = rows[later].astype(np.int64)
+            anchor = rows[first[later] + anchor_position].astype(np.int64)
             apart = labels[member] != labels[anchor]
             if not apart.any():
                 continue
