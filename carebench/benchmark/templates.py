@@ -469,14 +469,17 @@ def _near_duplicate_edges(
     columns, unique_hashes = pd.factorize(kept_hash)
     del kept_hash
     kept_counts = counts[kept]
+    # Only the sparsity pattern is read (sorted column indices per row), so the values
+    # are one-byte booleans, and the int64 codes go as soon as the matrix holds them.
     shingles = sparse.csr_matrix(
-        (np.ones(len(columns), dtype=np.int32), columns, np.r_[0, np.cumsum(kept_counts)]),
+        (np.ones(len(columns), dtype=bool), columns, np.r_[0, np.cumsum(kept_counts)]),
         shape=(len(kept), len(unique_hashes)),
     )
+    del columns
     shingles.sum_duplicates()
-    shingles.data[:] = 1
 
     signatures = _minhash(shingles, unique_hashes)
+    del unique_hashes
     # Anchors first: the most posted texts (ties: the smallest text, as nodes are sorted).
     by_posts = np.lexsort((np.arange(len(kept)), -node_posts[nodes[kept]]))
     rank = np.empty(len(kept), dtype=np.int64)
