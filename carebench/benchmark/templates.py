@@ -108,6 +108,8 @@ _PUNCTUATION_RUN = (
 )
 # Below this many texts one thread is faster than two.
 _PARALLEL_MIN_TEXTS = 50_000
+# Texts normalised at a time (see `_normalise_array`).
+_NORMALISE_CHUNK = 100_000
 
 
 def normalise_text(texts: pd.Series) -> pd.Series:
@@ -140,14 +142,19 @@ def normalise_text(texts: pd.Series) -> pd.Series:
 
 
 def _normalise_array(array: pa.Array) -> pa.Array:
-    """Normalise an arrow string array, in two threads when it is large."""
+    """Normalise an arrow string array, in two threads when it is large.
+
+    Every pass makes a new copy of the texts, so they go through in chunks: the copies
+    then cost the memory of two chunks, not of the whole array (each text is normalised
+    on its own, so chunks change nothing).
+    """
     workers = min(2, os.cpu_count() or 1)
     if len(array) < _PARALLEL_MIN_TEXTS or workers < 2:
         return _normalise_chunk(array)
-    half = len(array) // 2
-    # pyarrow's kernels release the GIL, so two halves run on two cores.
+    chunks = [array.slice(at, _NORMALISE_CHUNK) for at in range(0, len(array), _NORMALISE_CHUNK)]
+    # pyarrow's kernels release the GIL, so two chunks run at a time on two cores.
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        parts = list(pool.map(_normalise_chunk, [array.slice(0, half), array.slice(half)]))
+        parts = list(pool.map(_normalise_chunk, chunks))
     return pa.concat_arrays(parts)
 
 
