@@ -374,10 +374,18 @@ class Store:
 
     # -- reading ---------------------------------------------------------------------
 
-    def posts(self) -> pd.DataFrame:
-        """Every post in the store, in the schema's columns and dtypes."""
+    def posts(self, skip: Sequence[str] = ()) -> pd.DataFrame:
+        """Every post in the store, in the schema's columns and dtypes.
+
+        Columns named in `skip` are not read and come back empty: a caller that never
+        looks at them saves their memory (the analysis skips url and provenance).
+        """
+        unknown = set(skip) - set(POST_COLUMNS)
+        if unknown:
+            raise ValueError(f"Not post columns: {', '.join(sorted(unknown))}")
+        wanted = [c for c in POST_COLUMNS if c not in skip]
         table = self.con.execute(
-            f"SELECT {', '.join(POST_COLUMNS)} FROM posts ORDER BY platform, created_at, post_id"
+            f"SELECT {', '.join(wanted)} FROM posts ORDER BY platform, created_at, post_id"
         ).to_arrow_table()
         # DuckDB keeps the blocks it just read cached (about 0.55 GB per 2.8M posts) while
         # the store is open; the caller is about to build its own copies, so let them go.

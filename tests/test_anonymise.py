@@ -221,8 +221,9 @@ def test_no_customer_handle_name_email_or_phone_is_left(analysis):
     )
     for secret in ("sarah_j", "tom77", "Sarah", "Tom", "gmail", "acme.com", "555-0132"):
         assert secret not in everything
+    # The analysis does not carry post urls; if a frame does, customers' are dropped.
     assert (
-        out.turns["url"].isna().all()
+        "url" not in out.turns
         or out.turns.loc[out.turns["author_role"] == "customer", "url"].isna().all()
     )
 

@@ -92,6 +92,19 @@ def test_the_same_post_in_two_sources_of_one_import_is_one_post_the_later_wins(
     assert fresh_store.posts().set_index("post_id").loc["3", "text"] == "edited later"
 
 
+def test_posts_can_skip_columns_the_caller_never_reads(fresh_store: Store):
+    fresh_store.import_sources("test", [Source("a.csv", [chunk(ROWS)])])
+    full = fresh_store.posts()
+    slim = fresh_store.posts(skip=("url", "collector"))
+    assert list(slim.columns) == list(full.columns)
+    assert slim["collector"].isna().all() and full["collector"].eq("test").all()
+    pd.testing.assert_frame_equal(
+        slim.drop(columns=["url", "collector"]), full.drop(columns=["url", "collector"])
+    )
+    with pytest.raises(ValueError, match="Not post columns: txt"):
+        fresh_store.posts(skip=("txt",))
+
+
 def test_rejected_rows_are_recorded_with_line_and_reason(fresh_store: Store):
     bad = (Rejected(7, "created_at 'yesterday' is not a date"),)
     summary = fresh_store.import_sources("test", [Source("a.csv", [chunk(ROWS, bad)])])[0]

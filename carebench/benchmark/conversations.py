@@ -118,9 +118,10 @@ def build_threads(posts: pd.DataFrame) -> Threads:
 
     # Turns in (tree, time, post id) order, taken from posts in one copy.
     keep = keep[_turn_order(tree.root[keep], seconds[keep], posts["post_id"].iloc[keep])]
-    # Provenance columns say where a post came from, not what happened in the thread;
-    # leaving them out keeps the turns (a copy of most posts) smaller.
-    kept_columns = [c for c in posts.columns if c not in _PROVENANCE_COLUMNS]
+    # Provenance columns say where a post came from, not what happened in the thread,
+    # and no view reads the url (the store keeps it): leaving them out keeps the turns
+    # (a copy of most posts) smaller.
+    kept_columns = [c for c in posts.columns if c not in (*_PROVENANCE_COLUMNS, "url")]
     # `iloc` with positions already copies (copy-on-write): no second `.copy()`.
     turns = posts[kept_columns].iloc[keep]
     turns["_pos"] = keep

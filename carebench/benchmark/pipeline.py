@@ -12,6 +12,9 @@ from carebench.brands import BrandConfig, apply_brand_config
 from carebench.errors import UnknownBrand
 from carebench.store import Store
 
+# Post columns the analysis never reads (see `analyse_store`).
+ANALYSIS_SKIPS: tuple[str, ...] = ("url", "collector", "collected_at")
+
 
 def analyse_store(
     store: Store, settings: Settings | None = None, brands: BrandConfig | None = None
@@ -19,7 +22,9 @@ def analyse_store(
     """Read every post, map declared brand accounts, and score every conversation."""
     brands = brands or BrandConfig()
     # No local reference to the posts: `analyse` frees them once the turns are built.
-    return analyse(apply_brand_config(store.posts(), brands), settings, brands)
+    # Nothing in the analysis or the dashboard reads a post's url or who collected it
+    # when; the store keeps them. Not reading them saves ~0.2 GB at 2.8M posts.
+    return analyse(apply_brand_config(store.posts(skip=ANALYSIS_SKIPS), brands), settings, brands)
 
 
 def check_brands(known: pd.Series, wanted: list[str]) -> list[str]:
