@@ -31,7 +31,6 @@ from scipy.sparse.csgraph import connected_components
 
 from carebench.benchmark.arrow_text import as_arrow, replace_where
 from carebench.benchmark.lexicon import SIGNOFF_PATTERN
-from carebench.benchmark.minhash_kernels import low_byte_agreements, minhash_rows, shared_counts
 
 
 @dataclass(frozen=True)
@@ -602,6 +601,10 @@ def _minhash(shingles: sparse.csr_matrix, shingle_hashes: np.ndarray) -> np.ndar
     a chance tie only adds a candidate that the exact check drops. Fixed seed: the same
     text always gets the same signature.
     """
+    # Imported here: numba takes ~0.2 s to load, which commands that never search for
+    # templates (import, collect, --help) should not pay.
+    from carebench.benchmark.minhash_kernels import minhash_rows
+
     values = (shingle_hashes >> np.uint64(32)).astype(np.uint32)[shingles.indices]
     rng = np.random.default_rng(_SEED)
     count = _BANDS * _ROWS
@@ -677,6 +680,8 @@ def _byte_sketches(signatures: np.ndarray) -> np.ndarray:
 
 def _agreements(sketches: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """Per pair, how many MinHash values share their low byte."""
+    from carebench.benchmark.minhash_kernels import low_byte_agreements  # see `_minhash`
+
     equal_bytes = low_byte_agreements(sketches, left, right)
     # Padding bytes are equal in every row (`_byte_sketches`).
     return equal_bytes - (sketches.shape[1] * 8 - _BANDS * _ROWS)
@@ -754,6 +759,8 @@ def _jaccard_at_least(
     shingles: sparse.csr_matrix, left: np.ndarray, right: np.ndarray, threshold: float
 ) -> np.ndarray:
     """Whether the exact Jaccard of each (left, right) pair of rows is >= threshold."""
+    from carebench.benchmark.minhash_kernels import shared_counts  # see `_minhash`
+
     # Each row's shingle columns are sorted (`sum_duplicates`), so a merge counts the shared.
     sizes = np.diff(shingles.indptr)
     shared = shared_counts(shingles.indptr, shingles.indices, left, right)
