@@ -28,6 +28,20 @@ def test_unanswered_root_has_no_ttfr_and_takes_mentioned_brand():
     assert row["brand"] == "DeltaAssist"
 
 
+def test_a_handle_written_two_ways_takes_the_brand_of_its_earliest_post_in_any_row_order():
+    # "Delta" and "delta" are one account to a mention; with no declared brand each post
+    # speaks for its own spelling, and the earliest post decides, whatever the row order.
+    rows = [
+        ("1", None, "cust", "customer", 0, "@DELTA my bag is lost"),
+        ("2", None, "a", "customer", 0, "@delta hi"),
+        ("3", "2", "delta", "brand", 5, "@a hello"),
+        ("4", None, "b", "customer", 0, "@Delta hi"),
+        ("5", "4", "Delta", "brand", 9, "@b hello"),
+    ]
+    for order in (rows, rows[::-1]):
+        assert conv(make_posts(order)).loc["1", "brand"] == "delta"
+
+
 def test_root_mentioning_no_known_brand_is_unassigned():
     posts = make_posts([("1", None, "cust", "customer", 0, "@nobody hello")])
     assert pd.isna(conv(posts).loc["1", "brand"])
@@ -61,6 +75,19 @@ def test_rows_out_of_order_give_the_same_answer():
     forward = conv(make_posts(rows)).drop(columns="_root")
     backward = conv(make_posts(rows[::-1])).drop(columns="_root")
     pd.testing.assert_frame_equal(forward, backward.loc[forward.index])
+
+
+def test_turns_come_by_conversation_in_opening_order_whatever_the_row_order():
+    rows = [
+        ("1", None, "c", "customer", 0, "help"),
+        ("2", "1", "Acme", "brand", 30, "hi"),
+        ("3", None, "d", "customer", 10, "also help"),
+        ("4", "3", "Acme", "brand", 20, "hello"),
+        ("5", "2", "c", "customer", 40, "still broken"),
+    ]
+    for order in (rows, rows[::-1], rows[2:] + rows[:2]):
+        turns = build_threads(make_posts(order)).turns
+        assert turns["post_id"].tolist() == ["1", "2", "5", "3", "4"]
 
 
 def test_first_brand_post_answers_a_later_customer_post():

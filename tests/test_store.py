@@ -105,6 +105,18 @@ def test_posts_can_skip_columns_the_caller_never_reads(fresh_store: Store):
         fresh_store.posts(skip=("txt",))
 
 
+def test_posts_unordered_are_the_same_posts(fresh_store: Store):
+    fresh_store.import_sources("test", [Source("a.csv", [chunk(ROWS[::-1])])])
+    ordered = fresh_store.posts()
+    assert ordered["created_at"].is_monotonic_increasing
+    unordered = fresh_store.posts(ordered=False)
+    key = ["platform", "post_id"]
+    pd.testing.assert_frame_equal(
+        unordered.sort_values(key).reset_index(drop=True),
+        ordered.sort_values(key).reset_index(drop=True),
+    )
+
+
 def test_rejected_rows_are_recorded_with_line_and_reason(fresh_store: Store):
     bad = (Rejected(7, "created_at 'yesterday' is not a date"),)
     summary = fresh_store.import_sources("test", [Source("a.csv", [chunk(ROWS, bad)])])[0]

@@ -116,8 +116,16 @@ def build_threads(posts: pd.DataFrame) -> Threads:
         ),
     }
 
-    # Turns in (tree, time, post id) order, taken from posts in one copy.
-    keep = keep[_turn_order(tree.root[keep], seconds[keep], posts["post_id"].iloc[keep])]
+    # Turns in (tree, time, post id) order, taken from posts in one copy. Trees come in
+    # the order of their roots by (platform, time, post id), whatever the row order.
+    post_id = posts["post_id"]
+    roots = np.unique(tree.root[keep])
+    platform_code = pd.factorize(posts["platform"].iloc[roots], sort=True)[0]
+    root_rank = np.empty(n, dtype=np.int64)
+    root_rank[roots[_id_order((seconds[roots], platform_code), post_id.iloc[roots])]] = np.arange(
+        len(roots)
+    )
+    keep = keep[_id_order((seconds[keep], root_rank[tree.root[keep]]), post_id.iloc[keep])]
     # Provenance columns say where a post came from, not what happened in the thread,
     # and no view reads the url (the store keeps it): leaving them out keeps the turns
     # (a copy of most posts) smaller.
@@ -208,9 +216,10 @@ def build_threads(posts: pd.DataFrame) -> Threads:
 
     # The root post's row in `posts`, as turns know it: the key the scoring joins on.
     conversations["_root"] = conversations.index.to_numpy()
-    conversations = conversations.sort_values(["opened_at", "conversation_id"]).reset_index(
-        drop=True
-    )
+    # Platform last: two platforms may reuse an id, and the order must not follow the rows.
+    conversations = conversations.sort_values(
+        ["opened_at", "conversation_id", "platform"]
+    ).reset_index(drop=True)
     return Threads(turns=turns, conversations=conversations, issues=issues)
 
 
@@ -222,15 +231,18 @@ def _derived_times(posts: pd.DataFrame) -> int:
     return int(marked.fillna(False).sum())
 
 
-def _turn_order(root: np.ndarray, seconds: np.ndarray, post_id: pd.Series) -> np.ndarray:
-    """The order that sorts posts by (tree root, time, post id).
+def _id_order(keys: tuple[np.ndarray, ...], post_id: pd.Series) -> np.ndarray:
+    """The order that sorts rows by `keys` (last key first, as `np.lexsort`), then post id.
 
-    Numeric keys sort with numpy; only rows that tie on root and time (rare: same second
+    Numeric keys sort with numpy; only rows that tie on every key (rare: the same second
     in one tree) are sorted again by post id, so millions of strings are never compared.
     """
-    order = np.lexsort((seconds, root))
-    r, s = root[order], seconds[order]
-    tied = np.r_[False, (r[1:] == r[:-1]) & (s[1:] == s[:-1])]
+    order = np.lexsort(keys)
+    tied = np.ones(max(len(order) - 1, 0), dtype=bool)
+    for key in keys:
+        ranked = key[order]
+        tied &= ranked[1:] == ranked[:-1]
+    tied = np.r_[False, tied] if len(order) else tied
     if tied.any():
         in_tie = tied | np.r_[tied[1:], False]
         slots = np.flatnonzero(in_tie)
@@ -252,12 +264,24 @@ def _first_of_runs(root: pd.Series) -> np.ndarray:
 
 
 def _account_brands(posts: pd.DataFrame, post_brand: pd.Series) -> dict[str, str]:
-    """Lower-cased brand account handle -> brand, from the posts the brands wrote."""
+    """Lower-cased brand account handle -> brand, from the posts the brands wrote.
+
+    A handle seen with several brands (say "Delta" and "delta" as two handles with no
+    declared brand) takes the brand of its earliest post, by platform, time and post id,
+    so that the row order of `posts` never matters.
+    """
     is_brand = post_brand.notna()
     handles = posts.loc[is_brand, "author_handle"].astype("string").str.lower()
-    pairs = pd.DataFrame({"handle": handles, "brand": post_brand[is_brand]}).drop_duplicates(
-        "handle"
-    )
+    pairs = pd.DataFrame({"handle": handles, "brand": post_brand[is_brand]}).drop_duplicates()
+    conflicted = pairs["handle"].duplicated(keep=False)
+    if conflicted.any():
+        rows = handles.isin(pairs.loc[conflicted, "handle"]).fillna(False)
+        candidates = posts.loc[rows[rows].index, ["platform", "created_at", "post_id"]]
+        candidates = candidates.assign(handle=handles[rows], brand=post_brand[rows[rows].index])
+        earliest = candidates.sort_values(["platform", "created_at", "post_id"]).drop_duplicates(
+            "handle"
+        )
+        pairs = pd.concat([pairs[~conflicted], earliest[["handle", "brand"]]])
     return dict(zip(pairs["handle"], pairs["brand"], strict=True))
 
 
