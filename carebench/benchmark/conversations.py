@@ -119,12 +119,11 @@ def build_threads(posts: pd.DataFrame) -> Threads:
     # Turns in (tree, time, post id) order, taken from posts in one copy. Trees come in
     # the order of their roots by (platform, time, post id), whatever the row order.
     post_id = posts["post_id"]
-    roots = np.unique(tree.root[keep])
-    platform_code = pd.factorize(posts["platform"].iloc[roots], sort=True)[0]
+    root_rows = np.unique(tree.root[keep])
+    platform_code = pd.factorize(posts["platform"].iloc[root_rows], sort=True)[0]
+    root_order = _id_order((seconds[root_rows], platform_code), post_id.iloc[root_rows])
     root_rank = np.empty(n, dtype=np.int64)
-    root_rank[roots[_id_order((seconds[roots], platform_code), post_id.iloc[roots])]] = np.arange(
-        len(roots)
-    )
+    root_rank[root_rows[root_order]] = np.arange(len(root_rows))
     keep = keep[_id_order((seconds[keep], root_rank[tree.root[keep]]), post_id.iloc[keep])]
     # Provenance columns say where a post came from, not what happened in the thread,
     # and no view reads the url (the store keeps it): leaving them out keeps the turns
@@ -146,7 +145,7 @@ def build_threads(posts: pd.DataFrame) -> Threads:
     ]
     first_brand = brand_turns[_first_of_runs(brand_turns["_root"])].set_index("_root")
     root_columns = ["platform", "post_id", "author_id", "created_at", "text"]
-    roots = posts[root_columns].iloc[np.unique(tree.root[keep])].copy()
+    roots = posts[root_columns].iloc[root_rows].copy()
     roots["_root"] = roots.index.to_numpy()
     roots = roots.set_index("_root", drop=False)
     roots["brand"] = first_brand["post_brand"].reindex(roots.index)
