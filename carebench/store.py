@@ -389,6 +389,11 @@ class Store:
         wanted = [c for c in POST_COLUMNS if c not in skip]
         order = " ORDER BY platform, created_at, post_id" if ordered else ""
         table = self.con.execute(f"SELECT {', '.join(wanted)} FROM posts{order}").to_arrow_table()
+        # Copied into Arrow's own buffers, one per column: DuckDB's result frees a batch's
+        # memory only when every column of it is gone, so a caller that drops the columns
+        # it has used (the analysis does) would free nothing until the end. One chunk per
+        # column also spares every later text pass a copy to combine chunks.
+        table = table.combine_chunks()
         # DuckDB keeps the blocks it just read cached (about 0.55 GB per 2.8M posts) while
         # the store is open; the caller is about to build its own copies, so let them go.
         if self.path != ":memory:":  # an in-memory store's blocks are its data

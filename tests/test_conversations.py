@@ -222,3 +222,20 @@ def test_posts_whose_time_was_derived_from_the_id_are_counted_for_the_quality_re
     posts["raw_ref"] = pd.array(["dev.json#0", "dev.json#0", "dev.json#0#created_at-from-id"])
     assert build_threads(posts).issues["posts_with_derived_time"] == 1
     assert build_threads(posts.drop(columns=["raw_ref"])).issues["posts_with_derived_time"] == 0
+
+
+def test_consuming_the_posts_gives_the_same_threads_and_empties_the_frame():
+    rows = [
+        ("1", None, "c", "customer", 0, "help"),
+        ("2", "1", "Acme", "brand", 30, "hi"),
+        ("3", "2", "c", "customer", 40, "still broken"),
+        ("9", None, "Acme", "brand", 50, "a broadcast"),
+    ]
+    posts = make_posts(rows)
+    kept = build_threads(posts)
+    pd.testing.assert_frame_equal(posts, make_posts(rows))  # the caller's frame is untouched
+    consumed = build_threads(posts, consume=True)
+    pd.testing.assert_frame_equal(consumed.turns, kept.turns)
+    pd.testing.assert_frame_equal(consumed.conversations, kept.conversations)
+    assert consumed.issues == kept.issues
+    assert len(posts.columns) < len(make_posts(rows).columns)

@@ -67,13 +67,17 @@ def _mentioned_brand(texts: pd.Series, account_brand: dict[str, str]) -> pd.Seri
 _PROVENANCE_COLUMNS = ("collector", "collected_at", "raw_ref", "lang", "root_id")
 
 
-def build_threads(posts: pd.DataFrame) -> Threads:
+def build_threads(posts: pd.DataFrame, *, consume: bool = False) -> Threads:
     """Rebuild conversations from normalised posts.
 
     Parameters
     ----------
     posts
         Normalised posts (see `carebench.schema`), any order, brands already mapped.
+    consume
+        Empty `posts` (in place) while building the turns, each column dropped as soon
+        as it is copied: at 2.8M posts the posts and the turns held together cost
+        ~0.8 GB more. For a caller that has no further use for the frame.
 
     Returns
     -------
@@ -92,14 +96,21 @@ def build_threads(posts: pd.DataFrame) -> Threads:
         reply_seconds_median (median over the customer turns that got an answer),
         _root (the root's row in `posts`, as the turns' `_root`: for joining).
     """
-    posts = posts.reset_index(drop=True)
+    if consume:
+        posts.index = pd.RangeIndex(len(posts))
+    else:
+        # A frame of our own (sharing the caller's columns): dropping its columns below
+        # leaves the caller's frame as it was.
+        posts = posts.reset_index(drop=True)
     tree = build_tree_index(posts)
     n = len(posts)
     created = posts["created_at"]
     # Epoch seconds as floats: timezone-aware columns turn into slow object arrays in numpy.
     seconds = epoch_seconds(created).to_numpy()
+    del created
     is_customer = (posts["author_role"] == "customer").to_numpy(dtype=bool, na_value=False)
     post_brand = _brand_of_posts(posts)
+    account_brand = _account_brands(posts, post_brand)
 
     in_tree = tree.root != NO_POST
     root_is_customer = np.zeros(n, dtype=bool)
@@ -116,8 +127,8 @@ def build_threads(posts: pd.DataFrame) -> Threads:
         ),
     }
 
-    # Turns in (tree, time, post id) order, taken from posts in one copy. Trees come in
-    # the order of their roots by (platform, time, post id), whatever the row order.
+    # Turns in (tree, time, post id) order. Trees come in the order of their roots by
+    # (platform, time, post id), whatever the row order.
     post_id = posts["post_id"]
     root_rows = np.unique(tree.root[keep])
     platform_code = pd.factorize(posts["platform"].iloc[root_rows], sort=True)[0]
@@ -125,18 +136,30 @@ def build_threads(posts: pd.DataFrame) -> Threads:
     root_rank = np.empty(n, dtype=np.int64)
     root_rank[root_rows[root_order]] = np.arange(len(root_rows))
     keep = keep[_id_order((seconds[keep], root_rank[tree.root[keep]]), post_id.iloc[keep])]
+    del post_id, root_rank
+    # Every later lookup of a post goes through its turn: a post's tree root and its
+    # customer ancestors are in its own tree, so they are turns too.
+    turn_of = np.full(n, -1, dtype=np.int64)
+    turn_of[keep] = np.arange(len(keep))
+
+    # Each column is copied into the turns and dropped from `posts` at once, so the
+    # posts and their copy are never held whole together (~0.8 GB less at 2.8M posts).
     # Provenance columns say where a post came from, not what happened in the thread,
-    # and no view reads the url (the store keeps it): leaving them out keeps the turns
-    # (a copy of most posts) smaller.
+    # and no view reads the url (the store keeps it): the turns leave them out.
     kept_columns = [c for c in posts.columns if c not in (*_PROVENANCE_COLUMNS, "url")]
-    # `iloc` with positions already copies (copy-on-write): no second `.copy()`.
-    turns = posts[kept_columns].iloc[keep]
+    copied = {}
+    for column in kept_columns:
+        copied[column] = posts[column].iloc[keep].array
+        del posts[column]
+    turns = pd.DataFrame(copied, index=pd.Index(keep), copy=False)
+    del copied
     turns["_pos"] = keep
     turns["_root"] = tree.root[keep]
-    turns["post_brand"] = post_brand.iloc[keep]
+    turns["post_brand"] = post_brand.iloc[keep].array
+    del post_brand
     # Taken as Arrow strings: `.to_numpy()` would build millions of Python str objects.
-    post_ids = posts["post_id"].astype("string")
-    turns["conversation_id"] = post_ids.take(turns["_root"].to_numpy()).array
+    post_ids = turns["post_id"].astype("string")
+    turns["conversation_id"] = post_ids.take(turn_of[turns["_root"].to_numpy()]).array
 
     # The conversation's brand: the brand of the earliest brand post in the tree.
     brand_turns = turns.loc[
@@ -145,13 +168,12 @@ def build_threads(posts: pd.DataFrame) -> Threads:
     ]
     first_brand = brand_turns[_first_of_runs(brand_turns["_root"])].set_index("_root")
     root_columns = ["platform", "post_id", "author_id", "created_at", "text"]
-    roots = posts[root_columns].iloc[root_rows].copy()
-    roots["_root"] = roots.index.to_numpy()
-    roots = roots.set_index("_root", drop=False)
+    roots = turns[root_columns].iloc[turn_of[root_rows]].copy()
+    roots.index = pd.Index(root_rows, name="_root")
+    roots["_root"] = root_rows
     roots["brand"] = first_brand["post_brand"].reindex(roots.index)
     roots["brand_account"] = first_brand["author_handle"].reindex(roots.index)
 
-    account_brand = _account_brands(posts, post_brand)
     unanswered = roots["brand"].isna()
     roots.loc[unanswered, "brand"] = _mentioned_brand(roots.loc[unanswered, "text"], account_brand)
 
@@ -163,7 +185,7 @@ def build_threads(posts: pd.DataFrame) -> Threads:
     # The customer post a brand turn answers: its nearest customer ancestor.
     answered_pos = tree.customer_ancestor[turns["_pos"].to_numpy()]
     has_answered = (answered_pos != NO_POST) & turns["is_brand_turn"].to_numpy(dtype=bool)
-    answered_id = post_ids.take(np.where(has_answered, answered_pos, 0)).array
+    answered_id = post_ids.take(np.where(has_answered, turn_of[answered_pos], 0)).array
     turns["answered_post_id"] = pd.Series(answered_id, index=turns.index).where(has_answered)
 
     turns["reply_seconds"] = _reply_seconds(turns, tree.customer_ancestor, seconds)
