@@ -16,6 +16,7 @@ import pandas as pd
 
 from carebench.benchmark import text_signals
 from carebench.benchmark.conversations import build_threads, epoch_seconds
+from carebench.benchmark.memory import release_freed_memory
 from carebench.benchmark.settings import Settings
 from carebench.benchmark.templates import find_templates, top_templates
 from carebench.brands import BrandConfig
@@ -47,25 +48,27 @@ def analyse(
 ) -> Analysis:
     """Rebuild conversations from posts and score every signal.
 
-    Templates run in a worker thread once the conversations are rebuilt, while this
-    thread computes the text signals and scores everything but the template counts; only
-    those wait for the worker. Both strands spend most of their time in numpy/pyarrow/numba
-    code that releases the GIL, so on two cores they overlap. (Starting templates before
-    the rebuild made both memory peaks coincide: +0.5 GB at 2.8M posts for ~1 s; a third
-    strand for the brand texts made no run faster and cost 0.3 GB.)
+    Templates run in a worker thread from the start, while this thread rebuilds the
+    conversations, computes the text signals and scores everything but the template
+    counts; only those wait for the worker. Both strands spend most of their time in
+    numpy/pyarrow/numba code that releases the GIL, so on two cores they overlap. The two
+    strands' memory peaks meet, so the rebuild empties `posts` as it copies them into the
+    turns and freed memory is handed back to the system between steps (see
+    `carebench.benchmark.memory`). (A third strand for the brand texts made no run faster
+    and cost 0.3 GB.)
     Brand text signals are computed per brand post and looked up by the post's row, as
-    template ids are. `posts` is dropped as soon as it has been read, so pass it without
-    keeping a reference when memory matters.
+    template ids are. `posts` is emptied: pass a frame you no longer need.
     """
     settings = settings or Settings()
     brands = brands or BrandConfig()
     brand_posts = _brand_posts(posts)
-    threads = build_threads(posts)
-    # Posts and turns (a copy of most posts) are the two largest frames: never hold both
-    # while templates and text signals make their own working copies.
-    del posts
+    release_freed_memory()
     with ThreadPoolExecutor(max_workers=1) as pool:
         templates_done = pool.submit(_templates, brand_posts, settings)
+        # The posts are emptied as the turns are built: both whole would cost 0.8 GB more.
+        threads = build_threads(posts, consume=True)
+        del posts
+        release_freed_memory()
         turns = threads.turns
         customer_signals = _customer_signals(turns)
         _add_brand_signals(turns, _brand_post_signals(brand_posts["text"]))
