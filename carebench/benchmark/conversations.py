@@ -166,7 +166,7 @@ def build_threads(posts: pd.DataFrame, *, consume: bool = False) -> Threads:
         (turns["author_role"] == "brand").to_numpy(dtype=bool, na_value=False),
         ["_root", "post_brand", "author_handle"],
     ]
-    first_brand = brand_turns[_first_of_runs(brand_turns["_root"])].set_index("_root")
+    first_brand = brand_turns[first_of_runs(brand_turns["_root"])].set_index("_root")
     root_columns = ["platform", "post_id", "author_id", "created_at", "text"]
     roots = turns[root_columns].iloc[turn_of[root_rows]].copy()
     roots.index = pd.Index(root_rows, name="_root")
@@ -177,7 +177,10 @@ def build_threads(posts: pd.DataFrame, *, consume: bool = False) -> Threads:
     unanswered = roots["brand"].isna()
     roots.loc[unanswered, "brand"] = _mentioned_brand(roots.loc[unanswered, "text"], account_brand)
 
-    turns["conversation_brand"] = roots["brand"].reindex(turns["_root"]).to_numpy()
+    # Roots are sorted by row, so each turn finds its root's row by binary search; taken as
+    # Arrow strings (`.to_numpy()` would build a Python str per turn).
+    root_of_turn = np.searchsorted(root_rows, turns["_root"].to_numpy())
+    turns["conversation_brand"] = roots["brand"].astype("string").array.take(root_of_turn)
     turns["is_brand_turn"] = (turns["post_brand"] == turns["conversation_brand"]).fillna(False)
     turns["is_customer_turn"] = turns["author_role"] == "customer"
     turns["turn"] = turns.groupby("_root", sort=False).cumcount()
@@ -194,7 +197,7 @@ def build_threads(posts: pd.DataFrame, *, consume: bool = False) -> Threads:
         turns["is_brand_turn"].to_numpy(dtype=bool),
         ["_root", "_pos", "created_at", "post_id", "answered_post_id"],
     ]
-    first_own = own[_first_of_runs(own["_root"])].set_index("_root")
+    first_own = own[first_of_runs(own["_root"])].set_index("_root")
     first_pos = first_own["_pos"].to_numpy()
     ttfr = seconds[first_pos] - seconds[tree.customer_ancestor[first_pos]]
 
@@ -237,10 +240,11 @@ def build_threads(posts: pd.DataFrame, *, consume: bool = False) -> Threads:
 
     # The root post's row in `posts`, as turns know it: the key the scoring joins on.
     conversations["_root"] = conversations.index.to_numpy()
-    # Platform last: two platforms may reuse an id, and the order must not follow the rows.
-    conversations = conversations.sort_values(
-        ["opened_at", "conversation_id", "platform"]
-    ).reset_index(drop=True)
+    # By opening time, then id, then platform (two platforms may reuse an id, and the
+    # order must not follow the rows): a numeric sort, with strings compared only on ties.
+    opened = conversations["opened_at"].astype("int64").to_numpy()
+    order = _id_order((opened,), conversations[["conversation_id", "platform"]])
+    conversations = conversations.iloc[order].reset_index(drop=True)
     return Threads(turns=turns, conversations=conversations, issues=issues)
 
 
@@ -252,11 +256,12 @@ def _derived_times(posts: pd.DataFrame) -> int:
     return int(marked.fillna(False).sum())
 
 
-def _id_order(keys: tuple[np.ndarray, ...], post_id: pd.Series) -> np.ndarray:
-    """The order that sorts rows by `keys` (last key first, as `np.lexsort`), then post id.
+def _id_order(keys: tuple[np.ndarray, ...], tie_break: pd.Series | pd.DataFrame) -> np.ndarray:
+    """The order that sorts rows by `keys` (last key first, as `np.lexsort`), then `tie_break`.
 
     Numeric keys sort with numpy; only rows that tie on every key (rare: the same second
-    in one tree) are sorted again by post id, so millions of strings are never compared.
+    in one tree) are sorted again by the tie-break column(s), so millions of strings are
+    never compared.
     """
     order = np.lexsort(keys)
     tied = np.ones(max(len(order) - 1, 0), dtype=bool)
@@ -267,21 +272,26 @@ def _id_order(keys: tuple[np.ndarray, ...], post_id: pd.Series) -> np.ndarray:
     if tied.any():
         in_tie = tied | np.r_[tied[1:], False]
         slots = np.flatnonzero(in_tie)
-        ties = pd.DataFrame(
-            {
-                "group": np.cumsum(~tied)[slots],
-                "post_id": post_id.to_numpy()[order[slots]],
-                "row": order[slots],
-            }
-        )
-        order[slots] = ties.sort_values(["group", "post_id"], kind="stable")["row"].to_numpy()
+        columns = tie_break.to_frame() if isinstance(tie_break, pd.Series) else tie_break
+        ties = columns.iloc[order[slots]].reset_index(drop=True)
+        names = [f"_tie{i}" for i in range(ties.shape[1])]
+        ties.columns = names
+        ties["_group"] = np.cumsum(~tied)[slots]
+        ties["_row"] = order[slots]
+        order[slots] = ties.sort_values(["_group", *names], kind="stable")["_row"].to_numpy()
     return order
 
 
-def _first_of_runs(root: pd.Series) -> np.ndarray:
-    """Mask of the first row of each run of equal roots (rows are grouped by root)."""
-    values = root.to_numpy()
+def first_of_runs(values: pd.Series | np.ndarray) -> np.ndarray:
+    """Mask of the first row of each run of equal values (turns come grouped by root)."""
+    values = np.asarray(values)
     return np.r_[True, values[1:] != values[:-1]] if len(values) else np.zeros(0, dtype=bool)
+
+
+def last_of_runs(values: pd.Series | np.ndarray) -> np.ndarray:
+    """Mask of the last row of each run of equal values."""
+    values = np.asarray(values)
+    return np.r_[values[1:] != values[:-1], True] if len(values) else np.zeros(0, dtype=bool)
 
 
 def _account_brands(posts: pd.DataFrame, post_brand: pd.Series) -> dict[str, str]:
