@@ -7,17 +7,24 @@ docstring of the function that computes it and, for text, in `lexicon.py`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
 
 from carebench.benchmark import text_signals
-from carebench.benchmark.conversations import build_threads, epoch_seconds
+from carebench.benchmark.conversations import (
+    build_threads,
+    epoch_seconds,
+    first_of_runs,
+    last_of_runs,
+)
 from carebench.benchmark.memory import release_freed_memory
 from carebench.benchmark.settings import Settings
+from carebench.benchmark.shared_jobs import SharedJobs
 from carebench.benchmark.templates import find_templates, top_templates
 from carebench.brands import BrandConfig
 
@@ -63,16 +70,30 @@ def analyse(
     brands = brands or BrandConfig()
     brand_posts = _brand_posts(posts)
     release_freed_memory()
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        templates_done = pool.submit(_templates, brand_posts, settings)
+    # Text signals go a chunk at a time through a queue that every strand draws from:
+    # the second worker from the start, the template worker once its search is done,
+    # and this thread once the conversations are rebuilt; so neither core idles while
+    # another strand still has work.
+    shared = SharedJobs()
+    brand_parts = [
+        shared.add(partial(_brand_signal_columns, chunk)) for chunk in _chunks(brand_posts["text"])
+    ]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        templates_done = pool.submit(_templates_then_help, brand_posts, settings, shared)
+        pool.submit(shared.work)
         # The posts are emptied as the turns are built: both whole would cost 0.8 GB more.
         threads = build_threads(posts, consume=True)
         del posts
         release_freed_memory()
         turns = threads.turns
-        customer_signals = _customer_signals(turns)
-        _add_brand_signals(turns, _brand_post_signals(brand_posts["text"]))
-        _add_customer_signals(turns, customer_signals)
+        customer = turns["is_customer_turn"].to_numpy(dtype=bool)
+        customer_parts = [
+            shared.add(partial(_customer_signal_columns, chunk))
+            for chunk in _chunks(turns.loc[customer, "text"])
+        ]
+        shared.work()
+        _add_brand_signals(turns, _stacked(brand_parts, _brand_signal_columns))
+        _add_customer_signals(turns, _stacked(customer_parts, _customer_signal_columns))
         # Everything but the template counts is scored while templates still run.
         # Conversations and turns meet on the root post's row (`_root`): integer keys group
         # and look up several times faster than conversation id strings, and two
@@ -133,20 +154,32 @@ def _templates(brand_posts: pd.DataFrame, settings: Settings) -> tuple[pd.Series
     return template_ids, top_templates(brand_posts, template_ids)
 
 
+def _templates_then_help(
+    brand_posts: pd.DataFrame, settings: Settings, shared: SharedJobs
+) -> tuple[pd.Series, pd.DataFrame]:
+    """`_templates`, then a hand with the text signals still queued."""
+    result = _templates(brand_posts, settings)
+    shared.work()
+    return result
+
+
 # Text signals run over this many texts at a time: every clean-up pass makes a new copy
 # of the texts, so chunks bound that working memory at no cost in speed.
 _TEXT_CHUNK = 150_000
 
 
-def _in_chunks(texts: pd.Series, signals: Callable[[pd.Series], pd.DataFrame]) -> pd.DataFrame:
-    """`signals` of the texts, computed a chunk at a time and stacked."""
-    parts = [signals(texts.iloc[at : at + _TEXT_CHUNK]) for at in range(0, len(texts), _TEXT_CHUNK)]
-    return pd.concat(parts) if parts else signals(texts)
+def _chunks(texts: pd.Series) -> list[pd.Series]:
+    """The texts in slices of `_TEXT_CHUNK`."""
+    return [texts.iloc[at : at + _TEXT_CHUNK] for at in range(0, len(texts), _TEXT_CHUNK)]
 
 
-def _brand_post_signals(texts: pd.Series) -> pd.DataFrame:
-    """The brand text signals of some brand posts, one column each, on `texts.index`."""
-    return _in_chunks(texts, _brand_signal_columns)
+def _stacked(
+    parts: list[Future[pd.DataFrame]], signals: Callable[[pd.Series], pd.DataFrame]
+) -> pd.DataFrame:
+    """The signal frames of all chunks, stacked (`signals` of no text when there is none)."""
+    if not parts:
+        return signals(pd.Series([], dtype="string"))
+    return pd.concat([part.result() for part in parts])
 
 
 def _brand_signal_columns(texts: pd.Series) -> pd.DataFrame:
@@ -176,12 +209,6 @@ def _customer_signal_columns(texts: pd.Series) -> pd.DataFrame:
         },
         index=texts.index,
     )
-
-
-def _customer_signals(turns: pd.DataFrame) -> pd.DataFrame:
-    """The customer text signals of the customer's turns (indexed like `turns`)."""
-    customer = turns["is_customer_turn"].to_numpy(dtype=bool)
-    return _in_chunks(turns.loc[customer, "text"], _customer_signal_columns)
 
 
 def _add_customer_signals(turns: pd.DataFrame, signals: pd.DataFrame) -> None:
@@ -248,18 +275,15 @@ def _brand_turn_signals(turns: pd.DataFrame) -> pd.DataFrame:
     first = grouped.head(1).set_index("_root")
     result = pd.DataFrame(index=first.index)
     result["deflected"] = grouped["deflects"].any()
-    # One vectorised flag column per channel, then "any" per conversation.
-    channel_flags = pd.DataFrame(
-        {
-            channel: own["deflection_channels"].str.contains(rf"\b{channel}\b", regex=True)
-            for channel in text_signals.CHANNELS
-        },
-        index=own.index,
-    ).astype(bool)
-    used = channel_flags.groupby(own["_root"], sort=False).any()
-    names = np.array(text_signals.CHANNELS, dtype=object)
-    joined = [";".join(names[row]) for row in used.to_numpy(dtype=bool)]
-    result["deflection_channels"] = pd.Series(joined, index=used.index, dtype="string")
+    # Channels as bits: a post's few distinct channel lists are decoded once, and the
+    # union per conversation is an OR over its run of rows (turns come grouped by root).
+    codes, lists = pd.factorize(own["deflection_channels"].fillna(""))
+    post_bits = np.array([_channel_bits(str(value)) for value in lists], dtype=np.int64)[codes]
+    starts = np.flatnonzero(first_of_runs(own["_root"].to_numpy()))
+    union = np.bitwise_or.reduceat(post_bits, starts) if len(starts) else post_bits[:0]
+    result["deflection_channels"] = pd.Series(
+        pd.array(_CHANNEL_LISTS[union], dtype="string"), index=result.index
+    )
     result["first_touch_deflection"] = first["deflects"]
     # Filled in by `analyse` once templates are known; the column keeps its place.
     result["templated_posts"] = np.nan
@@ -277,6 +301,22 @@ def _brand_turn_signals(turns: pd.DataFrame) -> pd.DataFrame:
     follow = (last_post_at > first_deflect_at.reindex(last_post_at.index)).astype("boolean")
     result["follow_up"] = follow.where(result["deflected"])
     return result
+
+
+# Every `;`-joined channel list, indexed by its bits (bit i: CHANNELS[i]).
+_CHANNEL_LISTS = np.array(
+    [
+        ";".join(c for bit, c in enumerate(text_signals.CHANNELS) if value >> bit & 1)
+        for value in range(1 << len(text_signals.CHANNELS))
+    ],
+    dtype=object,
+)
+
+
+def _channel_bits(channels: str) -> int:
+    """The bits of a `;`-joined channel list."""
+    named = set(channels.split(";"))
+    return sum(1 << bit for bit, c in enumerate(text_signals.CHANNELS) if c in named)
 
 
 def _customer_turn_signals(turns: pd.DataFrame) -> pd.DataFrame:
@@ -317,7 +357,8 @@ def _outcomes(turns: pd.DataFrame, conversations: pd.DataFrame) -> pd.DataFrame:
 
     own = work[work["is_brand_turn"]]
     by_conv = own.groupby("_root", sort=False)
-    last_brand = by_conv.tail(1).set_index("_root")
+    # Turns come grouped by conversation, so a group's last row ends its run.
+    last_brand = own[last_of_runs(own["_root"].to_numpy())].set_index("_root")
     first_brand_at = by_conv["t"].min()
 
     # The brand turn before each customer turn: did it deflect?
@@ -335,7 +376,7 @@ def _outcomes(turns: pd.DataFrame, conversations: pd.DataFrame) -> pd.DataFrame:
     work["polarity"] = polarity
     after_first = work["t"].to_numpy() > _lookup(first_brand_at, work["_root"])
     signals = work[work["is_customer_turn"] & after_first & (work["polarity"] != 0)]
-    last_signal = signals.groupby("_root", sort=False).tail(1).set_index("_root")
+    last_signal = signals[last_of_runs(signals["_root"].to_numpy())].set_index("_root")
     last_negative_at = signals[signals["polarity"] < 0].groupby("_root")["t"].max()
     fixes = own[(own["answer_kind"] == "fix") & ~own["deflects"]]
     fix_floor = _lookup(last_negative_at, fixes["_root"])
@@ -398,24 +439,35 @@ def repeat_contact(conversations: pd.DataFrame, window_days: float = 7.0) -> pd.
     a *later* conversation with the same brand within `window_days` of this one
     opening: the "they kept no record" failure. NA when brand or customer is unknown.
     """
-    known = conversations["brand"].notna() & conversations["customer_id"].notna()
-    frame = conversations.loc[known, ["brand", "customer_id", "opened_at"]].sort_values(
-        ["brand", "customer_id", "opened_at"], kind="stable"
-    )
-    next_open = frame.groupby(["brand", "customer_id"], sort=False)["opened_at"].shift(-1)
-    gap_days = (next_open - frame["opened_at"]).dt.total_seconds() / 86400
-    flag = (gap_days <= window_days).astype("boolean")
-    return flag.reindex(conversations.index)
+    known = (conversations["brand"].notna() & conversations["customer_id"].notna()).to_numpy()
+    # Integer codes and microseconds: sorting 870k (brand, customer) string pairs took 1 s.
+    brand = pd.factorize(conversations["brand"])[0]
+    customer = pd.factorize(conversations["customer_id"])[0]
+    opened = conversations["opened_at"].astype("int64").to_numpy()  # microseconds
+    rows = np.flatnonzero(known)
+    rows = rows[np.lexsort((opened[rows], customer[rows], brand[rows]))]
+    same_next = (brand[rows][1:] == brand[rows][:-1]) & (customer[rows][1:] == customer[rows][:-1])
+    gap = opened[rows][1:] - opened[rows][:-1]
+    repeat = np.zeros(len(rows), dtype=bool)
+    repeat[:-1] = same_next & (gap <= window_days * 86_400_000_000)
+    flag = pd.array(np.zeros(len(conversations), dtype=bool), dtype="boolean")
+    flag[rows] = repeat
+    flag[~known] = pd.NA
+    return pd.Series(flag, index=conversations.index)
 
 
 def _hour_of_week(conversations: pd.DataFrame, brands: BrandConfig) -> pd.Series:
     """Hour of the week the root was posted (0 = Monday 00:00) in the brand's time zone."""
-    result = pd.Series(pd.NA, index=conversations.index, dtype="Int64")
-    zones = conversations["brand"].map(lambda b: brands.timezone_of(b) if pd.notna(b) else "UTC")
-    for zone, rows in conversations.groupby(zones, sort=False).groups.items():
-        local = conversations.loc[rows, "opened_at"].dt.tz_convert(str(zone))
-        result[rows] = (local.dt.day_of_week * 24 + local.dt.hour).astype("Int64")
-    return result
+    codes, names = pd.factorize(conversations["brand"])
+    # One zone per distinct brand; the last entry, UTC, is for code -1 (no brand).
+    zones = np.array([brands.timezone_of(str(name)) for name in names] + ["UTC"])[codes]
+    opened = conversations["opened_at"]
+    hours = np.zeros(len(conversations), dtype=np.int64)
+    for zone in pd.unique(zones):
+        rows = zones == zone
+        local = opened[rows].dt.tz_convert(str(zone))
+        hours[rows] = (local.dt.day_of_week * 24 + local.dt.hour).to_numpy()
+    return pd.Series(hours, index=conversations.index, dtype="Int64")
 
 
 def _fill_defaults(conversations: pd.DataFrame) -> pd.DataFrame:
