@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -241,6 +242,19 @@ def test_agreements_count_minhash_values_that_share_their_low_byte() -> None:
     assert counts.tolist() == [_BANDS * _ROWS - 30, 0, _BANDS * _ROWS]
 
 
+def test_agreements_count_equal_bytes_of_random_sketches_in_one_or_two_threads() -> None:
+    # Random bytes from a small alphabet: many equal, in every position of a word.
+    rng = np.random.default_rng(6)
+    signatures = rng.integers(0, 4, size=(500, _BANDS * _ROWS), dtype=np.uint32)
+    sketches = _byte_sketches(signatures)
+    pairs = rng.integers(0, 500, size=(50_000, 2))
+    expected = (signatures[pairs[:, 0]] == signatures[pairs[:, 1]]).sum(axis=1)
+    assert _agreements(sketches, pairs[:, 0], pairs[:, 1]).tolist() == expected.tolist()
+    with ThreadPoolExecutor(max_workers=1) as pool:  # above _PARALLEL_MIN_PAIRS: halves
+        halves = _agreements(sketches, pairs[:, 0], pairs[:, 1], pool)
+    assert halves.tolist() == expected.tolist()
+
+
 def random_shingle_sets(seed: int, rows: int = 300) -> sparse.csr_matrix:
     rng = np.random.default_rng(seed)
     dense = rng.random((rows, 60)) < rng.uniform(0.05, 0.6, size=(rows, 1))
@@ -272,6 +286,10 @@ def test_exact_jaccard_check_matches_set_arithmetic() -> None:
         found = _jaccard_at_least(shingles, pairs[:, 0], pairs[:, 1], threshold)
         expected = [len(sets[i] & sets[j]) / len(sets[i] | sets[j]) >= threshold for i, j in pairs]
         assert found.tolist() == expected
+    many = np.tile(pairs, (15, 1))  # above _PARALLEL_MIN_PAIRS: split over two threads
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        found = _jaccard_at_least(shingles, many[:, 0], many[:, 1], 0.5, pool)
+    assert found.tolist() == _jaccard_at_least(shingles, many[:, 0], many[:, 1], 0.5).tolist()
 
 
 def test_pairs_of_high_row_numbers_are_found_in_int32_buckets() -> None:

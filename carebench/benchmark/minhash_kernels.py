@@ -40,16 +40,22 @@ def minhash_rows(
 
 @njit(cache=True, nogil=True)
 def low_byte_agreements(sketches: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Per pair, how many bytes of the two packed sketch rows are equal."""
+    """Per pair, how many bytes of the two packed sketch rows are equal.
+
+    Equal bytes are zero bytes of the XOR, counted eight at a time: the classic
+    zero-byte test leaves bit 7 of each zero byte set (and no other bit), and one
+    multiplication adds those bits up in the top byte.
+    """
+    low7 = np.uint64(0x7F7F7F7F7F7F7F7F)
+    ones = np.uint64(0x0101010101010101)
     agree = np.empty(len(left), dtype=np.int64)
     words = sketches.shape[1]
     for pair in range(len(left)):
-        same = 0
+        same = np.uint64(0)
         for word in range(words):
             x = sketches[left[pair], word] ^ sketches[right[pair], word]
-            for byte in range(8):
-                if (x >> np.uint64(8 * byte)) & np.uint64(0xFF) == 0:
-                    same += 1
+            zero_high_bits = ~(((x & low7) + low7) | x | low7)
+            same += ((zero_high_bits >> np.uint64(7)) * ones) >> np.uint64(56)
         agree[pair] = same
     return agree
 
