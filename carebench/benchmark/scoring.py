@@ -56,9 +56,10 @@ def analyse(
     """Rebuild conversations from posts and score every signal.
 
     Templates run in a worker thread from the start, while this thread rebuilds the
-    conversations, computes the text signals and scores everything but the template
-    counts; only those wait for the worker. Both strands spend most of their time in
-    numpy/pyarrow/numba code that releases the GIL, so on two cores they overlap. The two
+    conversations, computes the text signals (with the worker's help once its search is
+    done) and scores everything but the template counts; only those wait for the worker.
+    Both strands spend most of their time in numpy/pyarrow/numba code that releases the
+    GIL, so on two cores they overlap. The two
     strands' memory peaks meet, so the rebuild empties `posts` as it copies them into the
     turns and freed memory is handed back to the system between steps (see
     `carebench.benchmark.memory`). (A third strand for the brand texts made no run faster
@@ -70,17 +71,17 @@ def analyse(
     brands = brands or BrandConfig()
     brand_posts = _brand_posts(posts)
     release_freed_memory()
-    # Text signals go a chunk at a time through a queue that every strand draws from:
-    # the second worker from the start, the template worker once its search is done,
-    # and this thread once the conversations are rebuilt; so neither core idles while
-    # another strand still has work.
+    # Text signals go a chunk at a time through a queue that both strands draw from: this
+    # thread once the conversations are rebuilt, the template worker once its search is
+    # done; so neither core idles while the other strand still has work. (A third strand
+    # draining the queue from the start kept templates, the longest strand, from a core
+    # of their own: 3 s slower at 2.8M posts.)
     shared = SharedJobs()
     brand_parts = [
         shared.add(partial(_brand_signal_columns, chunk)) for chunk in _chunks(brand_posts["text"])
     ]
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    with ThreadPoolExecutor(max_workers=1) as pool:
         templates_done = pool.submit(_templates_then_help, brand_posts, settings, shared)
-        pool.submit(shared.work)
         # The posts are emptied as the turns are built: both whole would cost 0.8 GB more.
         threads = build_threads(posts, consume=True)
         del posts
