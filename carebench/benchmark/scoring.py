@@ -59,11 +59,9 @@ def analyse(
     conversations, computes the text signals (with the worker's help once its search is
     done) and scores everything but the template counts; only those wait for the worker.
     Both strands spend most of their time in numpy/pyarrow/numba code that releases the
-    GIL, so on two cores they overlap. The two
-    strands' memory peaks meet, so the rebuild empties `posts` as it copies them into the
-    turns and freed memory is handed back to the system between steps (see
-    `carebench.benchmark.memory`). (A third strand for the brand texts made no run faster
-    and cost 0.3 GB.)
+    GIL, so on two cores they overlap. The two strands' memory peaks meet, so the rebuild
+    empties `posts` as it copies them into the turns, and freed memory is handed back to
+    the system between steps (see `carebench.benchmark.memory`).
     Brand text signals are computed per brand post and looked up by the post's row, as
     template ids are. `posts` is emptied: pass a frame you no longer need.
     """
