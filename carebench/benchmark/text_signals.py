@@ -199,9 +199,13 @@ def _has_where(text: pa.Array, rows: np.ndarray, pattern: str) -> np.ndarray:
     return found
 
 
-def _without(text: pa.Array, pattern: str) -> pa.Array:
-    """The texts with every match of `pattern` replaced by a space."""
-    return replace_where(text, pc.match_substring_regex(text, pattern), pattern, " ")
+def _without(text: pa.Array, pattern: str, rows: np.ndarray | None = None) -> pa.Array:
+    """The texts with every match of `pattern` replaced by a space.
+
+    `rows`, when given, holds every row that may match (the others are left as they are).
+    """
+    found = pc.match_substring_regex(text, pattern) if rows is None else pa.array(rows)
+    return replace_where(text, found, pattern, " ")
 
 
 def _any_of(*patterns: str) -> str:
@@ -209,13 +213,19 @@ def _any_of(*patterns: str) -> str:
     return "(?:" + "|".join(patterns) + ")"
 
 
+# Every exception phrase list in one: the rows worth removing exceptions from.
+_ANY_EXCEPTION = _any_of(
+    _DEFLECTION_EXCEPTION, _EMPATHY_EXCEPTION, _HEDGING_EXCEPTION, _FIX_EXCEPTION, _SOLVED_EXCEPTION
+)
 # Every channel pattern in one: one pass finds the few rows worth testing channel by channel.
 _ANY_CHANNEL = _any_of(*_CHANNEL_REGEX.values())
 
 
-def _channel_flags(text: pa.Array) -> dict[Channel, np.ndarray]:
-    """One bool array per channel over prepared texts."""
-    text = _without(text, _DEFLECTION_EXCEPTION)
+def _channel_flags(
+    text: pa.Array, exceptions: np.ndarray | None = None
+) -> dict[Channel, np.ndarray]:
+    """One bool array per channel over prepared texts (`exceptions`: see `_without`)."""
+    text = _without(text, _DEFLECTION_EXCEPTION, exceptions)
     some = _has(text, _ANY_CHANNEL)
     flags = {channel: _has_where(text, some, _CHANNEL_REGEX[channel]) for channel in CHANNELS}
     named = np.logical_or.reduce([flags[c] for c in CHANNELS if c != "web"])
@@ -261,7 +271,12 @@ class PreparedTexts:
 
     @cached_property
     def channel_flags(self) -> dict[Channel, np.ndarray]:
-        return _channel_flags(self.prepared_array)
+        return _channel_flags(self.prepared_array, self.exception_rows)
+
+    @cached_property
+    def exception_rows(self) -> np.ndarray:
+        """Rows that hold any signal's exception phrase: one pass instead of one per signal."""
+        return _has(self.prepared_array, _ANY_EXCEPTION)
 
 
 TextInput = pd.Series | PreparedTexts
@@ -329,7 +344,7 @@ def is_empathic(texts: TextInput) -> pd.Series:
         correctly") are removed.
     """
     given = prepare_texts(texts)
-    text = _without(given.prepared_array, _EMPATHY_EXCEPTION)
+    text = _without(given.prepared_array, _EMPATHY_EXCEPTION, given.exception_rows)
     return pd.Series(_has(text, _EMPATHY), index=given.original.index, dtype=bool)
 
 
@@ -351,7 +366,7 @@ def is_hedging(texts: TextInput) -> pd.Series:
         are removed.
     """
     given = prepare_texts(texts)
-    text = _without(given.prepared_array, _HEDGING_EXCEPTION)
+    text = _without(given.prepared_array, _HEDGING_EXCEPTION, given.exception_rows)
     return pd.Series(_has(text, _HEDGING), index=given.original.index, dtype=bool)
 
 
@@ -447,7 +462,7 @@ def customer_signal(texts: TextInput) -> pd.Series:
     given = prepare_texts(texts)
     text = given.prepared_array
     persists = _has(text, _PROBLEM_PERSISTS)
-    solved = _has(_without(text, _SOLVED_EXCEPTION), _SOLVED)
+    solved = _has(_without(text, _SOLVED_EXCEPTION, given.exception_rows), _SOLVED)
     problem = _has(text, _PROBLEM)
     thanks = _has(text, _THANKS)
     thanks &= ~_has_where(text, thanks, _THANKS_BLOCKER)
@@ -482,7 +497,7 @@ def brand_answer_kind(texts: TextInput) -> pd.Series:
     given = prepare_texts(texts)
     text = given.prepared_array
     routed = np.logical_or.reduce(list(given.channel_flags.values()))
-    fixable = _without(text, _FIX_EXCEPTION)
+    fixable = _without(text, _FIX_EXCEPTION, given.exception_rows)
     # The route and alternative tests only matter where the post says it cannot help.
     cannot = _has(fixable, _CANNOT_HELP) & ~routed
     alternative = _has_where(text, cannot, _CANNOT_HELP_ALTERNATIVE)
