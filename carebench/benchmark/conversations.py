@@ -130,7 +130,11 @@ def build_threads(posts: pd.DataFrame, *, consume: bool = False) -> Threads:
     # Turns in (tree, time, post id) order. Trees come in the order of their roots by
     # (platform, time, post id), whatever the row order.
     post_id = posts["post_id"]
-    root_rows = np.unique(tree.root[keep])
+    is_root = np.zeros(n, dtype=bool)
+    is_root[tree.root[keep]] = True
+    root_rows = np.flatnonzero(is_root)
+    del is_root
+    conversation_roots = _conversation_order(posts, root_rows)
     platform_code = pd.factorize(posts["platform"].iloc[root_rows], sort=True)[0]
     root_order = _id_order((seconds[root_rows], platform_code), post_id.iloc[root_rows])
     root_rank = np.empty(n, dtype=np.int64)
@@ -168,8 +172,8 @@ def build_threads(posts: pd.DataFrame, *, consume: bool = False) -> Threads:
     ]
     first_brand = brand_turns[first_of_runs(brand_turns["_root"])].set_index("_root")
     root_columns = ["platform", "post_id", "author_id", "created_at", "text"]
-    roots = turns[root_columns].iloc[turn_of[root_rows]].copy()
-    roots.index = pd.Index(root_rows, name="_root")
+    roots = turns[root_columns].iloc[turn_of[conversation_roots]].copy()
+    roots.index = pd.Index(conversation_roots, name="_root")
     roots["_root"] = root_rows
     roots["brand"] = first_brand["post_brand"].reindex(roots.index)
     roots["brand_account"] = first_brand["author_handle"].reindex(roots.index)
@@ -177,13 +181,17 @@ def build_threads(posts: pd.DataFrame, *, consume: bool = False) -> Threads:
     unanswered = roots["brand"].isna()
     roots.loc[unanswered, "brand"] = _mentioned_brand(roots.loc[unanswered, "text"], account_brand)
 
-    # Roots are sorted by row, so each turn finds its root's row by binary search; taken as
-    # Arrow strings (`.to_numpy()` would build a Python str per turn).
-    root_of_turn = np.searchsorted(root_rows, turns["_root"].to_numpy())
+    # Taken by position as Arrow strings (`.to_numpy()` would build a Python str per turn).
+    root_position = np.empty(n, dtype=np.int64)
+    root_position[conversation_roots] = np.arange(len(conversation_roots))
+    root_of_turn = root_position[turns["_root"].to_numpy()]
+    del root_position
     turns["conversation_brand"] = roots["brand"].astype("string").array.take(root_of_turn)
     turns["is_brand_turn"] = (turns["post_brand"] == turns["conversation_brand"]).fillna(False)
     turns["is_customer_turn"] = turns["author_role"] == "customer"
-    turns["turn"] = turns.groupby("_root", sort=False).cumcount()
+    # Each turn's place in its conversation: turns come grouped by root.
+    starts = np.flatnonzero(first_of_runs(turns["_root"]))
+    turns["turn"] = np.arange(len(turns)) - np.repeat(starts, np.diff(np.r_[starts, len(turns)]))
 
     # The customer post a brand turn answers: its nearest customer ancestor.
     answered_pos = tree.customer_ancestor[turns["_pos"].to_numpy()]
@@ -240,11 +248,7 @@ def build_threads(posts: pd.DataFrame, *, consume: bool = False) -> Threads:
 
     # The root post's row in `posts`, as turns know it: the key the scoring joins on.
     conversations["_root"] = conversations.index.to_numpy()
-    # By opening time, then id, then platform (two platforms may reuse an id, and the
-    # order must not follow the rows): a numeric sort, with strings compared only on ties.
-    opened = conversations["opened_at"].astype("int64").to_numpy()
-    order = _id_order((opened,), conversations[["conversation_id", "platform"]])
-    conversations = conversations.iloc[order].reset_index(drop=True)
+    conversations = conversations.reset_index(drop=True)
     return Threads(turns=turns, conversations=conversations, issues=issues)
 
 
@@ -254,6 +258,22 @@ def _derived_times(posts: pd.DataFrame) -> int:
         return 0
     marked = posts["raw_ref"].astype("string").str.endswith(DERIVED_TIME_MARK)
     return int(marked.fillna(False).sum())
+
+
+def _conversation_order(posts: pd.DataFrame, root_rows: np.ndarray) -> np.ndarray:
+    """The root rows in the conversations' order: opening time, then id, then platform.
+
+    Platform last because two platforms may reuse an id; the order never follows the
+    rows. A numeric sort, with strings compared only on ties.
+    """
+    opened = posts["created_at"].astype("int64").to_numpy()[root_rows]
+    ties = pd.DataFrame(
+        {
+            "id": posts["post_id"].iloc[root_rows].array,
+            "platform": posts["platform"].iloc[root_rows].array,
+        }
+    )
+    return root_rows[_id_order((opened,), ties)]
 
 
 def _id_order(keys: tuple[np.ndarray, ...], tie_break: pd.Series | pd.DataFrame) -> np.ndarray:
