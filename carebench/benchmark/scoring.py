@@ -14,6 +14,8 @@ from typing import Literal, get_args
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from carebench.benchmark import text_signals
 from carebench.benchmark.conversations import (
@@ -107,12 +109,10 @@ def analyse(
         conversations["opened_hour_of_week"] = _hour_of_week(conversations, brands)
         template_of, templates = templates_done.result()
     del brand_posts
-    # Both sides know each post by its row in `posts`: no string keys to build or match.
-    template_ids = template_of.reindex(turns["_pos"].to_numpy()).to_numpy()
+    # Both sides know each post by its row in `posts`: looked up by position, and taken
+    # as Arrow strings (a reindex built a Python str per turn).
     own = turns["is_brand_turn"].to_numpy(dtype=bool)
-    turns["template_id"] = pd.Series(
-        pd.array(template_ids, dtype="string"), index=turns.index
-    ).where(own)
+    turns["template_id"] = _by_position(template_of, turns["_pos"].to_numpy(), own)
     turns["templated"] = turns["template_id"].notna()
     templated_posts = (
         turns.loc[own, ["_root", "templated"]].groupby("_root", sort=False)["templated"].sum()
@@ -125,6 +125,21 @@ def analyse(
         templates=templates,
         issues=threads.issues,
     )
+
+
+def _by_position(
+    values: pd.Series, positions: np.ndarray, wanted: np.ndarray
+) -> pd.api.extensions.ExtensionArray:
+    """`values` (strings indexed by row position) at `positions`; <NA> where not `wanted`
+    or where `values` has no such row."""
+    if not len(values):
+        return pd.array([pd.NA] * len(positions), dtype="string")
+    size = 1 + max(values.index.max(), positions.max(initial=-1))
+    slot = np.full(size, -1, dtype=np.int64)
+    slot[values.index.to_numpy()] = np.arange(len(values))
+    found = np.where(wanted, slot[positions], -1)
+    taken = pa.array(values.astype("string").array).take(pa.array(np.maximum(found, 0)))
+    return pd.array(pc.if_else(pa.array(found >= 0), taken, pa.scalar(None, taken.type)), "string")
 
 
 def _brand_posts(posts: pd.DataFrame) -> pd.DataFrame:
