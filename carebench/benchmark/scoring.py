@@ -226,7 +226,7 @@ def _customer_signal_columns(texts: pd.Series) -> pd.DataFrame:
 
 
 def _add_customer_signals(turns: pd.DataFrame, signals: pd.DataFrame) -> None:
-    """Add `_customer_signals` to the turns (in place; "" and False on other turns)."""
+    """Add the customer text signals to the turns (in place; "" and False on other turns)."""
     customer = turns["is_customer_turn"].to_numpy(dtype=bool)
     signal = np.full(len(turns), "", dtype=object)
     signal[customer] = signals["customer_signal"].to_numpy(dtype=object)
