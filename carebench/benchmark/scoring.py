@@ -100,9 +100,9 @@ def analyse(
         # and look up several times faster than conversation id strings, and two
         # platforms that reuse a post id can never be mixed up.
         conversations = threads.conversations.set_index("_root")
-        conversations = conversations.join(_brand_turn_signals(turns))
-        conversations = conversations.join(_customer_turn_signals(turns))
-        conversations = conversations.join(_outcomes(turns, conversations))
+        _add_columns(conversations, _brand_turn_signals(turns))
+        _add_columns(conversations, _customer_turn_signals(turns))
+        _add_columns(conversations, _outcomes(turns, conversations))
         conversations["repeat_contact"] = repeat_contact(
             conversations, settings.repeat_contact_days
         )
@@ -125,6 +125,16 @@ def analyse(
         templates=templates,
         issues=threads.issues,
     )
+
+
+def _add_columns(conversations: pd.DataFrame, per_conversation: pd.DataFrame) -> None:
+    """Add each column of `per_conversation` (in place, aligned on the index).
+
+    What a left join gives, without copying every column already there (root texts
+    included) once per join.
+    """
+    for column in per_conversation.columns:
+        conversations[column] = per_conversation[column].reindex(conversations.index)
 
 
 def _by_position(
