@@ -178,7 +178,6 @@ def build_threads(posts: pd.DataFrame, *, consume: bool = False) -> Threads:
     root_columns = ["platform", "post_id", "author_id", "created_at", "text"]
     roots = turns[root_columns].iloc[turn_of[conversation_roots]].copy()
     roots.index = pd.Index(conversation_roots, name="_root")
-    roots["_root"] = root_rows
     roots["brand"] = first_brand["post_brand"].reindex(roots.index)
     roots["brand_account"] = first_brand["author_handle"].reindex(roots.index)
 
