@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from carebench.errors import ImportFailed, StoreError
+from carebench.schema import POST_COLUMNS
 from carebench.store import Source, Store, open_store, resolve_db_path
 from tests.conftest import make_posts
 
@@ -103,6 +104,13 @@ def test_posts_can_skip_columns_the_caller_never_reads(fresh_store: Store):
     )
     with pytest.raises(ValueError, match="Not post columns: txt"):
         fresh_store.posts(skip=("txt",))
+
+
+def test_posts_can_skip_every_column_but_the_text(fresh_store: Store):
+    fresh_store.import_sources("test", [Source("a.csv", [chunk(ROWS)])])
+    only_text = fresh_store.posts(skip=[c for c in POST_COLUMNS if c != "text"])
+    assert sorted(only_text["text"]) == sorted(text for *_, text in ROWS)
+    assert only_text["post_id"].isna().all()
 
 
 def test_posts_unordered_are_the_same_posts(fresh_store: Store):
