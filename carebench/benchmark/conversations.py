@@ -282,9 +282,9 @@ def _conversation_order(posts: pd.DataFrame, root_rows: np.ndarray) -> np.ndarra
 def _id_order(keys: tuple[np.ndarray, ...], tie_break: pd.Series | pd.DataFrame) -> np.ndarray:
     """The order that sorts rows by `keys` (last key first, as `np.lexsort`), then `tie_break`.
 
-    Numeric keys sort with numpy; only rows that tie on every key (rare: the same second
-    in one tree) are sorted again by the tie-break column(s), so millions of strings are
-    never compared.
+    Numeric keys sort with numpy; only the rows that tie on every key (two posts of one
+    tree in the same second, two conversations opened in the same microsecond) are
+    sorted again by the tie-break column(s), so millions of strings are never compared.
     """
     order = np.lexsort(keys)
     tied = np.ones(max(len(order) - 1, 0), dtype=bool)
