@@ -93,7 +93,12 @@ def analyse(
             for chunk in _chunks(turns.loc[customer, "text"])
         ]
         shared.work()
-        _add_brand_signals(turns, _stacked(brand_parts, _brand_signal_columns))
+        # Both sides know each post by its row in `posts`: each of the brand's own turns
+        # finds its brand post by position. The brand signals and the template ids come
+        # in the brand posts' row order, so one lookup serves both.
+        own = turns["is_brand_turn"].to_numpy(dtype=bool)
+        brand_row = _rows_at(brand_posts.index, turns["_pos"].to_numpy(), own)
+        _add_brand_signals(turns, _stacked(brand_parts, _brand_signal_columns), brand_row)
         _add_customer_signals(turns, _stacked(customer_parts, _customer_signal_columns))
         # Everything but the template counts is scored while templates still run.
         # Conversations and turns meet on the root post's row (`_root`): integer keys group
@@ -109,10 +114,7 @@ def analyse(
         conversations["opened_hour_of_week"] = _hour_of_week(conversations, brands)
         template_of, templates = templates_done.result()
     del brand_posts
-    # Both sides know each post by its row in `posts`: looked up by position, and taken
-    # as Arrow strings (a reindex built a Python str per turn).
-    own = turns["is_brand_turn"].to_numpy(dtype=bool)
-    turns["template_id"] = _by_position(template_of, turns["_pos"].to_numpy(), own)
+    turns["template_id"] = _strings_at(template_of, brand_row, pd.NA)
     turns["templated"] = turns["template_id"].notna()
     templated_posts = (
         turns.loc[own, ["_root", "templated"]].groupby("_root", sort=False)["templated"].sum()
@@ -137,19 +139,27 @@ def _add_columns(conversations: pd.DataFrame, per_conversation: pd.DataFrame) ->
         conversations[column] = per_conversation[column].reindex(conversations.index)
 
 
-def _by_position(
-    values: pd.Series, positions: np.ndarray, wanted: np.ndarray
-) -> pd.api.extensions.ExtensionArray:
-    """`values` (strings indexed by row position) at `positions`; <NA> where not `wanted`
-    or where `values` has no such row."""
-    if not len(values):
-        return pd.array([pd.NA] * len(positions), dtype="string")
-    size = 1 + max(values.index.max(), positions.max(initial=-1))
+def _rows_at(index: pd.Index, positions: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """For each wanted position, its row in `index` (row positions); -1 elsewhere."""
+    size = 1 + max(index.max() if len(index) else -1, positions.max(initial=-1))
     slot = np.full(size, -1, dtype=np.int64)
-    slot[values.index.to_numpy()] = np.arange(len(values))
-    found = np.where(wanted, slot[positions], -1)
-    taken = pa.array(values.astype("string").array).take(pa.array(np.maximum(found, 0)))
-    return pd.array(pc.if_else(pa.array(found >= 0), taken, pa.scalar(None, taken.type)), "string")
+    slot[index.to_numpy()] = np.arange(len(index))
+    return np.where(wanted, slot[positions], -1)
+
+
+def _strings_at(
+    values: pd.Series, rows: np.ndarray, fill: object
+) -> pd.api.extensions.ExtensionArray:
+    """`values` at `rows` (`_rows_at`), `fill` where the row is -1, as Arrow strings.
+
+    Taken in Arrow: going through numpy built a Python str per turn.
+    """
+    if not len(values):
+        return pd.array(np.full(len(rows), fill, dtype=object), "string")
+    found = pa.array(rows >= 0)
+    fill_value = pa.scalar(None if fill is pd.NA else fill, pa.large_string())
+    taken = pa.array(values.astype("string").array).take(pa.array(np.maximum(rows, 0)))
+    return pd.array(pc.if_else(found, taken, fill_value.cast(taken.type)), "string")
 
 
 def _brand_posts(posts: pd.DataFrame) -> pd.DataFrame:
@@ -246,24 +256,21 @@ def _add_customer_signals(turns: pd.DataFrame, signals: pd.DataFrame) -> None:
     turns["care_request"] = care
 
 
-def _add_brand_signals(turns: pd.DataFrame, brand_signals: pd.DataFrame) -> None:
+def _add_brand_signals(turns: pd.DataFrame, brand_signals: pd.DataFrame, rows: np.ndarray) -> None:
     """Add the brand text signals to the brand's own turns (in place; "", False, <NA> elsewhere).
 
-    `brand_signals` is indexed by each brand post's row in `posts`, which turns keep as
-    `_pos`; another brand's post in the thread gets no brand signals.
+    `rows` gives each turn's row in `brand_signals` (`_rows_at`), -1 for the turns that get
+    none: customer turns and another brand's post in the thread.
     """
-    own = turns["is_brand_turn"].to_numpy(dtype=bool)
-    mine = brand_signals.reindex(turns["_pos"].to_numpy()[own])
-    for column in mine.columns:
-        if mine[column].dtype == bool:
+    own = rows >= 0
+    for column in brand_signals.columns:
+        if brand_signals[column].dtype == bool:
             flags = np.zeros(len(turns), dtype=bool)
-            flags[own] = mine[column].to_numpy(dtype=bool)
+            flags[own] = brand_signals[column].to_numpy(dtype=bool)[rows[own]]
             turns[column] = flags
         else:  # text: "" when there is no value, but a missing signature stays <NA>
             fill = pd.NA if column == "agent_signature" else ""
-            values = np.full(len(turns), fill, dtype=object)
-            values[own] = mine[column].to_numpy(dtype=object)
-            turns[column] = pd.array(values, dtype="string")
+            turns[column] = _strings_at(brand_signals[column], rows, fill)
 
 
 def _brand_turn_signals(turns: pd.DataFrame) -> pd.DataFrame:
