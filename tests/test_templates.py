@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -12,14 +11,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import sparse
+from scipy.sparse.csgraph import connected_components
 
+from carebench.benchmark.minhash_kernels import equal_bytes, shared_columns
 from carebench.benchmark.templates import (
+    _ANCHORS,
     _BANDS,
+    _MIN_AGREEMENT,
     _ROWS,
     TemplateSettings,
-    _agreements,
     _byte_sketches,
-    _jaccard_at_least,
     _minhash,
     _verify_buckets,
     find_templates,
@@ -230,7 +231,7 @@ def test_later_anchors_are_checked_when_the_first_fails() -> None:
     assert edges.tolist() == [[1, 2]]
 
 
-def test_agreements_count_minhash_values_that_share_their_low_byte() -> None:
+def test_equal_bytes_counts_minhash_values_that_share_their_low_byte() -> None:
     rng = np.random.default_rng(5)
     signatures = rng.integers(0, 2**32, size=(3, _BANDS * _ROWS), dtype=np.uint32)
     signatures[1] = signatures[0]
@@ -238,21 +239,18 @@ def test_agreements_count_minhash_values_that_share_their_low_byte() -> None:
     signatures[1, 30:40] ^= np.uint32(0x100)  # 10 differ above it: still "agree"
     signatures[2, :] = signatures[0] ^ np.uint32(0x80)
     sketches = _byte_sketches(signatures)
-    counts = _agreements(sketches, np.array([0, 0, 1]), np.array([1, 2, 1]))
-    assert counts.tolist() == [_BANDS * _ROWS - 30, 0, _BANDS * _ROWS]
+    counts = [equal_bytes(sketches, i, j) for i, j in ((0, 1), (0, 2), (1, 1))]
+    assert counts == [_BANDS * _ROWS - 30, 0, _BANDS * _ROWS]
 
 
-def test_agreements_count_equal_bytes_of_random_sketches_in_one_or_two_threads() -> None:
+def test_equal_bytes_of_random_sketches_match_a_direct_count() -> None:
     # Random bytes from a small alphabet: many equal, in every position of a word.
     rng = np.random.default_rng(6)
     signatures = rng.integers(0, 4, size=(500, _BANDS * _ROWS), dtype=np.uint32)
     sketches = _byte_sketches(signatures)
-    pairs = rng.integers(0, 500, size=(50_000, 2))
+    pairs = rng.integers(0, 500, size=(5_000, 2))
     expected = (signatures[pairs[:, 0]] == signatures[pairs[:, 1]]).sum(axis=1)
-    assert _agreements(sketches, pairs[:, 0], pairs[:, 1]).tolist() == expected.tolist()
-    with ThreadPoolExecutor(max_workers=1) as pool:  # above _PARALLEL_MIN_PAIRS: halves
-        halves = _agreements(sketches, pairs[:, 0], pairs[:, 1], pool)
-    assert halves.tolist() == expected.tolist()
+    assert [equal_bytes(sketches, i, j) for i, j in pairs] == expected.tolist()
 
 
 def random_shingle_sets(seed: int, rows: int = 300) -> sparse.csr_matrix:
@@ -278,18 +276,85 @@ def test_minhash_is_the_minimum_of_each_permutation_over_the_row() -> None:
         assert signatures[row].tolist() == permuted.min(axis=0).tolist()
 
 
-def test_exact_jaccard_check_matches_set_arithmetic() -> None:
+def test_shared_columns_match_set_arithmetic() -> None:
     shingles = random_shingle_sets(3)
     sets = [set(shingles.indices[shingles.indptr[r] : shingles.indptr[r + 1]]) for r in range(300)]
     pairs = np.random.default_rng(4).integers(0, 300, size=(2000, 2))
-    for threshold in (0.3, 0.7):
-        found = _jaccard_at_least(shingles, pairs[:, 0], pairs[:, 1], threshold)
-        expected = [len(sets[i] & sets[j]) / len(sets[i] | sets[j]) >= threshold for i, j in pairs]
-        assert found.tolist() == expected
-    many = np.tile(pairs, (15, 1))  # above _PARALLEL_MIN_PAIRS: split over two threads
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        found = _jaccard_at_least(shingles, many[:, 0], many[:, 1], 0.5, pool)
-    assert found.tolist() == _jaccard_at_least(shingles, many[:, 0], many[:, 1], 0.5).tolist()
+    found = [shared_columns(shingles.indptr, shingles.indices, i, j) for i, j in pairs]
+    assert found == [len(sets[i] & sets[j]) for i, j in pairs]
+
+
+def reference_components(
+    bands: list, shingles: sparse.csr_matrix, signatures: np.ndarray, threshold: float
+) -> np.ndarray:
+    """Components linking every bucket row to each of its bucket's first _ANCHORS rows
+    when the pair passes both checks, pair by pair in Python (no skipping)."""
+    sets = [
+        set(shingles.indices[shingles.indptr[r] : shingles.indptr[r + 1]])
+        for r in range(shingles.shape[0])
+    ]
+    low = signatures & 0xFF
+    edges = []
+    for rows, first, position in bands:
+        for at in range(len(rows)):
+            for anchor in range(min(position[at], _ANCHORS)):
+                i, j = int(rows[at]), int(rows[first[at] + anchor])
+                agree = int((low[i] == low[j]).sum())
+                jaccard = len(sets[i] & sets[j]) / len(sets[i] | sets[j])
+                if agree >= _MIN_AGREEMENT * _BANDS * _ROWS and jaccard >= threshold:
+                    edges.append((i, j))
+    return components_of(edges, shingles.shape[0])
+
+
+def components_of(edges: list | np.ndarray, count: int) -> np.ndarray:
+    edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+    graph = sparse.coo_matrix(
+        (np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(count, count)
+    )
+    return connected_components(graph, directed=False)[1]
+
+
+def test_bucket_search_finds_the_components_of_checking_every_anchor_pair() -> None:
+    # Families of near-duplicate shingle sets among random ones, random buckets of 2 to
+    # 30 rows (bigger than _ANCHORS + 1, so some rows meet only anchors), and sketches
+    # that agree on a random share of values: the search skips pairs already linked,
+    # yet must end with the components of checking every anchor pair.
+    rng = np.random.default_rng(8)
+    count, columns = 400, 90
+    dense = rng.random((count, columns)) < 0.15
+    signatures = rng.integers(0, 2**32, size=(count, _BANDS * _ROWS), dtype=np.uint32)
+    for _family in range(8):
+        base = rng.random(columns) < 0.3
+        base_signature = rng.integers(0, 2**32, size=_BANDS * _ROWS, dtype=np.uint32)
+        for row in rng.choice(count, size=25, replace=False):
+            dense[row] = base ^ (rng.random(columns) < 0.04)
+            # Members share most, not all, MinHash values: some pairs fail the sketch test.
+            copied = rng.random(_BANDS * _ROWS) < rng.uniform(0.5, 0.95)
+            signatures[row, copied] = base_signature[copied]
+    dense[:, 0] |= ~dense.any(axis=1)
+    shingles = sparse.csr_matrix(dense.astype(np.int32))
+    bands = []
+    for _ in range(_BANDS):
+        order = rng.permutation(count)
+        sizes = rng.integers(2, 31, size=count)
+        ends = np.cumsum(sizes)
+        sizes = sizes[ends <= count]
+        starts = np.r_[0, np.cumsum(sizes)[:-1]]
+        rows = order[: sizes.sum()].astype(np.int32)
+        first = np.repeat(starts, sizes).astype(np.int32)
+        bands.append((rows, first, (np.arange(len(rows)) - first).astype(np.int32)))
+
+    edges = _verify_buckets(bands, shingles, _byte_sketches(signatures), 0.7)
+
+    expected = reference_components(bands, shingles, signatures, 0.7)
+    found = components_of(edges, count)
+    assert len(set(expected.tolist())) < count - 20  # the data has something to find
+    # Same partition: each found component is exactly one expected component.
+    assert len(set(zip(found.tolist(), expected.tolist(), strict=True))) == len(set(expected))
+    assert len(set(found.tolist())) == len(set(expected.tolist()))
+    # Every returned pair joined two components: a forest, one edge fewer than its rows.
+    assert len(edges) == count - len(set(found.tolist()))
+    assert (edges[:, 0] < edges[:, 1]).all()
 
 
 def test_pairs_of_high_row_numbers_are_found_in_int32_buckets() -> None:

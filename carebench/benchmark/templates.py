@@ -18,7 +18,6 @@ row order and other brands' posts never change which of a brand's posts are temp
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import pairwise
@@ -697,47 +696,9 @@ def _byte_sketches(signatures: np.ndarray) -> np.ndarray:
     """The low byte of every MinHash value, packed 8 to a uint64 word (rows x words)."""
     low = (signatures & np.uint32(0xFF)).astype(np.uint8)
     padding = (-low.shape[1]) % 8
-    # Padding bytes are equal in every row; `_agreements` subtracts them.
+    # Padding bytes are equal in every row; `_verify_buckets` allows for them.
     low = np.pad(low, ((0, 0), (0, padding)))
     return np.ascontiguousarray(low).view(np.uint64)
-
-
-# Below this many pairs a kernel runs in the calling thread alone: a second thread costs
-# more than it saves.
-_PARALLEL_MIN_PAIRS = 20_000
-
-
-def _pairs_in_halves(
-    kernel: Callable[..., np.ndarray],
-    pool: ThreadPoolExecutor | None,
-    *arrays: np.ndarray,
-) -> np.ndarray:
-    """`kernel(*arrays)` whose last two arrays are the pairs, in two threads when many.
-
-    The compiled kernels release the GIL, so each half runs on its own core whenever
-    the other strands of the analysis leave one free.
-    """
-    *shared, left, right = arrays
-    if pool is None or len(left) < _PARALLEL_MIN_PAIRS:
-        return kernel(*arrays)
-    half = len(left) // 2
-    second = pool.submit(kernel, *shared, left[half:], right[half:])
-    first = kernel(*shared, left[:half], right[:half])
-    return np.concatenate([first, second.result()])
-
-
-def _agreements(
-    sketches: np.ndarray,
-    left: np.ndarray,
-    right: np.ndarray,
-    pool: ThreadPoolExecutor | None = None,
-) -> np.ndarray:
-    """Per pair, how many MinHash values share their low byte."""
-    from carebench.benchmark.minhash_kernels import low_byte_agreements  # see `_minhash`
-
-    equal_bytes = _pairs_in_halves(low_byte_agreements, pool, sketches, left, right)
-    # Padding bytes are equal in every row (`_byte_sketches`).
-    return equal_bytes - (sketches.shape[1] * 8 - _BANDS * _ROWS)
 
 
 def _verify_buckets(
@@ -751,78 +712,31 @@ def _verify_buckets(
     already connected through verified pairs is skipped, as it cannot change a connected
     component; so once a template's variants are linked the other bands cost nothing.
     Buckets of <= _ANCHORS + 1 rows are thus checked exhaustively; in bigger ones a row
-    is linked through the anchors, the template's most repeated texts.
+    is linked through the anchors, the template's most repeated texts. The pairs returned
+    join two components when found: enough for the components, not every passing pair.
     """
-    labels = np.arange(shingles.shape[0])
-    radix = shingles.shape[0] + 1
-    found: list[np.ndarray] = []
-    # A second thread shares each step's pair checks (see `_pairs_in_halves`).
-    two_cores = (os.cpu_count() or 1) >= 2
-    with ThreadPoolExecutor(max_workers=1) as helper:
-        pool = helper if two_cores else None
-        for anchor_position in range(_ANCHORS):
-            remaining: list[_Band] = []
-            for rows, first, position in bands:
-                later = position > anchor_position
-                if not later.any():
-                    continue
-                remaining.append((rows, first, position))
-                # int64: the pair keys below (row * radix + row) overflow int32.
-                member = rows[later].astype(np.int64)
-                anchor = rows[first[later] + anchor_position].astype(np.int64)
-                apart = labels[member] != labels[anchor]
-                if not apart.any():
-                    continue
-                pairs = np.sort(
-                    np.minimum(member[apart], anchor[apart]) * radix
-                    + np.maximum(member[apart], anchor[apart])
-                )
-                pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]]
-                low, high = pairs // radix, pairs % radix
-                likely = _agreements(sketches, low, high, pool) >= _MIN_AGREEMENT * _BANDS * _ROWS
-                low, high = low[likely], high[likely]
-                passed = _jaccard_at_least(shingles, low, high, threshold, pool)
-                if passed.any():
-                    found.append(np.column_stack([low[passed], high[passed]]))
-                    labels = _merge_labels(labels, low[passed], high[passed])
-            bands = remaining
-            if not bands:
-                break
-    if not found:
+    from carebench.benchmark.minhash_kernels import linked_bucket_pairs  # see `_minhash`
+
+    if not bands:
         return np.empty((0, 2), dtype=np.int64)
-    return np.concatenate(found)
-
-
-def _merge_labels(labels: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Component labels after adding edges left-right (a label is a member row's index).
-
-    Only the components the new edges touch are recomputed, so a step costs little more
-    than its edges.
-    """
-    touched, inverse = np.unique(np.r_[labels[left], labels[right]], return_inverse=True)
-    graph = sparse.coo_matrix(
-        (np.ones(len(left), dtype=np.int8), (inverse[: len(left)], inverse[len(left) :])),
-        shape=(len(touched), len(touched)),
+    # Bands one after the other; bucket starts shifted to the concatenated positions.
+    offsets = np.cumsum([0] + [len(rows) for rows, _, _ in bands[:-1]])
+    rows = np.concatenate([rows for rows, _, _ in bands])
+    first = np.concatenate(
+        [first + offset for (_, first, _), offset in zip(bands, offsets, strict=True)]
     )
-    count, component = connected_components(graph, directed=False)
-    smallest = np.full(count, labels.shape[0], dtype=np.int64)
-    np.minimum.at(smallest, component, touched)
-    mapping = np.arange(labels.shape[0])
-    mapping[touched] = smallest[component]
-    return mapping[labels]
-
-
-def _jaccard_at_least(
-    shingles: sparse.csr_matrix,
-    left: np.ndarray,
-    right: np.ndarray,
-    threshold: float,
-    pool: ThreadPoolExecutor | None = None,
-) -> np.ndarray:
-    """Whether the exact Jaccard of each (left, right) pair of rows is >= threshold."""
-    from carebench.benchmark.minhash_kernels import shared_counts  # see `_minhash`
-
-    # Each row's shingle columns are sorted (`sum_duplicates`), so a merge counts the shared.
-    sizes = np.diff(shingles.indptr)
-    shared = _pairs_in_halves(shared_counts, pool, shingles.indptr, shingles.indices, left, right)
-    return shared / (sizes[left] + sizes[right] - shared) >= threshold
+    position = np.concatenate([position for _, _, position in bands])
+    # Padding bytes are equal in every row (`_byte_sketches`).
+    padding = sketches.shape[1] * 8 - _BANDS * _ROWS
+    min_equal_bytes = int(np.ceil(_MIN_AGREEMENT * _BANDS * _ROWS)) + padding
+    return linked_bucket_pairs(
+        rows,
+        first,
+        position,
+        _ANCHORS,
+        sketches,
+        min_equal_bytes,
+        shingles.indptr,
+        shingles.indices,
+        threshold,
+    )
