@@ -403,7 +403,9 @@ class Store:
             # Both scans see the posts in the same order; aligned by row id all the same.
             if not table["_row"].equals(texts["_row"]):
                 texts = texts.take(pc.index_in(table["_row"], value_set=texts["_row"]))
-            table = table.append_column("text", texts["text"])
+            # One buffer too: pyarrow takes rows across several chunks slowly (2.8M
+            # texts in 3 chunks: 1.5 s, against 0.25 s to combine them and take).
+            table = table.append_column("text", texts["text"].combine_chunks())
             del texts
         table = table.select(wanted)
         # DuckDB keeps the blocks it just read cached (about 0.55 GB per 2.8M posts) while
