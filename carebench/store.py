@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -116,7 +117,8 @@ class Source:
 
     name: str
     chunks: Iterable[PostChunk]
-    content_sha256: str | None = None
+    # A file's hash, or its hash still being computed (waited for when it is recorded).
+    content_sha256: str | Future[str] | None = None
 
 
 @dataclass
@@ -151,6 +153,11 @@ def resolve_db_path(db: str | Path | None = None) -> Path:
         return Path(db)
     from_env = os.environ.get(DB_ENV_VAR)
     return Path(from_env) if from_env else DEFAULT_DB
+
+
+def _resolved(digest: str | Future[str] | None) -> str | None:
+    """A source's hash, waiting for it if it is still being computed."""
+    return digest.result() if isinstance(digest, Future) else digest
 
 
 def file_sha256(path: Path) -> str:
@@ -351,7 +358,7 @@ class Store:
                 import_id,
                 collector,
                 staged.source.name,
-                staged.source.content_sha256,
+                _resolved(staged.source.content_sha256),
                 staged.records_read,
                 posts_new,
                 posts_updated,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,18 @@ def test_a_failure_part_way_rolls_the_whole_import_back(tmp_path: Path, monkeypa
     with Store(":memory:") as store, pytest.raises(ImportFailed, match="store is unchanged"):
         import_files(store, "snscrape", [good, second], OPTIONS)
         assert store.count_posts() == 0
+
+
+def test_each_file_is_recorded_with_its_content_hash(tmp_path: Path):
+    # Hashed in a thread of its own while the files are read: each hash must still
+    # land on its own file's row of the import log.
+    first = tmp_path / "a.csv"
+    first.write_text(TWCS_TEXT, encoding="utf-8")
+    second = tmp_path / "b.csv"
+    second.write_text(TWCS_TEXT.replace("@Acme hi", "@Acme hello"), encoding="utf-8")
+    assert first.read_bytes() != second.read_bytes()
+    with Store(":memory:") as store:
+        import_files(store, "twcs", [first, second])
+        log = store.imports().set_index("source")["content_sha256"]
+    for file in (first, second):
+        assert log[str(file)] == hashlib.sha256(file.read_bytes()).hexdigest()
