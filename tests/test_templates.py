@@ -526,6 +526,23 @@ def test_top_templates_counts_share_representative_and_examples() -> None:
     assert top.loc[1, "examples"] == ["Hi there"]
 
 
+def test_top_templates_order_examples_by_numeric_post_id_and_break_ties() -> None:
+    # Ids sort as numbers ("9" before "10"); one id on two platforms: the text decides.
+    # Two normalised variants of one template, posted twice each: the smaller is shown.
+    first, second = words(26), words(26, {12: "quokka"})
+    posts = pd.DataFrame(
+        {
+            "brand": ["A"] * 4,
+            "post_id": ["10", "9", "9", "11"],
+            "text": [first, second + "!", second, first],
+        }
+    )
+    top = top_templates(posts, find_templates(posts), examples=3)
+    assert top["posts"].tolist() == [4]
+    assert top.loc[0, "examples"] == [second, second + "!", first]
+    assert top.loc[0, "normalised"] == min(first, second)
+
+
 def test_top_templates_keeps_n_per_brand() -> None:
     rows = [("A", f"reply {name}") for name in ("x", "y", "z") for _ in range(3)]
     rows += [("B", "only one") for _ in range(3)]

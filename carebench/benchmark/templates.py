@@ -356,15 +356,20 @@ def top_templates(
     if not mask.any() or n <= 0:
         return _empty_top_templates()
 
-    chosen = pd.DataFrame(
+    # Templates are ranked first, from their post counts alone; only the posts of the
+    # chosen ones are then read (their texts stay in Arrow: no Python str per post).
+    codes, names = pd.factorize(ids[mask])
+    brands = posts.loc[mask, "brand"].astype("string").to_numpy(dtype=object)
+    first_post = np.full(len(names), len(codes), dtype=np.int64)
+    np.minimum.at(first_post, codes, np.arange(len(codes)))
+    sizes = pd.DataFrame(
         {
-            "brand": posts.loc[mask, "brand"].astype("string").to_numpy(),
-            "template_id": ids[mask].to_numpy(),
-            "post_id": posts.loc[mask, "post_id"].astype("string").to_numpy(),
-            "text": posts.loc[mask, "text"].astype("string").to_numpy(),
+            "brand": brands[first_post],
+            "template_id": np.asarray(names, dtype=object),
+            "posts": np.bincount(codes, minlength=len(names)),
+            "code": np.arange(len(names)),
         }
     )
-    sizes = chosen.groupby(["brand", "template_id"], sort=False).size().reset_index(name="posts")
     sizes["number"] = (
         sizes["template_id"].str.rsplit("#", n=1).str[-1].astype("Int64").fillna(0).astype(int)
     )
@@ -372,32 +377,79 @@ def top_templates(
         ["brand", "posts", "number", "template_id"], ascending=[True, False, True, True]
     )
     sizes = sizes.groupby("brand", sort=False).head(n)
-    chosen = chosen.merge(sizes[["brand", "template_id"]], on=["brand", "template_id"])
 
-    chosen["normalised"] = normalise_text(chosen["text"])
-    common = (
-        chosen.groupby(["brand", "template_id", "normalised"], sort=False)
-        .size()
-        .rename("count")
-        .reset_index()
-        .sort_values(["count", "normalised"], ascending=[False, True])
-        .drop_duplicates(["brand", "template_id"])
+    rows = np.flatnonzero(np.isin(codes, sizes["code"].to_numpy()))
+    template = codes[rows]
+    at = pa.array(np.flatnonzero(mask)[rows])
+    texts = pa.array(posts["text"].astype("string").array).take(at)
+    post_ids = pa.array(posts["post_id"].astype("string").array).take(at)
+    normalised = pa.array(normalise_text(pd.Series(pd.arrays.ArrowStringArray(texts))).array)
+    table = sizes.merge(
+        pd.DataFrame(
+            {
+                "code": sizes["code"].to_numpy(),
+                "normalised": _most_common(template, normalised, sizes["code"].to_numpy()),
+                "examples": _first_distinct(template, texts, post_ids, sizes["code"], examples),
+            }
+        ),
+        on="code",
     )
-    chosen["id_length"] = chosen["post_id"].str.len()
-    samples = (
-        chosen.sort_values(["id_length", "post_id", "text"])
-        .drop_duplicates(["brand", "template_id", "text"])
-        .groupby(["brand", "template_id"], sort=False)["text"]
-        .agg(lambda texts: [str(text) for text in texts.head(examples)])
-        .rename("examples")
-        .reset_index()
-    )
-    table = sizes.merge(common[["brand", "template_id", "normalised"]], on=["brand", "template_id"])
-    table = table.merge(samples, on=["brand", "template_id"])
     table["share"] = table["posts"] / table["brand"].map(brand_posts).astype(float)
     table["posts"] = table["posts"].astype(np.int64)
     table = table.sort_values(["brand", "posts", "number"], ascending=[True, False, True])
     return table.loc[:, list(TOP_TEMPLATE_COLUMNS)].reset_index(drop=True)
+
+
+def _most_common(template: np.ndarray, values: pa.Array, wanted: np.ndarray) -> pd.Series:
+    """For each wanted template code, its most frequent value (ties: the smallest)."""
+    value_codes, uniques = pd.factorize(pd.Series(pd.arrays.ArrowStringArray(values)))
+    keys, counts = np.unique(
+        template.astype(np.int64) * len(uniques) + value_codes, return_counts=True
+    )
+    frame = pd.DataFrame(
+        {
+            "code": keys // len(uniques),
+            "count": counts,
+            "value": np.asarray(uniques, dtype=object)[keys % len(uniques)],
+        }
+    )
+    # Only the values that reach their template's top count are compared as strings.
+    top = frame[frame["count"] == frame.groupby("code")["count"].transform("max")]
+    best = top.sort_values(["code", "value"]).drop_duplicates("code").set_index("code")
+    return pd.Series(best["value"].reindex(wanted).to_numpy(), dtype="string")
+
+
+def _first_distinct(
+    template: np.ndarray, texts: pa.Array, post_ids: pa.Array, wanted: pd.Series, count: int
+) -> list[list[str]]:
+    """For each wanted template code, its first `count` distinct texts in post id order.
+
+    Post ids sort by length, then as text, so numeric ids sort as numbers; the text
+    breaks a tie (one post id on two platforms).
+    """
+    id_rank = pc.rank(post_ids, tiebreaker="dense").to_numpy()
+    text_codes, _ = pd.factorize(pd.Series(pd.arrays.ArrowStringArray(texts)))
+    id_length = pc.utf8_length(post_ids).to_numpy(zero_copy_only=False)
+    keys = [id_rank, id_length, template]
+    order = np.lexsort(keys)
+    tied = (np.diff(template[order]) == 0) & (np.diff(id_length[order]) == 0)
+    if (tied & (np.diff(id_rank[order]) == 0)).any():
+        keys.insert(0, pc.rank(texts, tiebreaker="dense").to_numpy())
+        order = np.lexsort(keys)
+    # The first post of each (template, text), in that order; then a template's first few.
+    pair = template[order].astype(np.int64) * (text_codes.max(initial=0) + 1) + text_codes[order]
+    firsts = np.sort(np.unique(pair, return_index=True)[1])
+    kept = order[firsts]
+    kept_template = template[kept]
+    starts = np.r_[0, np.flatnonzero(np.diff(kept_template)) + 1]
+    place = np.arange(len(kept)) - np.repeat(starts, np.diff(np.r_[starts, len(kept)]))
+    kept = kept[place < count]
+    found: dict[int, list[str]] = {int(code): [] for code in wanted}
+    for code, text in zip(
+        template[kept].tolist(), texts.take(pa.array(kept)).to_pylist(), strict=True
+    ):
+        found[code].append(text)
+    return [found[int(code)] for code in wanted]
 
 
 def _aligned(template_ids: pd.Series, posts: pd.DataFrame) -> pd.Series:
