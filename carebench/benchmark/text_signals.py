@@ -419,20 +419,18 @@ def addresses_by_name(texts: TextInput) -> pd.Series:
         all", "Hello again", brand names). An optional title (Mr, Ms, Dr) is skipped.
     """
     given = prepare_texts(texts)
-    body = given.body
-    text = pd.Series(
-        pd.array(_padded(body, left=""), _TEXT_DTYPE),
-        index=given.original.index,
-    )
+    text = _padded(given.body, left="")
     found = np.zeros(len(given.original), dtype=bool)
+    not_names = pa.array(sorted(lexicon.NOT_NAMES), text.type)
     for form in _NAME_FORMS:
         # Extracting is several times slower than testing: extract only where it matches.
-        matches = pc.match_substring_regex(as_arrow(text), form)
-        rows = np.flatnonzero(matches.to_numpy(zero_copy_only=False) & ~found)
-        name = text.iloc[rows].str.extract(form, expand=False).str.lower()
-        found[rows] = (name.notna() & ~name.isin(lexicon.NOT_NAMES)).to_numpy(
-            dtype=bool, na_value=False
-        )
+        matches = pc.match_substring_regex(text, form).to_numpy(zero_copy_only=False)
+        rows = np.flatnonzero(matches & ~found)
+        if not len(rows):
+            continue
+        name = pc.utf8_lower(pc.struct_field(pc.extract_regex(text.take(rows), form), [0]))
+        is_name = pc.and_(pc.is_valid(name), pc.invert(pc.is_in(name, value_set=not_names)))
+        found[rows] = pc.fill_null(is_name, False).to_numpy(zero_copy_only=False)
     return pd.Series(found, index=given.original.index, dtype=bool)
 
 
