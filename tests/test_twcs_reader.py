@@ -123,6 +123,20 @@ def test_a_brand_reply_and_a_customer_post_fill_every_column(tmp_path: Path) -> 
     assert customer["raw_ref"] == "sample.csv:3"
 
 
+def test_a_failure_while_checking_rows_reaches_the_reader_and_stops_its_thread(
+    tmp_path: Path,
+) -> None:
+    # Rows are checked and normalised in the read-ahead thread: an error there (here a
+    # brand lookup that fails) must surface where the chunks are read.
+    def brand_of(author: str) -> str | None:
+        raise LookupError(f"no brand table for {author}")
+
+    path = write(tmp_path, HEADER + "\n" + record("1", "AppleSupport"))
+    with pytest.raises(LookupError, match="no brand table for AppleSupport"):
+        read_all(path, brand_of=brand_of)
+    assert not [t for t in threading.enumerate() if t.name == "twcs-read-ahead"]
+
+
 def test_dates_with_an_offset_are_converted_to_utc(tmp_path: Path) -> None:
     path = write(tmp_path, HEADER + "\n" + record(created_at="Tue Oct 31 23:10:47 +0100 2017"))
     assert only_post(path)["created_at"] == WHEN
