@@ -59,7 +59,8 @@ def analyse(
 
     Templates run in a worker thread from the start, while this thread rebuilds the
     conversations, computes the text signals (with the worker's help once its search is
-    done) and scores everything but the template counts; only those wait for the worker.
+    done) and scores everything but the template counts; only those wait for the worker,
+    which also takes the conversation outcomes once its templates are done.
     Both strands spend most of their time in numpy/pyarrow/numba code that releases the
     GIL, so on two cores they overlap. The two strands' memory peaks meet, so the rebuild
     empties `posts` as it copies them into the turns, and freed memory is handed back to
@@ -105,13 +106,17 @@ def analyse(
         # and look up several times faster than conversation id strings, and two
         # platforms that reuse a post id can never be mixed up.
         conversations = threads.conversations.set_index("_root")
+        # The outcomes go to the worker, which is done with templates by now (else they
+        # wait their turn): this tail ran on one core while the other idled. The worker
+        # reads its own frame of the two columns it needs, as this thread adds columns.
+        outcomes = pool.submit(_outcomes, turns, conversations[["answered", "opened_at"]])
         _add_columns(conversations, _brand_turn_signals(turns))
         _add_columns(conversations, _customer_turn_signals(turns))
-        _add_columns(conversations, _outcomes(turns, conversations))
-        conversations["repeat_contact"] = repeat_contact(
-            conversations, settings.repeat_contact_days
-        )
-        conversations["opened_hour_of_week"] = _hour_of_week(conversations, brands)
+        repeats = repeat_contact(conversations, settings.repeat_contact_days)
+        opened_hour = _hour_of_week(conversations, brands)
+        _add_columns(conversations, outcomes.result())
+        conversations["repeat_contact"] = repeats
+        conversations["opened_hour_of_week"] = opened_hour
         template_of, templates = templates_done.result()
     del brand_posts
     turns["template_id"] = _strings_at(template_of, brand_row, pd.NA)
