@@ -371,10 +371,12 @@ def _reply_seconds(
     result = pd.Series(np.nan, index=turns.index)
     if not answered:
         return result
-    pairs = pd.DataFrame({"pos": np.concatenate(answered), "at": np.concatenate(times)})
-    earliest = pairs.groupby("pos")["at"].min()
+    # The earliest answer per customer post, by position: no grouping, no index lookups.
+    earliest = np.full(len(customer_ancestor), np.inf)
+    np.minimum.at(earliest, np.concatenate(answered), np.concatenate(times))
     customer_rows = turns["is_customer_turn"].to_numpy()
     positions = turns["_pos"].to_numpy()[customer_rows]
-    answered_at = earliest.reindex(positions).to_numpy()
+    answered_at = earliest[positions]
+    answered_at[np.isinf(answered_at)] = np.nan
     result[customer_rows] = answered_at - seconds[positions]
     return result
