@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -153,6 +153,12 @@ def resolve_db_path(db: str | Path | None = None) -> Path:
         return Path(db)
     from_env = os.environ.get(DB_ENV_VAR)
     return Path(from_env) if from_env else DEFAULT_DB
+
+
+def _fetch_and_close(cursor: duckdb.DuckDBPyConnection, query: str) -> pa.Table:
+    """The result of `query` on its own cursor, as an Arrow table; the cursor is closed."""
+    with cursor:
+        return cursor.execute(query).to_arrow_table()
 
 
 def _resolved(digest: str | Future[str] | None) -> str | None:
@@ -401,12 +407,21 @@ class Store:
         # most of the memory, comes in a query of its own, and the other columns are
         # copied into one Arrow buffer each (0.3 GB per 2.8M posts, a fraction of a second).
         others = ["rowid AS _row", *(c for c in wanted if c != "text")]
-        table = self.con.execute(f"SELECT {', '.join(others)} FROM posts{order}").to_arrow_table()
-        table = table.combine_chunks()
-        if "text" in wanted:
-            texts = self.con.execute(
-                f"SELECT rowid AS _row, text FROM posts{order}"
-            ).to_arrow_table()
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            # The two queries run side by side, the text on a cursor of its own: DuckDB
+            # hands a result to Arrow on one core (2.8M posts: 1.3 s one after the other,
+            # 0.85 s together).
+            text_query = f"SELECT rowid AS _row, text FROM posts{order}"
+            pending = (
+                pool.submit(_fetch_and_close, self.con.cursor(), text_query)
+                if "text" in wanted
+                else None
+            )
+            table = self.con.execute(f"SELECT {', '.join(others)} FROM posts{order}")
+            table = table.to_arrow_table()
+            table = table.combine_chunks()
+            texts = pending.result() if pending is not None else None
+        if texts is not None:
             # Both scans see the posts in the same order; aligned by row id all the same.
             if not table["_row"].equals(texts["_row"]):
                 texts = texts.take(pc.index_in(table["_row"], value_set=texts["_row"]))
