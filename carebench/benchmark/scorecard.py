@@ -8,7 +8,7 @@ setting, and `<metric>_n` lets a reader judge each figure on its own.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Literal
 
 import numpy as np
@@ -117,7 +117,29 @@ def _post_rates(group: pd.DataFrame) -> dict[str, float | int]:
     return row
 
 
-def _brand_row(group: pd.DataFrame, specs: list[RateSpec], settings: Settings) -> dict:
+def _rate_counts(data: pd.DataFrame, specs: list[RateSpec], keys: list[str]) -> pd.DataFrame:
+    """Per group of `keys`, each rate's `n` (column `name:n`) and successes (`name:hits`).
+
+    Every predicate looks at one conversation at a time, so it runs once over all of
+    them and each group's counts are sums: evaluating the predicates group by group
+    cost ~20 pandas calls per brand.
+    """
+    flags: dict[str, np.ndarray] = {}
+    for name, success, denominator in specs:
+        among = denominator(data).to_numpy(dtype=bool)
+        flags[f"{name}:n"] = among
+        flags[f"{name}:hits"] = success(data).to_numpy(dtype=bool) & among
+    frame = pd.DataFrame(flags, index=data.index)
+    frame[keys] = data[keys]
+    return frame.groupby(keys, sort=True).sum()
+
+
+def _brand_row(
+    group: pd.DataFrame,
+    counts: pd.Series | Mapping[str, int],
+    specs: list[RateSpec],
+    settings: Settings,
+) -> dict:
     row: dict[str, float | int | bool] = {
         "conversations": len(group),
         "answered": int(group["answered"].sum()),
@@ -126,10 +148,8 @@ def _brand_row(group: pd.DataFrame, specs: list[RateSpec], settings: Settings) -
         "clock_skew_conversations": int(group["clock_skew"].sum()),
         "small_sample": len(group) < settings.min_sample,
     }
-    for name, success, denominator in specs:
-        among = denominator(group).to_numpy(dtype=bool)
-        n = int(among.sum())
-        hits = int((success(group).to_numpy(dtype=bool) & among).sum())
+    for name, _, _ in specs:
+        n, hits = int(counts[f"{name}:n"]), int(counts[f"{name}:hits"])
         low, high = wilson_interval(hits, n)
         row[name] = hits / n if n else np.nan
         row[f"{name}_low"], row[f"{name}_high"], row[f"{name}_n"] = low, high, n
@@ -182,11 +202,17 @@ def scorecard(
         data = data.assign(period=_period_start(data["opened_at"], period))
         keys.append("period")
     rows = []
-    for key, group in data.groupby(keys, sort=True):
-        values = key if isinstance(key, tuple) else (key,)
-        rows.append({**dict(zip(keys, values, strict=True)), **_brand_row(group, specs, settings)})
+    if len(data):
+        counts = _rate_counts(data, specs, keys)
+        # The same grouping, so the counts come in the groups' order.
+        groups = data.groupby(keys, sort=True)
+        for (key, group), (_, tally) in zip(groups, counts.iterrows(), strict=True):
+            values = key if isinstance(key, tuple) else (key,)
+            row = _brand_row(group, tally, specs, settings)
+            rows.append({**dict(zip(keys, values, strict=True)), **row})
     if not rows:
-        template = _brand_row(conversations.iloc[0:0], specs, settings)
+        none = {f"{name}:{part}": 0 for name, _, _ in specs for part in ("n", "hits")}
+        template = _brand_row(conversations.iloc[0:0], none, specs, settings)
         return pd.DataFrame(columns=[*keys, *template])
     return pd.DataFrame(rows)
 
