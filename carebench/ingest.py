@@ -150,7 +150,7 @@ def import_files(
         try:
             summaries = store.import_sources(fmt, sources)
         finally:
-            for source in sources:  # a failed import need not wait for the hashes
+            for source in sources:  # a failed import drops the hashes not yet started
                 if isinstance(source.content_sha256, Future):
                     source.content_sha256.cancel()
     return ImportReport(summaries, {k: v for k, v in derived.items() if v})
