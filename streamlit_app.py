@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+# Imported before any page loads pandas (and with it pyarrow), so the package's memory
+# setting for Arrow applies to the dashboard too (see carebench/__init__.py).
+import carebench  # noqa: F401
+
 PAGES = "carebench/dashboard/pages"
 
 st.set_page_config(page_title="CareBench", page_icon=":material/support_agent:", layout="wide")
