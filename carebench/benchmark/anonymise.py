@@ -55,7 +55,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from carebench.benchmark import lexicon
-from carebench.benchmark.arrow_text import as_arrow, replace_where
+from carebench.benchmark.arrow_text import as_arrow, replace_where, rewrite_where
 from carebench.benchmark.scoring import Analysis
 
 MASK_EMAIL = "[email]"
@@ -254,17 +254,17 @@ def _mask_fixed(texts: pa.Array) -> pa.Array:
     """Marker characters, e-mail addresses and phone numbers, on one arrow array."""
     texts = replace_where(texts, pc.match_substring_regex(texts, _MARK), _MARK, " ")
     texts = replace_where(texts, pc.match_substring_regex(texts, _EMAIL_HINT), _EMAIL, MASK_EMAIL)
-    rows = pc.fill_null(pc.match_substring_regex(texts, _PHONE_HINT), False)
-    if not pc.any(rows).as_py():
-        return texts
-    subset = pc.filter(texts, rows)
+    return rewrite_where(texts, pc.match_substring_regex(texts, _PHONE_HINT), _mask_phones)
+
+
+def _mask_phones(texts: pa.Array) -> pa.Array:
+    """Phone numbers masked in texts that may hold one (see `_PHONE_HINT`)."""
     replacement = f"\\1{MASK_PHONE}\\3"
-    subset = pc.replace_substring_regex(subset, pattern=_PHONE, replacement=replacement)
+    texts = pc.replace_substring_regex(texts, pattern=_PHONE, replacement=replacement)
     # Again where a number was found: its trailing boundary character may have been the
     # next number's leading one.
-    again = pc.match_substring_regex(subset, re.escape(MASK_PHONE))
-    subset = replace_where(subset, again, _PHONE, replacement)
-    return pc.replace_with_mask(texts, rows, subset)
+    again = pc.match_substring_regex(texts, re.escape(MASK_PHONE))
+    return replace_where(texts, again, _PHONE, replacement)
 
 
 # What a token rule gets: the tokens and the position of the text each came from.

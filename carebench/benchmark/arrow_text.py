@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -13,16 +15,24 @@ def as_arrow(text: pd.Series) -> pa.Array:
     return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
-def replace_where(array: pa.Array, rows: pa.Array, pattern: str, replacement: str) -> pa.Array:
-    """Apply a regex replacement to the selected rows only.
+def rewrite_where(
+    array: pa.Array, rows: pa.Array, rewrite: Callable[[pa.Array], pa.Array]
+) -> pa.Array:
+    """`rewrite` applied to the selected rows only (the others are left as they are).
 
-    For a pattern few rows can match, found first with a fast test (a literal, an ASCII
-    check): running the regex over every text costs far more than filtering.
+    For a rewrite few rows need, found first with a fast test (a literal, an ASCII
+    check): running it over every text costs far more than filtering.
     """
     rows = pc.fill_null(rows, False)
     if not pc.any(rows).as_py():
         return array
-    subset = pc.replace_substring_regex(
-        pc.filter(array, rows), pattern=pattern, replacement=replacement
+    return pc.replace_with_mask(array, rows, rewrite(pc.filter(array, rows)))
+
+
+def replace_where(array: pa.Array, rows: pa.Array, pattern: str, replacement: str) -> pa.Array:
+    """A regex replacement applied to the selected rows only (see `rewrite_where`)."""
+    return rewrite_where(
+        array,
+        rows,
+        lambda subset: pc.replace_substring_regex(subset, pattern=pattern, replacement=replacement),
     )
-    return pc.replace_with_mask(array, rows, subset)

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from carebench.benchmark import lexicon
-from carebench.benchmark.arrow_text import as_arrow, replace_where
+from carebench.benchmark.arrow_text import as_arrow, replace_where, rewrite_where
 
 Channel = Literal["dm", "phone", "email", "web", "store", "other_account"]
 CHANNELS: tuple[Channel, ...] = ("dm", "phone", "email", "web", "store", "other_account")
@@ -122,9 +122,7 @@ def _fold(text: pa.Array) -> pa.Array:
     spaces, and each rewrite over every row costs as much as the test that finds them.
     """
     rows = pc.or_(pc.invert(pc.string_is_ascii(text)), pc.match_substring_regex(text, _NEEDS_FOLD))
-    if not pc.any(rows).as_py():
-        return text
-    return pc.replace_with_mask(text, rows, _fold_all(pc.filter(text, rows)))
+    return rewrite_where(text, rows, _fold_all)
 
 
 def _fold_all(text: pa.Array) -> pa.Array:
@@ -158,13 +156,12 @@ _ANY_MASK = "|".join(hint for hint, _, _ in _MASKS)
 
 
 def _lower(text: pa.Array) -> pa.Array:
-    """Lower-cased texts; the ASCII case mapping (ten times faster) where it is the same."""
-    ascii_rows = pc.string_is_ascii(text)
-    lowered = pc.ascii_lower(text)
-    if pc.all(ascii_rows).as_py():
-        return lowered
-    others = pc.invert(ascii_rows)
-    return pc.replace_with_mask(lowered, others, pc.utf8_lower(pc.filter(text, others)))
+    """Lower-cased texts; the ASCII case mapping (ten times faster) where it is the same.
+
+    The other rows are lowered again with the full mapping, which gives what it gives on
+    the original text: the ASCII mapping only changes A-Z, which it lowers too.
+    """
+    return rewrite_where(pc.ascii_lower(text), pc.invert(pc.string_is_ascii(text)), pc.utf8_lower)
 
 
 def _mask_tokens(body: pa.Array) -> pa.Array:
@@ -174,15 +171,16 @@ def _mask_tokens(body: pa.Array) -> pa.Array:
     double space, so a row without any token is already prepared once padded.
     """
     text = _padded(_lower(body))
-    rows = pc.match_substring_regex(text, _ANY_MASK)
-    if not pc.any(rows).as_py():
-        return text
-    subset = pc.filter(text, rows)
+    return rewrite_where(text, pc.match_substring_regex(text, _ANY_MASK), _mask_all)
+
+
+def _mask_all(text: pa.Array) -> pa.Array:
+    """`_mask_tokens` on padded lower-case texts that may hold a token."""
     for hint, pattern, token in _MASKS:
-        subset = replace_where(subset, pc.match_substring_regex(subset, hint), pattern, token)
+        text = replace_where(text, pc.match_substring_regex(text, hint), pattern, token)
     # Masks leave double spaces, and one at either end.
-    subset = pc.replace_substring_regex(subset, pattern="  +", replacement=" ")
-    return pc.replace_with_mask(text, rows, _padded(pc.utf8_trim_whitespace(subset)))
+    text = pc.replace_substring_regex(text, pattern="  +", replacement=" ")
+    return _padded(pc.utf8_trim_whitespace(text))
 
 
 def _has(text: pa.Array, pattern: str) -> np.ndarray:
