@@ -10,9 +10,14 @@ import pyarrow.compute as pc
 
 
 def as_arrow(text: pd.Series) -> pa.Array:
-    """An Arrow-backed string Series as one pyarrow array (chunks combined)."""
+    """An Arrow-backed string Series as one pyarrow array (chunks combined).
+
+    A single chunk is used as it is: combining would copy every text.
+    """
     array = pa.array(text.array)
-    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+    if not isinstance(array, pa.ChunkedArray):
+        return array
+    return array.chunk(0) if array.num_chunks == 1 else array.combine_chunks()
 
 
 def rewrite_where(

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from carebench.benchmark import text_signals
+from carebench.benchmark.arrow_text import as_arrow
 from carebench.benchmark.conversations import (
     build_threads,
     epoch_seconds,
@@ -163,7 +164,7 @@ def _strings_at(
         return pd.array(np.full(len(rows), fill, dtype=object), "string")
     found = pa.array(rows >= 0)
     fill_value = pa.scalar(None if fill is pd.NA else fill, pa.large_string())
-    taken = pa.array(values.astype("string").array).take(pa.array(np.maximum(rows, 0)))
+    taken = as_arrow(values.astype("string")).take(pa.array(np.maximum(rows, 0)))
     return pd.array(pc.if_else(found, taken, fill_value.cast(taken.type)), "string")
 
 
@@ -318,7 +319,7 @@ def _brand_turn_signals(turns: pd.DataFrame) -> pd.DataFrame:
     starts = np.flatnonzero(first_of_runs(own["_root"].to_numpy()))
     union = np.bitwise_or.reduceat(post_bits, starts) if len(starts) else post_bits[:0]
     result["deflection_channels"] = pd.Series(
-        pd.array(_CHANNEL_LISTS[union], dtype="string"), index=result.index
+        pd.array(text_signals.CHANNEL_LISTS[union], dtype="string"), index=result.index
     )
     result["first_touch_deflection"] = first["deflects"]
     # Filled in by `analyse` once templates are known; the column keeps its place.
@@ -337,16 +338,6 @@ def _brand_turn_signals(turns: pd.DataFrame) -> pd.DataFrame:
     follow = (last_post_at > first_deflect_at.reindex(last_post_at.index)).astype("boolean")
     result["follow_up"] = follow.where(result["deflected"])
     return result
-
-
-# Every `;`-joined channel list, indexed by its bits (bit i: CHANNELS[i]).
-_CHANNEL_LISTS = np.array(
-    [
-        ";".join(c for bit, c in enumerate(text_signals.CHANNELS) if value >> bit & 1)
-        for value in range(1 << len(text_signals.CHANNELS))
-    ],
-    dtype=object,
-)
 
 
 def _channel_bits(channels: str) -> int:

@@ -381,8 +381,8 @@ def top_templates(
     rows = np.flatnonzero(np.isin(codes, sizes["code"].to_numpy()))
     template = codes[rows]
     at = pa.array(np.flatnonzero(mask)[rows])
-    texts = pa.array(posts["text"].astype("string").array).take(at)
-    post_ids = pa.array(posts["post_id"].astype("string").array).take(at)
+    texts = as_arrow(posts["text"].astype("string")).take(at)
+    post_ids = as_arrow(posts["post_id"].astype("string")).take(at)
     normalised = pa.array(normalise_text(pd.Series(pd.arrays.ArrowStringArray(texts))).array)
     table = sizes.merge(
         pd.DataFrame(

@@ -18,6 +18,15 @@ from carebench.benchmark.arrow_text import as_arrow, replace_where, rewrite_wher
 
 Channel = Literal["dm", "phone", "email", "web", "store", "other_account"]
 CHANNELS: tuple[Channel, ...] = ("dm", "phone", "email", "web", "store", "other_account")
+# Every `;`-joined channel list (as `deflection_channels` writes them), indexed by its
+# bits: bit i stands for CHANNELS[i].
+CHANNEL_LISTS = np.array(
+    [
+        ";".join(c for bit, c in enumerate(CHANNELS) if value >> bit & 1)
+        for value in range(1 << len(CHANNELS))
+    ],
+    dtype=object,
+)
 
 CustomerSignal = Literal["solved", "thanks", "problem", ""]
 AnswerKind = Literal["cannot_help", "fix", ""]
@@ -314,14 +323,7 @@ def deflection_channels(texts: TextInput) -> pd.Series:
     code = np.zeros(len(given.original), dtype=np.int64)
     for bit, channel in enumerate(CHANNELS):
         code |= flags[channel].astype(np.int64) << bit
-    labels = np.array(
-        [
-            ";".join(c for bit, c in enumerate(CHANNELS) if value >> bit & 1)
-            for value in range(1 << len(CHANNELS))
-        ],
-        dtype=object,
-    )
-    return pd.Series(labels[code], index=given.original.index, dtype="string")
+    return pd.Series(CHANNEL_LISTS[code], index=given.original.index, dtype="string")
 
 
 def is_empathic(texts: TextInput) -> pd.Series:
