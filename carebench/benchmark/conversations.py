@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from carebench.benchmark.runs import first_of_runs, place_in_runs
 from carebench.benchmark.threads import NO_POST, build_tree_index
 from carebench.schema import DERIVED_TIME_MARK
 
@@ -193,8 +194,7 @@ def build_threads(posts: pd.DataFrame, *, consume: bool = False) -> Threads:
     turns["is_brand_turn"] = (turns["post_brand"] == turns["conversation_brand"]).fillna(False)
     turns["is_customer_turn"] = turns["author_role"] == "customer"
     # Each turn's place in its conversation: turns come grouped by root.
-    starts = np.flatnonzero(first_of_runs(turns["_root"]))
-    turns["turn"] = np.arange(len(turns)) - np.repeat(starts, np.diff(np.r_[starts, len(turns)]))
+    turns["turn"] = place_in_runs(turns["_root"])
 
     # The customer post a brand turn answers: its nearest customer ancestor.
     answered_pos = tree.customer_ancestor[turns["_pos"].to_numpy()]
@@ -303,18 +303,6 @@ def _id_order(keys: tuple[np.ndarray, ...], tie_break: pd.Series | pd.DataFrame)
         ties["_row"] = order[slots]
         order[slots] = ties.sort_values(["_group", *names], kind="stable")["_row"].to_numpy()
     return order
-
-
-def first_of_runs(values: pd.Series | np.ndarray) -> np.ndarray:
-    """Mask of the first row of each run of equal values (turns come grouped by root)."""
-    values = np.asarray(values)
-    return np.r_[True, values[1:] != values[:-1]] if len(values) else np.zeros(0, dtype=bool)
-
-
-def last_of_runs(values: pd.Series | np.ndarray) -> np.ndarray:
-    """Mask of the last row of each run of equal values."""
-    values = np.asarray(values)
-    return np.r_[values[1:] != values[:-1], True] if len(values) else np.zeros(0, dtype=bool)
 
 
 def _account_brands(posts: pd.DataFrame, post_brand: pd.Series) -> dict[str, str]:

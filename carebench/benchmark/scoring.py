@@ -19,13 +19,9 @@ import pyarrow.compute as pc
 
 from carebench.benchmark import text_signals
 from carebench.benchmark.arrow_text import as_arrow
-from carebench.benchmark.conversations import (
-    build_threads,
-    epoch_seconds,
-    first_of_runs,
-    last_of_runs,
-)
+from carebench.benchmark.conversations import build_threads, epoch_seconds
 from carebench.benchmark.memory import release_freed_memory
+from carebench.benchmark.runs import first_of_runs, last_of_runs
 from carebench.benchmark.settings import Settings
 from carebench.benchmark.shared_jobs import SharedJobs
 from carebench.benchmark.templates import find_templates, top_templates

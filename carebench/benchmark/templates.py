@@ -32,6 +32,7 @@ from scipy.sparse.csgraph import connected_components
 from carebench.benchmark.arrow_text import as_arrow, replace_where
 from carebench.benchmark.lexicon import SIGNOFF_PATTERN
 from carebench.benchmark.memory import release_freed_memory
+from carebench.benchmark.runs import place_in_runs
 
 
 @dataclass(frozen=True)
@@ -288,8 +289,7 @@ def find_templates(
     order = np.lexsort((group_first[templated], -group_posts[templated], group_brand))
     ranked = templated[order]
     ranked_brand = group_brand[order]
-    starts = np.r_[0, np.flatnonzero(np.diff(ranked_brand)) + 1]
-    number = np.arange(len(ranked)) - np.repeat(starts, np.diff(np.r_[starts, len(ranked)])) + 1
+    number = place_in_runs(ranked_brand) + 1
 
     group_id = np.full(len(group_posts), None, dtype=object)
     group_id[ranked] = [
@@ -440,10 +440,7 @@ def _first_distinct(
     pair = template[order].astype(np.int64) * (text_codes.max(initial=0) + 1) + text_codes[order]
     firsts = np.sort(np.unique(pair, return_index=True)[1])
     kept = order[firsts]
-    kept_template = template[kept]
-    starts = np.r_[0, np.flatnonzero(np.diff(kept_template)) + 1]
-    place = np.arange(len(kept)) - np.repeat(starts, np.diff(np.r_[starts, len(kept)]))
-    kept = kept[place < count]
+    kept = kept[place_in_runs(template[kept]) < count]
     found: dict[int, list[str]] = {int(code): [] for code in wanted}
     for code, text in zip(
         template[kept].tolist(), texts.take(pa.array(kept)).to_pylist(), strict=True
@@ -729,16 +726,13 @@ def _lsh_buckets(signatures: np.ndarray, rank: np.ndarray) -> list[_Band]:
         # One sort of (bucket, rank) packed in an int64 orders every bucket's rows.
         order = np.sort(codes[shared].astype(np.int64) * count + rank[shared])
         rows = by_rank[order % count]
-        bucket = order // count
-        starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
-        sizes = np.diff(np.r_[starts, len(rows)])
-        first = np.repeat(starts, sizes)
+        position = place_in_runs(order // count)
         # int32 halves the memory of 20 bands' worth of row numbers (rows < 2**31).
         bands.append(
             (
                 rows.astype(np.int32),
-                first.astype(np.int32),
-                (np.arange(len(rows)) - first).astype(np.int32),
+                (np.arange(len(rows)) - position).astype(np.int32),
+                position.astype(np.int32),
             )
         )
     return bands
