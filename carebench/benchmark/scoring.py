@@ -96,8 +96,10 @@ def analyse(
         # in the brand posts' row order, so one lookup serves both.
         own = turns["is_brand_turn"].to_numpy(dtype=bool)
         brand_row = _rows_at(brand_posts.index, turns["_pos"].to_numpy(), own)
-        _add_brand_signals(turns, _stacked(brand_parts, _brand_signal_columns), brand_row)
-        _add_customer_signals(turns, _stacked(customer_parts, _customer_signal_columns))
+        _add_signals(turns, _stacked(brand_parts, _brand_signal_columns), brand_row)
+        # The customer signals come in the customer turns' order.
+        customer_row = np.where(customer, np.cumsum(customer) - 1, -1)
+        _add_signals(turns, _stacked(customer_parts, _customer_signal_columns), customer_row)
         # Everything but the template counts is scored while templates still run.
         # Conversations and turns meet on the root post's row (`_root`): integer keys group
         # and look up several times faster than conversation id strings, and two
@@ -247,32 +249,21 @@ def _customer_signal_columns(texts: pd.Series) -> pd.DataFrame:
     )
 
 
-def _add_customer_signals(turns: pd.DataFrame, signals: pd.DataFrame) -> None:
-    """Add the customer text signals to the turns (in place; "" and False on other turns)."""
-    customer = turns["is_customer_turn"].to_numpy(dtype=bool)
-    signal = np.full(len(turns), "", dtype=object)
-    signal[customer] = signals["customer_signal"].to_numpy(dtype=object)
-    turns["customer_signal"] = pd.array(signal, dtype="string")
-    care = np.zeros(len(turns), dtype=bool)
-    care[customer] = signals["care_request"].to_numpy(dtype=bool)
-    turns["care_request"] = care
+def _add_signals(turns: pd.DataFrame, signals: pd.DataFrame, rows: np.ndarray) -> None:
+    """Add text signal columns to the turns (in place; "", False or <NA> on other turns).
 
-
-def _add_brand_signals(turns: pd.DataFrame, brand_signals: pd.DataFrame, rows: np.ndarray) -> None:
-    """Add the brand text signals to the brand's own turns (in place; "", False, <NA> elsewhere).
-
-    `rows` gives each turn's row in `brand_signals` (`_rows_at`), -1 for the turns that get
-    none: customer turns and another brand's post in the thread.
+    `rows` gives each turn's row in `signals` (`_rows_at`), -1 for the turns that get
+    none: for the brand signals, customer turns and another brand's post in the thread.
     """
     own = rows >= 0
-    for column in brand_signals.columns:
-        if brand_signals[column].dtype == bool:
+    for column in signals.columns:
+        if signals[column].dtype == bool:
             flags = np.zeros(len(turns), dtype=bool)
-            flags[own] = brand_signals[column].to_numpy(dtype=bool)[rows[own]]
+            flags[own] = signals[column].to_numpy(dtype=bool)[rows[own]]
             turns[column] = flags
         else:  # text: "" when there is no value, but a missing signature stays <NA>
             fill = pd.NA if column == "agent_signature" else ""
-            turns[column] = _strings_at(brand_signals[column], rows, fill)
+            turns[column] = _strings_at(signals[column], rows, fill)
 
 
 def _brand_turn_signals(turns: pd.DataFrame) -> pd.DataFrame:
