@@ -150,6 +150,41 @@ def test_failure_mid_import_leaves_store_unchanged(fresh_store: Store):
             "test", [Source("b.csv", [chunk(ROWS[1:])]), Source("c.csv", broken())]
         )
     assert list(fresh_store.snapshot()) == before
+    # Nothing of the failed import is left behind to trouble the next one.
+    fresh_store.import_sources("test", [Source("b.csv", [chunk(ROWS[1:])])])
+    assert fresh_store.count_posts() == 3
+
+
+def _spill_case_sources() -> list[Source]:
+    """Two sources, several chunks each, a post repeated within and across sources."""
+    later = [
+        ("4", "3", "Acme", "brand", 12, "glad to hear it"),
+        ("5", None, "d", "customer", 20, "hi"),
+    ]
+    return [
+        Source("a.csv", [chunk(ROWS[:2]), chunk(ROWS[2:]), chunk([ROWS[0]])]),
+        Source(
+            "b.csv",
+            [chunk(later[:1], (Rejected(7, "bad date"),)), chunk([later[1], ROWS[1]])],
+        ),
+    ]
+
+
+@pytest.mark.parametrize("budget", [0, 900, 10**9])
+def test_an_import_past_its_memory_budget_lands_the_same(
+    budget: int, fresh_store: Store, monkeypatch: pytest.MonkeyPatch
+):
+    # Staged posts stay in memory up to a budget, then go to a temporary table: where the
+    # switch happens (at once, part-way through a source, never) changes nothing.
+    expected_store = Store(":memory:")
+    expected = expected_store.import_sources("test", _spill_case_sources())
+    monkeypatch.setattr("carebench.store._STAGE_IN_MEMORY_BYTES", budget)
+    summaries = fresh_store.import_sources("test", _spill_case_sources())
+    assert summaries == expected
+    assert [s.duplicates_in_source for s in summaries] == [1, 0]
+    pd.testing.assert_frame_equal(fresh_store.posts(), expected_store.posts())
+    assert fresh_store.rejected_rows()[["line", "reason"]].values.tolist() == [[7, "bad date"]]
+    expected_store.close()
 
 
 def test_keyboard_interrupt_rolls_back(fresh_store: Store):
