@@ -107,6 +107,10 @@ _PUNCTUATION_RUN = (
     r"|'+(?:" + _NON_WORD + r"|')*(?:" + _NON_WORD + r"|$)"
     r"|^'+"
 )
+# The sign-off without its capturing group: the mask keeps no part of it, and RE2 replaces
+# 3x faster when it need not track a group (300 -> 90 ms per 400k brand posts).
+_SIGNOFF = SIGNOFF_PATTERN.replace("([A-Z]", "(?:[A-Z]", 1)
+assert _SIGNOFF != SIGNOFF_PATTERN
 # Below this many texts one thread is faster than two.
 _PARALLEL_MIN_TEXTS = 50_000
 # Texts normalised at a time (see `_normalise_array`).
@@ -168,7 +172,7 @@ def _normalise_chunk(array: pa.Array) -> pa.Array:
     array = replace_where(array, non_ascii, _EMOJI_RUN, " _emoji_ ")
     array = replace_where(array, non_ascii, _APOSTROPHES, "'")
     # Emoji first so a sign-off glued to emoji ("👏👏-Rad") is preceded by a space.
-    array = pc.replace_substring_regex(array, pattern=SIGNOFF_PATTERN, replacement=" _sig_")
+    array = pc.replace_substring_regex(array, pattern=_SIGNOFF, replacement=" _sig_")
     array = pc.utf8_lower(array)
     array = pc.replace_substring_regex(array, pattern=_URL, replacement=" _url_ ")
     array = replace_where(array, pc.match_substring(array, "www."), _WWW, " _url_ ")
