@@ -22,6 +22,8 @@ from carebench.benchmark.templates import (
     TemplateSettings,
     _byte_sketches,
     _minhash,
+    _mix,
+    _shingle_hashes,
     _verify_buckets,
     find_templates,
     normalise_text,
@@ -282,6 +284,46 @@ def test_shared_columns_match_set_arithmetic() -> None:
     pairs = np.random.default_rng(4).integers(0, 300, size=(2000, 2))
     found = [shared_columns(shingles.indptr, shingles.indices, i, j) for i, j in pairs]
     assert found == [len(sets[i] & sets[j]) for i, j in pairs]
+
+
+@given(
+    st.lists(
+        st.lists(
+            st.sampled_from(
+                ["a", "hello", "_num_", "don't", "naïve", "12345678", "x" * 17, "y" * 130, ""]
+            ),
+            min_size=3,
+            max_size=12,
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.integers(min_value=1, max_value=3),
+)
+@settings(max_examples=150, deadline=None)
+def test_shingle_hashes_are_pandas_word_hashes_weighted_salted_and_mixed(
+    texts: list[list[str]], width: int
+) -> None:
+    # The compiled pass must give what hashing the words with pandas gives: the same
+    # hashes keep the same MinHash signatures, so the same templates.
+    joined = [" ".join(words) for words in texts]
+    array = pa.array(["unused", *joined, "unused too"]).slice(1, len(joined))
+    rows = np.arange(len(joined))[::-1].copy()
+    salt = np.random.default_rng(width).integers(0, 2**63, len(joined), dtype=np.uint64)
+    words = np.array([len(w) for w in texts])[rows]
+    hashes, counts = _shingle_hashes(array, rows, words, width, salt[rows])
+
+    weights = np.random.default_rng(20_171_031).integers(1, 2**62, width, dtype=np.uint64)
+    weights = weights * np.uint64(2) + np.uint64(1)
+    expected = []
+    for text_salt, row in zip(salt[rows], rows, strict=True):
+        word_hash = pd.util.hash_array(np.array(texts[row], dtype=object), categorize=False)
+        for start in range(len(word_hash) - width + 1):
+            with np.errstate(over="ignore"):
+                total = text_salt + (word_hash[start : start + width] * weights).sum()
+            expected.append(total)
+    assert counts.tolist() == (words - width + 1).tolist()
+    assert hashes.tolist() == _mix(np.array(expected, dtype=np.uint64)).tolist()
 
 
 def reference_components(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -41,3 +42,19 @@ def replace_where(array: pa.Array, rows: pa.Array, pattern: str, replacement: st
         rows,
         lambda subset: pc.replace_substring_regex(subset, pattern=pattern, replacement=replacement),
     )
+
+
+def string_buffers(array: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """The offsets (one more than rows) and the bytes of an Arrow string array, no copy.
+
+    For compiled loops over the texts: row i is data[offsets[i]:offsets[i + 1]] (a null
+    row is empty). Works for string and large_string arrays, slices included.
+    """
+    width = np.int64 if pa.types.is_large_string(array.type) else np.int32
+    _, offsets_buffer, data_buffer = array.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=width)[
+        array.offset : array.offset + len(array) + 1
+    ]
+    if data_buffer is None:
+        return offsets, np.empty(0, dtype=np.uint8)
+    return offsets, np.frombuffer(data_buffer, dtype=np.uint8)

@@ -1,4 +1,4 @@
-"""Compiled loops for the template detector's MinHash search (numba).
+"""Compiled loops for the template detector's shingle hashing and MinHash search (numba).
 
 Each kernel replaces numpy expressions that built large temporaries (one pass per
 permutation; each search step's candidate pairs gathered, sorted and filtered in a dozen
@@ -136,3 +136,116 @@ def linked_bucket_pairs(
             found[count, 1] = max(member, head)
             count += 1
     return found[:count]
+
+
+# SipHash-2-4 constants ("somepseudorandomlygeneratedbytes") and SplitMix64 multipliers.
+_SIP_INIT = (
+    np.uint64(0x736F6D6570736575),
+    np.uint64(0x646F72616E646F6D),
+    np.uint64(0x6C7967656E657261),
+    np.uint64(0x7465646279746573),
+)
+_MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX_2 = np.uint64(0x94D049BB133111EB)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _rotl(x: np.uint64, bits: int) -> np.uint64:
+    return (x << np.uint64(bits)) | (x >> np.uint64(64 - bits))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _sip_rounds(
+    v0: np.uint64, v1: np.uint64, v2: np.uint64, v3: np.uint64, rounds: int
+) -> tuple[np.uint64, np.uint64, np.uint64, np.uint64]:
+    for _ in range(rounds):
+        v0 += v1
+        v1 = _rotl(v1, 13) ^ v0
+        v0 = _rotl(v0, 32)
+        v2 += v3
+        v3 = _rotl(v3, 16) ^ v2
+        v0 += v3
+        v3 = _rotl(v3, 21) ^ v0
+        v2 += v1
+        v1 = _rotl(v1, 17) ^ v2
+        v2 = _rotl(v2, 32)
+    return v0, v1, v2, v3
+
+
+@njit(cache=True, nogil=True)
+def siphash24(data: np.ndarray, start: int, end: int, k0: np.uint64, k1: np.uint64) -> np.uint64:
+    """SipHash-2-4 of data[start:end] with the 128-bit key (k0, k1), as pandas hashes text."""
+    v0 = k0 ^ _SIP_INIT[0]
+    v1 = k1 ^ _SIP_INIT[1]
+    v2 = k0 ^ _SIP_INIT[2]
+    v3 = k1 ^ _SIP_INIT[3]
+    length = end - start
+    tail = start + (length // 8) * 8
+    for at in range(start, tail, 8):
+        m = np.uint64(0)
+        for i in range(8):
+            m |= np.uint64(data[at + i]) << np.uint64(8 * i)
+        v3 ^= m
+        v0, v1, v2, v3 = _sip_rounds(v0, v1, v2, v3, 2)
+        v0 ^= m
+    # The last block: the bytes left over, and the length's low byte on top.
+    m = np.uint64(length & 0xFF) << np.uint64(56)
+    for i in range(end - tail):
+        m |= np.uint64(data[tail + i]) << np.uint64(8 * i)
+    v3 ^= m
+    v0, v1, v2, v3 = _sip_rounds(v0, v1, v2, v3, 2)
+    v0 ^= m
+    v2 ^= np.uint64(0xFF)
+    v0, v1, v2, v3 = _sip_rounds(v0, v1, v2, v3, 4)
+    return v0 ^ v1 ^ v2 ^ v3
+
+
+@njit(cache=True, nogil=True, inline="always")
+def split_mix(x: np.uint64) -> np.uint64:
+    """The SplitMix64 finaliser (as `templates._mix` and pandas' `hash_array`)."""
+    x ^= x >> np.uint64(30)
+    x *= _MIX_1
+    x ^= x >> np.uint64(27)
+    x *= _MIX_2
+    return x ^ (x >> np.uint64(31))
+
+
+@njit(cache=True, nogil=True)
+def shingle_hashes(
+    offsets: np.ndarray,
+    data: np.ndarray,
+    rows: np.ndarray,
+    salt: np.ndarray,
+    weights: np.ndarray,
+    key: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """The hashes of every word shingle of the texts `rows`, text after text, into `out`.
+
+    Texts are the strings of an Arrow array (its `offsets` and `data`), words are split on
+    single spaces. A word's hash is pandas' `hash_array` of it (SipHash-2-4 with `key`,
+    then SplitMix64); a shingle of len(weights) words starting at word i hashes to
+    SplitMix64(sum_k hash(word i+k) * weights[k] + salt[text]), wrapping at 2**64. Each
+    text has at least len(weights) words; `out` holds their shingles, words - len + 1 each.
+    """
+    width = len(weights)
+    ring = np.empty(width, dtype=np.uint64)
+    k0, k1 = key[0], key[1]
+    at = 0
+    for i in range(len(rows)):
+        start = offsets[rows[i]]
+        end = offsets[rows[i] + 1]
+        words = 0
+        word_start = start
+        for p in range(start, end + 1):
+            if p < end and data[p] != 32:
+                continue
+            ring[words % width] = split_mix(siphash24(data, word_start, p, k0, k1))
+            words += 1
+            word_start = p + 1
+            if words >= width:
+                combined = salt[i]
+                for k in range(width):
+                    combined += ring[(words - width + k) % width] * weights[k]
+                out[at] = split_mix(combined)
+                at += 1

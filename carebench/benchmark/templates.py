@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from carebench.benchmark.arrow_text import as_arrow, replace_where
+from carebench.benchmark.arrow_text import as_arrow, replace_where, string_buffers
 from carebench.benchmark.lexicon import SIGNOFF_PATTERN
 from carebench.benchmark.memory import release_freed_memory
 from carebench.benchmark.runs import place_in_runs
@@ -203,8 +203,8 @@ _SEED = 20_171_031
 # cut the detector from 30 s to 26 s, and changed 23 of its 670k templated posts: a
 # group's members are linked by many pairs, so a lost pair rarely loses a post.
 _MIN_AGREEMENT = 0.55
-# Texts whose shingles are hashed at a time (see `_shingle_hashes`).
-_SHINGLE_CHUNK = 200_000
+# pandas' key for hashing text (`pandas.util.hash_array`), as two little-endian words.
+_PANDAS_HASH_KEY = np.frombuffer(b"0123456789123456", dtype="<u8").copy()
 # Anchors per LSH bucket (see `_verify_buckets`).
 _ANCHORS = 16
 # The pre-filter's count table per brand has at most 2**this slots (128 MB).
@@ -526,7 +526,7 @@ def _shingled_nodes(
     brand_of = node_brand[nodes]
     salt = pd.util.hash_array(np.asarray(brand_names, dtype=object))[brand_of]
     shingle_hash, counts = _shingle_hashes(
-        texts.take(pa.array(node_text[nodes])), settings.shingle_words, salt
+        texts, node_text[nodes], words[node_text[nodes]], settings.shingle_words, salt
     )
 
     # Exact pre-filter: Jaccard(A, B) >= t needs |A & B| >= t |A|, so a text with more
@@ -574,65 +574,42 @@ def _near_duplicate_edges(
 
 
 def _shingle_hashes(
-    texts: pa.Array, shingle_words: int, salt: np.ndarray
+    texts: pa.Array, rows: np.ndarray, words: np.ndarray, shingle_words: int, salt: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Hashes of every text's `shingle_words`-word shingles (in order), and their count per text.
+    """Hashes of the `shingle_words`-word shingles of texts[rows] (in order), and their counts.
 
-    A shingle's hash depends only on its words and the text's `salt`: words are hashed by
-    content (SipHash with pandas' fixed key), never by their position in this batch. So
-    texts are hashed a chunk at a time, which bounds the word arrays' memory (0.5 GB
-    less at 1.3M brand posts) without changing a hash.
+    A shingle's hash depends only on its words and the text's `salt`: each word is hashed
+    by content, as pandas' `hash_array` hashes it (SipHash-2-4 with pandas' fixed key, then
+    SplitMix64), the words' hashes are weighted by their place in the shingle and summed
+    with the salt, and the sum is mixed again. One compiled pass over the text bytes in
+    two threads; splitting the texts into word lists and hashing the distinct words in
+    pandas cost 4x as long.
     """
-    parts = [
-        _shingle_hashes_of_chunk(
-            texts.slice(at, _SHINGLE_CHUNK), shingle_words, salt[at : at + _SHINGLE_CHUNK]
-        )
-        for at in range(0, len(texts), _SHINGLE_CHUNK)
-    ]
-    if not parts:
-        return np.empty(0, dtype=np.uint64), np.empty(0, dtype=np.int64)
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    # Imported here, as in `_minhash`: numba takes ~0.2 s to load.
+    from carebench.benchmark.minhash_kernels import shingle_hashes
 
-
-def _shingle_hashes_of_chunk(
-    texts: pa.Array, shingle_words: int, salt: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """`_shingle_hashes` of one chunk of texts."""
-    tokens = pc.split_pattern(texts, " ")
-    lengths = pc.list_value_length(tokens).to_numpy(zero_copy_only=False).astype(np.int64)
-    encoded = pc.dictionary_encode(pc.list_flatten(tokens))
-    del tokens
-    vocabulary = encoded.dictionary.to_numpy(zero_copy_only=False).astype(object)
-    word_hash = pd.util.hash_array(vocabulary, categorize=False)
-    token_hash = word_hash[encoded.indices.to_numpy(zero_copy_only=False)]
-    del encoded
-
-    # Combine each run of words at every position, then keep the runs that start a
-    # shingle (the last shingle_words - 1 positions of a text start none).
     weights = np.random.default_rng(_SEED).integers(1, 2**62, shingle_words, dtype=np.uint64)
     weights = weights * np.uint64(2) + np.uint64(1)
-    span = len(token_hash) - shingle_words + 1
-    combined = np.zeros(span, dtype=np.uint64)
-    scratch = np.empty(span, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for offset in range(shingle_words):
-            np.multiply(token_hash[offset : offset + span], weights[offset], out=scratch)
-            np.add(combined, scratch, out=combined)
-    del scratch
-    starts_shingle = np.ones(span, dtype=bool)
-    ends = np.cumsum(lengths)
-    for back in range(1, shingle_words):
-        starts_shingle[(ends - back)[ends - back < span]] = False
-    counts = lengths - shingle_words + 1
-    shingle_hash = combined[starts_shingle]
-    del combined, token_hash, starts_shingle
-    # Texts come grouped by brand, so the salt is added run by run, not per shingle.
-    offsets = np.r_[0, np.cumsum(counts)]
-    runs = np.r_[0, np.flatnonzero(salt[1:] != salt[:-1]) + 1, len(salt)]
-    with np.errstate(over="ignore"):
-        for first, last in pairwise(runs.tolist()):
-            shingle_hash[offsets[first] : offsets[last]] += salt[first]
-    return _mix(shingle_hash, in_place=True), counts
+    counts = words - shingle_words + 1
+    ends = np.cumsum(counts)
+    hashes = np.empty(int(ends[-1]) if len(ends) else 0, dtype=np.uint64)
+    offsets, data = string_buffers(texts)
+    half = len(rows) // 2
+    middle = int(ends[half - 1]) if half else 0
+
+    def hash_part(first: int, last: int, out: np.ndarray) -> None:
+        shingle_hashes(
+            offsets, data, rows[first:last], salt[first:last], weights, _PANDAS_HASH_KEY, out
+        )
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        parts = [
+            pool.submit(hash_part, 0, half, hashes[:middle]),
+            pool.submit(hash_part, half, len(rows), hashes[middle:]),
+        ]
+        for part in parts:
+            part.result()
+    return hashes, counts
 
 
 def _lonely_shingles(shingle_hash: np.ndarray, counts: np.ndarray, brand: np.ndarray) -> np.ndarray:
