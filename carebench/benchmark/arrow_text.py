@@ -58,3 +58,14 @@ def string_buffers(array: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     if data_buffer is None:
         return offsets, np.empty(0, dtype=np.uint8)
     return offsets, np.frombuffer(data_buffer, dtype=np.uint8)
+
+
+def new_buffer(count: int, dtype: type[np.generic]) -> tuple[pa.Buffer, np.ndarray]:
+    """A buffer of `count` values from Arrow's memory pool, and a writable numpy view of it.
+
+    For the outputs of compiled loops: Arrow's pool keeps freed memory for the next
+    chunk, where fresh pages from the system (numpy's large arrays) cost as much as the
+    loop itself on some machines.
+    """
+    buffer = pa.allocate_buffer(count * np.dtype(dtype).itemsize)
+    return buffer, np.frombuffer(buffer, dtype=dtype)

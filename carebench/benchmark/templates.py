@@ -165,6 +165,10 @@ def _normalise_array(array: pa.Array) -> pa.Array:
 
 def _normalise_chunk(array: pa.Array) -> pa.Array:
     """The normalisation passes of `normalise_text` on one arrow string array."""
+    # Imported here: numba takes ~0.2 s to load, which commands that never look for
+    # templates should not pay.
+    from carebench.benchmark.text_kernels import fold_punctuation
+
     array = pc.utf8_trim_whitespace(array)
     # Emoji and curly quotes are never ASCII; rewriting only the few non-ASCII texts is 8x
     # faster than running those two patterns over everything.
@@ -180,8 +184,9 @@ def _normalise_chunk(array: pa.Array) -> pa.Array:
     array = replace_where(array, hint, _EMAIL, " _email_ ")
     array = pc.replace_substring_regex(array, pattern=_HANDLES, replacement=" _user_ ")
     array = pc.replace_substring_regex(array, pattern=_NUMBER, replacement=" _num_ ")
-    array = pc.replace_substring_regex(array, pattern=_PUNCTUATION_RUN, replacement=" ")
-    return pc.utf8_trim(array, characters=" ")
+    # The punctuation pass and the trim, compiled: RE2 pays per match, and this pattern
+    # matches nearly every punctuation mark (0.45 s -> 0.12 s per 400k brand posts).
+    return fold_punctuation(array)
 
 
 # --- Near-duplicate search ------------------------------------------------------------------
