@@ -156,6 +156,35 @@ def test_signed_replies_and_agent_continuity():
     assert not two_agents["agent_continuity"]
 
 
+def test_each_conversation_is_scored_on_its_own_turns():
+    # Scores are reductions over each conversation's run of turns: neighbours in the
+    # turn order must never leak into each other.
+    rows = [
+        ("1", None, "a", "customer", 0, "help with my bill"),
+        ("2", "1", "Acme", "brand", 5, "Happy to help, what's the issue? ^AB"),
+        ("3", "2", "a", "customer", 9, "charged twice"),
+        ("4", "3", "Acme", "brand", 20, "Sorry about that, we've refunded the second charge ^AB"),
+        ("10", None, "b", "customer", 30, "my parcel is lost"),
+        ("11", "10", "Acme", "brand", 35, "Please DM us your tracking number."),
+        ("20", None, "c", "customer", 40, "is the app down? can't log in"),
+        ("21", "20", "Acme", "brand", 41, "This has been fixed now, please try again ^AB"),
+        ("22", "21", "c", "customer", 45, "still not working"),
+        ("23", "22", "Acme", "brand", 50, "We're looking into it ^JS"),
+        ("24", "23", "c", "customer", 55, "still broken"),
+        ("30", None, "d", "customer", 60, "where is my refund?"),
+    ]
+    conversations = analyse(make_posts(rows)).conversations.set_index("conversation_id")
+    got = conversations.loc[["1", "10", "20", "30"]]
+    assert got["signed_posts"].tolist() == [2, 0, 2, 0]
+    assert got["agents"].tolist() == [1, 0, 2, 0]
+    assert got["agent_continuity"].tolist() == [True, pd.NA, False, pd.NA]
+    assert got["deflected"].tolist() == [False, True, False, False]
+    assert got["follow_up"].tolist() == [pd.NA, False, pd.NA, pd.NA]
+    # "20": the fix came before the customer said it still fails, who says it again last.
+    assert got["outcome"].tolist() == ["resolved", "unknown", "unresolved", "unanswered"]
+    assert got["time_to_resolution_seconds"].iloc[0] == 20 * 60
+
+
 def test_templated_replies_are_counted_per_conversation():
     rows = []
     for i in range(4):

@@ -21,7 +21,7 @@ from carebench.benchmark import text_signals
 from carebench.benchmark.arrow_text import as_arrow
 from carebench.benchmark.conversations import build_threads, epoch_seconds
 from carebench.benchmark.memory import release_freed_memory
-from carebench.benchmark.runs import first_of_runs, last_of_runs
+from carebench.benchmark.runs import first_of_runs
 from carebench.benchmark.settings import Settings
 from carebench.benchmark.shared_jobs import SharedJobs
 from carebench.benchmark.templates import find_templates, top_templates
@@ -283,48 +283,75 @@ def _brand_turn_signals(turns: pd.DataFrame) -> pd.DataFrame:
     - follow_up: after its first deflecting post the brand posts again in public
       (NA when the conversation was not deflected).
     """
-    # Only the columns read below: filtering the whole turns frame would copy every text.
-    columns = [
-        "_root",
-        "created_at",
-        "deflects",
-        "deflection_channels",
-        "empathic",
-        "hedging",
-        "agent_signature",
-        "addresses_by_name",
-    ]
-    own = turns.loc[turns["is_brand_turn"].to_numpy(dtype=bool), columns]
-    grouped = own.groupby("_root", sort=False)
-    first = grouped.head(1).set_index("_root")
-    result = pd.DataFrame(index=first.index)
-    result["deflected"] = grouped["deflects"].any()
+    # Turns come grouped by conversation, so the brand's posts of a conversation are one
+    # run of rows: every figure is a reduction over runs (numpy `reduceat`), not a
+    # pandas groupby (0.57 s -> 0.1 s for 1.28M brand posts).
+    own = np.flatnonzero(turns["is_brand_turn"].to_numpy(dtype=bool))
+    root = turns["_root"].to_numpy()[own]
+    starts = np.flatnonzero(first_of_runs(root))
+    result = pd.DataFrame(index=pd.Index(root[starts], name="_root"))
+    if not len(own):
+        return _empty_brand_turn_signals(result.index)
+
+    def column(name: str) -> np.ndarray:
+        return turns[name].to_numpy(dtype=bool)[own]
+
+    deflects = column("deflects")
+    result["deflected"] = np.logical_or.reduceat(deflects, starts)
     # Channels as bits: a post's few distinct channel lists are decoded once, and the
-    # union per conversation is an OR over its run of rows (turns come grouped by root).
-    codes, lists = pd.factorize(own["deflection_channels"].fillna(""))
+    # union per conversation is an OR over its run of rows.
+    codes, lists = pd.factorize(turns["deflection_channels"].iloc[own].fillna(""))
     post_bits = np.array([_channel_bits(str(value)) for value in lists], dtype=np.int64)[codes]
-    starts = np.flatnonzero(first_of_runs(own["_root"].to_numpy()))
-    union = np.bitwise_or.reduceat(post_bits, starts) if len(starts) else post_bits[:0]
-    result["deflection_channels"] = pd.Series(
-        pd.array(text_signals.CHANNEL_LISTS[union], dtype="string"), index=result.index
-    )
-    result["first_touch_deflection"] = first["deflects"]
+    union = np.bitwise_or.reduceat(post_bits, starts)
+    result["deflection_channels"] = pd.array(text_signals.CHANNEL_LISTS[union], dtype="string")
+    result["first_touch_deflection"] = deflects[starts]
     # Filled in by `analyse` once templates are known; the column keeps its place.
     result["templated_posts"] = np.nan
-    result["empathy_first_reply"] = first["empathic"]
-    result["hedging"] = grouped["hedging"].any()
-    personal = own["agent_signature"].notna() | own["addresses_by_name"]
-    result["personal_posts"] = personal.groupby(own["_root"]).sum()
-    result["signed_posts"] = grouped["agent_signature"].count()
-    result["agents"] = grouped["agent_signature"].nunique()
-    result["agent_continuity"] = (
-        (result["agents"] == 1).astype("boolean").where(result["signed_posts"] >= 2)
-    )
-    first_deflect_at = own[own["deflects"]].groupby("_root")["created_at"].min()
-    last_post_at = grouped["created_at"].max()
-    follow = (last_post_at > first_deflect_at.reindex(last_post_at.index)).astype("boolean")
-    result["follow_up"] = follow.where(result["deflected"])
+    result["empathy_first_reply"] = column("empathic")[starts]
+    result["hedging"] = np.logical_or.reduceat(column("hedging"), starts)
+    signature, agents = pd.factorize(turns["agent_signature"].iloc[own])
+    signed = signature >= 0
+    personal = signed | column("addresses_by_name")
+    result["personal_posts"] = np.add.reduceat(personal.astype(np.int64), starts)
+    signed_posts = np.add.reduceat(signed.astype(np.int64), starts)
+    result["signed_posts"] = signed_posts
+    # Distinct signatures per conversation: distinct (run, signature) pairs, counted.
+    run = np.cumsum(first_of_runs(root)) - 1
+    pairs = pd.unique(run[signed] * (len(agents) + 1) + signature[signed])
+    distinct = np.bincount(pairs // (len(agents) + 1), minlength=len(starts))
+    result["agents"] = distinct
+    continuity = pd.array(distinct == 1, dtype="boolean")
+    continuity[signed_posts < 2] = pd.NA
+    result["agent_continuity"] = continuity
+    # Follow-up: the brand's last post comes after its first deflecting post.
+    created = turns["created_at"].astype("int64").to_numpy()[own]
+    never = np.iinfo(np.int64).max
+    first_deflect_at = np.minimum.reduceat(np.where(deflects, created, never), starts)
+    last_post_at = np.maximum.reduceat(created, starts)
+    follow = pd.array(last_post_at > first_deflect_at, dtype="boolean")
+    follow[~result["deflected"].to_numpy()] = pd.NA
+    result["follow_up"] = follow
     return result
+
+
+def _empty_brand_turn_signals(index: pd.Index) -> pd.DataFrame:
+    """`_brand_turn_signals` when no conversation has a brand post: its columns, no rows."""
+    return pd.DataFrame(
+        {
+            "deflected": pd.Series(dtype=bool),
+            "deflection_channels": pd.Series(dtype="string"),
+            "first_touch_deflection": pd.Series(dtype=bool),
+            "templated_posts": pd.Series(dtype=float),
+            "empathy_first_reply": pd.Series(dtype=bool),
+            "hedging": pd.Series(dtype=bool),
+            "personal_posts": pd.Series(dtype=np.int64),
+            "signed_posts": pd.Series(dtype=np.int64),
+            "agents": pd.Series(dtype=np.int64),
+            "agent_continuity": pd.Series(dtype="boolean"),
+            "follow_up": pd.Series(dtype="boolean"),
+        },
+        index=index,
+    )
 
 
 def _channel_bits(channels: str) -> int:
@@ -361,57 +388,84 @@ def _outcomes(turns: pd.DataFrame, conversations: pd.DataFrame) -> pd.DataFrame:
     resolved_at is the turn that signals the resolution (the customer's positive
     signal, or the brand's fix in rule 6).
     """
-    columns = ["created_at", "_root", "is_brand_turn", "is_customer_turn"]
-    work = turns.loc[turns["is_brand_turn"] | turns["is_customer_turn"], columns].copy()
-    work["deflects"] = turns["deflects"]
-    work["answer_kind"] = turns["answer_kind"]
-    work["customer_signal"] = turns["customer_signal"]
-    # Epoch seconds: plain floats survive empty groups and NaN maps that datetimes do not.
-    work["t"] = epoch_seconds(work["created_at"])
+    # Turns come grouped by conversation, in time order: each conversation is a run of
+    # rows, and every figure below is a reduction over runs (numpy `reduceat`) or a
+    # running maximum, not a pandas groupby (1.5-2 s -> 0.4 s for 2.8M turns).
+    brand_or_customer = turns["is_brand_turn"] | turns["is_customer_turn"]
+    rows = np.flatnonzero(brand_or_customer.to_numpy(dtype=bool))
+    root = turns["_root"].to_numpy()[rows]
+    first = first_of_runs(root)
+    starts = np.flatnonzero(first)
+    run = np.cumsum(first) - 1
+    at = np.arange(len(rows))
+    is_brand = turns["is_brand_turn"].to_numpy(dtype=bool)[rows]
+    is_customer = turns["is_customer_turn"].to_numpy(dtype=bool)[rows]
+    deflects = turns["deflects"].to_numpy(dtype=bool)[rows]
+    kind = _equals_of(turns["answer_kind"].iloc[rows], ("fix", "cannot_help"))
+    signal = _equals_of(turns["customer_signal"].iloc[rows], ("solved", "problem", "thanks"))
+    # Epoch seconds: plain floats, with inf and NaN for "none".
+    t = epoch_seconds(turns["created_at"].iloc[rows]).to_numpy()
 
-    own = work[work["is_brand_turn"]]
-    by_conv = own.groupby("_root", sort=False)
-    # Turns come grouped by conversation, so a group's last row ends its run.
-    last_brand = own[last_of_runs(own["_root"].to_numpy())].set_index("_root")
-    first_brand_at = by_conv["t"].min()
+    def last_where(mask: np.ndarray) -> np.ndarray:
+        """Per run, the row of its last `mask` row (-1 when none)."""
+        return np.maximum.reduceat(np.where(mask, at, -1), starts) if len(rows) else at
 
-    # The brand turn before each customer turn: did it deflect?
-    prev_deflects = work["deflects"].where(work["is_brand_turn"])
-    work["prev_brand_deflects"] = prev_deflects.groupby(work["_root"]).ffill()
-    signal = work["customer_signal"].fillna("").to_numpy(dtype=object)
-    after_plain_reply = (
-        work["prev_brand_deflects"].astype("boolean").eq(False).fillna(False).to_numpy(dtype=bool)
-    )
+    def first_time_where(mask: np.ndarray) -> np.ndarray:
+        """Per run, the earliest time of its `mask` rows (inf when none)."""
+        return np.minimum.reduceat(np.where(mask, t, np.inf), starts) if len(rows) else t
+
+    first_brand_at = first_time_where(is_brand)
+    # The brand turn before each customer turn (running maximum of brand rows, kept
+    # only within the run): did it deflect?
+    prev_brand = np.maximum.accumulate(np.where(is_brand, at, -1)) if len(rows) else at
+    has_prev = prev_brand >= starts[run]
+    after_plain_reply = has_prev & ~deflects[np.maximum(prev_brand, 0)]
     polarity = np.select(
-        [signal == "solved", signal == "problem", (signal == "thanks") & after_plain_reply],
+        [signal["solved"], signal["problem"], signal["thanks"] & after_plain_reply],
         [1, -1, 1],
         default=0,
     )
-    work["polarity"] = polarity
-    after_first = work["t"].to_numpy() > _lookup(first_brand_at, work["_root"])
-    signals = work[work["is_customer_turn"] & after_first & (work["polarity"] != 0)]
-    last_signal = signals[last_of_runs(signals["_root"].to_numpy())].set_index("_root")
-    last_negative_at = signals[signals["polarity"] < 0].groupby("_root")["t"].max()
-    fixes = own[(own["answer_kind"] == "fix") & ~own["deflects"]]
-    fix_floor = _lookup(last_negative_at, fixes["_root"])
-    fixes_after = fixes[np.isnan(fix_floor) | (fixes["t"].to_numpy() > fix_floor)]
-    fix_at = fixes_after.groupby("_root")["t"].min()
+    after_first = t > first_brand_at[run]
+    is_signal = is_customer & after_first & (polarity != 0)
+    last_signal = last_where(is_signal)
+    negative = is_signal & (polarity < 0)
+    # Per run, the latest negative signal (-inf when none: every fix comes after it).
+    last_negative_at = (
+        np.maximum.reduceat(np.where(negative, t, -np.inf), starts) if len(rows) else t
+    )
+    fixes = is_brand & kind["fix"] & ~deflects
+    fixes_after = fixes & (t > last_negative_at[run])
+    fix_time = first_time_where(fixes_after)
+    last_brand = last_where(is_brand)
 
+    # Per conversation, in the order of `conversations` (each has a run: its root).
     index = conversations.index
+    slot = index.get_indexer(pd.Index(root[starts]))
+
+    def per_conversation(values: np.ndarray, missing: float) -> np.ndarray:
+        out = np.full(len(index), missing, dtype=values.dtype)
+        out[slot] = values
+        return out
+
+    has_signal = last_signal >= 0
+    signal_row = np.maximum(last_signal, 0)
+    sig_pol = per_conversation(np.where(has_signal, polarity[signal_row], 0), 0)
+    sig_at = per_conversation(np.where(has_signal, t[signal_row], np.nan), np.nan)
+    has_brand = last_brand >= 0
+    brand_row = np.maximum(last_brand, 0)
+    last_at = per_conversation(np.where(has_brand, t[brand_row], np.nan), np.nan)
+    last_cannot_help = per_conversation(has_brand & kind["cannot_help"][brand_row], False)
+    last_deflects = per_conversation(has_brand & deflects[brand_row], False)
+    fix_at = per_conversation(np.where(np.isinf(fix_time), np.nan, fix_time), np.nan)
     answered = conversations["answered"].to_numpy(dtype=bool)
-    sig_pol = last_signal["polarity"].reindex(index).fillna(0).to_numpy()
-    sig_at = last_signal["t"].reindex(index)
-    last_at = last_brand["t"].reindex(index)
-    last_kind = last_brand["answer_kind"].reindex(index).fillna("").to_numpy()
-    last_deflects = last_brand["deflects"].reindex(index).fillna(False).to_numpy(dtype=bool)
-    signal_after_last = (sig_at > last_at).fillna(False).to_numpy(dtype=bool)
-    has_fix = fix_at.reindex(index).notna().to_numpy()
+    signal_after_last = sig_at > last_at
+    has_fix = ~np.isnan(fix_at)
 
     conditions = [
         ~answered,
         signal_after_last & (sig_pol > 0),
         signal_after_last & (sig_pol < 0),
-        (last_kind == "cannot_help") & ~last_deflects,
+        last_cannot_help & ~last_deflects,
         sig_pol > 0,
         last_deflects,
         has_fix,
@@ -425,15 +479,19 @@ def _outcomes(turns: pd.DataFrame, conversations: pd.DataFrame) -> pd.DataFrame:
         "unknown",
         "resolved",
     ]
-    outcome = np.select(conditions, choices, default="unknown")
-    by_signal = (outcome == "resolved") & (sig_pol > 0)
+    # Outcomes as codes into `names`: a Python str per conversation is slow to make.
+    names = ["unanswered", "resolved", "unresolved", "unknown"]
+    code = np.select(conditions, [names.index(c) for c in choices], default=names.index("unknown"))
+    resolved = code == names.index("resolved")
+    outcome = pa.array(names).take(pa.array(code))
+    by_signal = resolved & (sig_pol > 0)
     resolved_seconds = pd.Series(
-        np.where(by_signal, sig_at, fix_at.reindex(index)), index=index, dtype=float
-    ).where(outcome == "resolved")
+        np.where(by_signal, sig_at, fix_at), index=index, dtype=float
+    ).where(resolved)
     seconds = resolved_seconds - epoch_seconds(conversations["opened_at"])
     return pd.DataFrame(
         {
-            "outcome": pd.Series(outcome, index=index, dtype="string"),
+            "outcome": pd.Series(pd.array(outcome, dtype="string"), index=index),
             "resolved_at": pd.to_datetime(resolved_seconds, unit="s", utc=True).dt.round("s"),
             "time_to_resolution_seconds": seconds,
         },
@@ -441,9 +499,13 @@ def _outcomes(turns: pd.DataFrame, conversations: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _lookup(per_conversation: pd.Series, conversation_ids: pd.Series) -> np.ndarray:
-    """Per-conversation float values looked up for each row (NaN where absent)."""
-    return per_conversation.reindex(conversation_ids.to_numpy()).to_numpy(dtype=float)
+def _equals_of(values: pd.Series, wanted: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """For each wanted string, where `values` equal it (False where missing)."""
+    array = as_arrow(values.astype("string"))
+    return {
+        value: pc.fill_null(pc.equal(array, value), False).to_numpy(zero_copy_only=False)
+        for value in wanted
+    }
 
 
 def repeat_contact(conversations: pd.DataFrame, window_days: float = 7.0) -> pd.Series:
