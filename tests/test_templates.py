@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from carebench.benchmark.minhash_kernels import equal_bytes, shared_columns
+from carebench.benchmark.minhash_kernels import equal_bytes, similar_enough
 from carebench.benchmark.templates import (
     _ANCHORS,
     _BANDS,
@@ -278,12 +278,25 @@ def test_minhash_is_the_minimum_of_each_permutation_over_the_row() -> None:
         assert signatures[row].tolist() == permuted.min(axis=0).tolist()
 
 
-def test_shared_columns_match_set_arithmetic() -> None:
-    shingles = random_shingle_sets(3)
-    sets = [set(shingles.indices[shingles.indptr[r] : shingles.indptr[r + 1]]) for r in range(300)]
-    pairs = np.random.default_rng(4).integers(0, 300, size=(2000, 2))
-    found = [shared_columns(shingles.indptr, shingles.indices, i, j) for i, j in pairs]
-    assert found == [len(sets[i] & sets[j]) for i, j in pairs]
+@pytest.mark.parametrize("threshold", [0.3, 0.5, 0.7, 0.75, 0.8, 1.0])
+def test_similar_enough_is_the_jaccard_test_to_the_last_bit(threshold: float) -> None:
+    # Random sets, and sets right at the threshold: 7 shared of 10 is Jaccard 0.7 exactly.
+    edge = sparse.csr_matrix(
+        (np.ones(17, dtype=bool), (np.repeat([0, 1], [8, 9]), np.r_[0:8, 1:10])), shape=(2, 10)
+    )
+    for matrix in (random_shingle_sets(3), edge):
+        rows = matrix.shape[0]
+        sets = [
+            set(matrix.indices[matrix.indptr[r] : matrix.indptr[r + 1]].tolist())
+            for r in range(rows)
+        ]
+        pairs = np.random.default_rng(4).integers(0, rows, size=(2000, 2))
+        found = [similar_enough(matrix.indptr, matrix.indices, i, j, threshold) for i, j in pairs]
+        shared = [len(sets[i] & sets[j]) for i, j in pairs]
+        sizes = [len(sets[i]) + len(sets[j]) for i, j in pairs]
+        assert found == [s / (n - s) >= threshold for s, n in zip(shared, sizes, strict=True)]
+    at_edge = [similar_enough(edge.indptr, edge.indices, 0, 1, t) for t in (0.7, 0.7000001)]
+    assert at_edge == [True, False]
 
 
 @given(

@@ -740,9 +740,10 @@ def _verify_buckets(
 
     All pairs of a bucket would be quadratic (a template with 10k variants is one bucket),
     so the first _ANCHORS rows of each bucket (the most posted texts, see `_lsh_buckets`)
-    are anchors: step r checks every later row against anchor r, band after band. A pair
+    are anchors: band by band, step r checks every later row against anchor r. A pair
     already connected through verified pairs is skipped, as it cannot change a connected
-    component; so once a template's variants are linked the other bands cost nothing.
+    component; so once a template's variants are linked, the other bands cost a sketch
+    comparison per pair, not an exact Jaccard.
     Buckets of <= _ANCHORS + 1 rows are thus checked exhaustively; in bigger ones a row
     is linked through the anchors, the template's most repeated texts. The pairs returned
     join two components when found: enough for the components, not every passing pair.
@@ -758,6 +759,7 @@ def _verify_buckets(
         [first + offset for (_, first, _), offset in zip(bands, offsets, strict=True)]
     )
     position = np.concatenate([position for _, _, position in bands])
+    band_starts = np.r_[offsets, len(rows)].astype(np.int64)
     # Padding bytes are equal in every row (`_byte_sketches`).
     padding = sketches.shape[1] * 8 - _BANDS * _ROWS
     min_equal_bytes = int(np.ceil(_MIN_AGREEMENT * _BANDS * _ROWS)) + padding
@@ -765,6 +767,7 @@ def _verify_buckets(
         rows,
         first,
         position,
+        band_starts,
         _ANCHORS,
         sketches,
         min_equal_bytes,
