@@ -54,9 +54,27 @@ def quantile_interval(
     if n == 0:
         return (math.nan, math.nan)
     rank = max(1, math.ceil(q * n))
-    k = np.arange(1, n + 1)
-    cdf = stats.binom.sf(rank - 1, n, k / n)
     tail = (1 - confidence) / 2
-    low = clean[min(int(np.searchsorted(cdf, tail, side="left")), n - 1)]
-    high = clean[min(int(np.searchsorted(cdf, 1 - tail, side="left")), n - 1)]
+    low = clean[min(_first_k_reaching(tail, rank, n) - 1, n - 1)]
+    high = clean[min(_first_k_reaching(1 - tail, rank, n) - 1, n - 1)]
     return (float(low), float(high))
+
+
+# Points of the coarse pass of `_first_k_reaching`.
+_GRID = 256
+
+
+def _first_k_reaching(level: float, rank: int, n: int) -> int:
+    """The least k in 1..n with P(Binomial(n, k / n) >= rank) >= level (n + 1 if none).
+
+    That probability grows with k, so this is where `level` would be inserted in it
+    over all k; it is found from a coarse grid of k, then within the bracketing step,
+    so a brand with a million conversations costs ~500 evaluations, not a million.
+    """
+    step = max(1, n // _GRID)
+    grid = np.arange(step, n + 1, step)
+    above = int(np.searchsorted(stats.binom.sf(rank - 1, n, grid / n), level, side="left"))
+    first = int(grid[above - 1]) + 1 if above else 1
+    last = int(grid[above]) if above < len(grid) else n
+    k = np.arange(first, last + 1)
+    return first + int(np.searchsorted(stats.binom.sf(rank - 1, n, k / n), level, side="left"))

@@ -13,6 +13,8 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from carebench.benchmark.intervals import quantile_interval, wilson_interval
 from carebench.benchmark.settings import Settings
@@ -99,7 +101,15 @@ def _rate_specs(settings: Settings) -> list[RateSpec]:
 
 
 def _uses_channel(channel: str) -> Callable[[pd.DataFrame], pd.Series]:
-    return lambda c: c["deflection_channels"].str.contains(rf"\b{channel}\b", regex=True)
+    # Channel lists are `;`-joined names: RE2 in Arrow, not Python's regex per row.
+    pattern = f"(?:^|;){channel}(?:;|$)"
+
+    def uses(c: pd.DataFrame) -> pd.Series:
+        lists = pa.array(c["deflection_channels"].astype("string").array)
+        found = pc.fill_null(pc.match_substring_regex(lists, pattern), False)
+        return pd.Series(found.to_numpy(zero_copy_only=False), index=c.index)
+
+    return uses
 
 
 def _post_rates(group: pd.DataFrame) -> dict[str, float | int]:
@@ -132,6 +142,21 @@ def _rate_counts(data: pd.DataFrame, specs: list[RateSpec], keys: list[str]) -> 
     frame = pd.DataFrame(flags, index=data.index)
     frame[keys] = data[keys]
     return frame.groupby(keys, sort=True).sum()
+
+
+# The columns `_brand_row` reads.
+_ROW_COLUMNS = (
+    "answered",
+    "care_request",
+    "brand_posts",
+    "clock_skew",
+    "templated_posts",
+    "personal_posts",
+    "ttfr_seconds",
+    "reply_seconds_median",
+    "outcome",
+    "time_to_resolution_seconds",
+)
 
 
 def _brand_row(
@@ -204,8 +229,9 @@ def scorecard(
     rows = []
     if len(data):
         counts = _rate_counts(data, specs, keys)
-        # The same grouping, so the counts come in the groups' order.
-        groups = data.groupby(keys, sort=True)
+        # The same grouping, so the counts come in the groups' order; only the columns
+        # `_brand_row` reads are split into groups (the root texts are not copied).
+        groups = data[[*keys, *_ROW_COLUMNS]].groupby(keys, sort=True)
         for (key, group), (_, tally) in zip(groups, counts.iterrows(), strict=True):
             values = key if isinstance(key, tuple) else (key,)
             row = _brand_row(group, tally, specs, settings)
