@@ -56,3 +56,21 @@ def test_quantile_interval_brackets_the_estimate(values, q):
     low, high = quantile_interval(array, q)
     estimate = np.sort(array)[max(1, math.ceil(q * len(array))) - 1]
     assert low <= estimate <= high
+
+
+def test_quantile_interval_is_the_exact_bootstrap_at_every_size():
+    # The interval's ends are found from a coarse grid of k, then within one step:
+    # they must be where the tail probability over every k puts them.
+    from scipy import stats
+
+    rng = np.random.default_rng(3)
+    for n in (1, 2, 7, 255, 256, 257, 511, 513, 1000, 4099):
+        values = np.sort(rng.lognormal(size=n))
+        for q in (0.05, 0.5, 0.9, 0.99):
+            rank = max(1, math.ceil(q * n))
+            cdf = stats.binom.sf(rank - 1, n, np.arange(1, n + 1) / n)
+            expected = tuple(
+                float(values[min(int(np.searchsorted(cdf, level)), n - 1)])
+                for level in (0.025, 0.975)
+            )
+            assert quantile_interval(values, q) == expected
