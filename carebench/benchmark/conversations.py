@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from carebench.benchmark.runs import first_of_runs, place_in_runs
 from carebench.benchmark.threads import NO_POST, build_tree_index
@@ -232,18 +233,31 @@ def build_threads(posts: pd.DataFrame, *, consume: bool = False) -> Threads:
         conversations.index
     )
     conversations["clock_skew"] = conversations["ttfr_seconds"] < 0
-    grouped = turns.groupby("_root", sort=False)
-    counts = grouped.agg(
-        brand_posts=("is_brand_turn", "sum"),
-        customer_posts=("is_customer_turn", "sum"),
-        turns=("post_id", "size"),
+    # Turns come grouped by root: the counts are sums over each root's run of rows
+    # (Arrow-backed integers, as pandas sums the Arrow-backed flags).
+    root = turns["_root"].to_numpy()
+    starts = np.flatnonzero(first_of_runs(root))
+    index = pd.Index(root[starts], name="_root")
+
+    def run_sums(column: str) -> pd.Series:
+        flags = turns[column].to_numpy(dtype=np.int64)
+        sums = np.add.reduceat(flags, starts) if len(starts) else flags[:0]
+        return pd.Series(sums, index=index, dtype=pd.ArrowDtype(pa.int64()))
+
+    counts = pd.DataFrame(
+        {
+            "brand_posts": run_sums("is_brand_turn"),
+            "customer_posts": run_sums("is_customer_turn"),
+        },
+        index=index,
     )
+    counts["turns"] = pd.array(np.diff(np.r_[starts, len(root)]), dtype="Int64")
     conversations = conversations.join(counts)
     conversations["other_brand_posts"] = (
         conversations["turns"] - conversations["brand_posts"] - conversations["customer_posts"]
     )
     conversations["reply_seconds_median"] = (
-        grouped["reply_seconds"].median().reindex(conversations.index)
+        turns.groupby("_root", sort=False)["reply_seconds"].median().reindex(conversations.index)
     )
     issues["conversations"] = len(conversations)
     issues["clock_skew_conversations"] = int(conversations["clock_skew"].sum())
