@@ -21,6 +21,7 @@ from carebench.benchmark.templates import (
     _ROWS,
     TemplateSettings,
     _byte_sketches,
+    _lsh_buckets,
     _minhash,
     _mix,
     _shingle_hashes,
@@ -337,6 +338,27 @@ def test_shingle_hashes_are_pandas_word_hashes_weighted_salted_and_mixed(
             expected.append(total)
     assert counts.tolist() == (words - width + 1).tolist()
     assert hashes.tolist() == _mix(np.array(expected, dtype=np.uint64)).tolist()
+
+
+def test_lsh_buckets_group_equal_bands_in_first_row_then_rank_order() -> None:
+    # Few distinct values per band, so buckets of every size; a random rank order.
+    rng = np.random.default_rng(11)
+    count = 3000
+    signatures = rng.integers(0, 3, size=(count, _BANDS * _ROWS), dtype=np.uint32)
+    signatures[rng.random(count) < 0.3] = rng.integers(0, 2**32, _BANDS * _ROWS, dtype=np.uint32)
+    rank = rng.permutation(count)
+    bands = _lsh_buckets(signatures, rank)
+    assert len(bands) == _BANDS
+    for band, (rows, first, position) in enumerate(bands):
+        values = signatures[:, band * _ROWS : (band + 1) * _ROWS]
+        groups: dict[tuple, list[int]] = {}
+        for row in range(count):
+            groups.setdefault(tuple(values[row].tolist()), []).append(row)
+        # Buckets in the order of their first row; members by rank; singletons left out.
+        expected = [sorted(g, key=lambda r: rank[r]) for g in groups.values() if len(g) >= 2]
+        assert rows.tolist() == [row for bucket in expected for row in bucket]
+        assert position.tolist() == [p for bucket in expected for p in range(len(bucket))]
+        assert (first == np.arange(len(rows)) - position).all()
 
 
 def reference_components(

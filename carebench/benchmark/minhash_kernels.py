@@ -278,3 +278,74 @@ def shingle_hashes(
                     combined += ring[(words - width + k) % width] * weights[k]
                 out[at] = split_mix(combined)
                 at += 1
+
+
+@njit(cache=True, nogil=True)
+def band_buckets(
+    keys: np.ndarray, by_rank: np.ndarray, slots: np.ndarray, bucket_of_slot: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The buckets of one LSH band holding >= 2 rows: (rows, bucket start, position).
+
+    keys[i] is row i's band key (mixed, so its low bits spread well); rows with equal
+    keys share a bucket. Buckets come in the order of their first row, rows inside a
+    bucket in rank order (`by_rank` lists the rows by rank). `slots` and
+    `bucket_of_slot` are a hash table of a power-of-two size > len(keys), reused from
+    band to band (its contents are overwritten).
+    """
+    count = len(keys)
+    mask = np.uint64(len(slots) - 1)
+    bucket_of_slot[:] = -1
+    bucket = np.empty(count, dtype=np.int64)
+    buckets = 0
+    for row in range(count):
+        slot = keys[row] & mask
+        while bucket_of_slot[slot] >= 0 and slots[slot] != keys[row]:
+            slot = (slot + np.uint64(1)) & mask
+        if bucket_of_slot[slot] < 0:
+            slots[slot] = keys[row]
+            bucket_of_slot[slot] = buckets
+            buckets += 1
+        bucket[row] = bucket_of_slot[slot]
+    size = np.zeros(buckets, dtype=np.int64)
+    for row in range(count):
+        size[bucket[row]] += 1
+    # Where each shared bucket starts in the output (buckets of one row are left out).
+    start = np.full(buckets, -1, dtype=np.int64)
+    total = 0
+    for b in range(buckets):
+        if size[b] >= 2:
+            start[b] = total
+            total += size[b]
+    rows = np.empty(total, dtype=np.int32)
+    first = np.empty(total, dtype=np.int32)
+    position = np.empty(total, dtype=np.int32)
+    filled = np.zeros(buckets, dtype=np.int64)
+    for row in by_rank:
+        b = bucket[row]
+        if start[b] < 0:
+            continue
+        at = start[b] + filled[b]
+        rows[at] = row
+        first[at] = start[b]
+        position[at] = filled[b]
+        filled[b] += 1
+    return rows, first, position
+
+
+@njit(cache=True, nogil=True)
+def band_keys(signatures: np.ndarray, rows_per_band: int, multipliers: np.ndarray) -> np.ndarray:
+    """keys[b, i]: SplitMix64(b + sum_r signatures[i, b * rows + r] * multipliers[r]).
+
+    One pass over the signatures row by row (reading a band's columns of every row
+    strides through memory: it took 0.5 s for 0.7M rows).
+    """
+    count, width = signatures.shape
+    bands = width // rows_per_band
+    keys = np.empty((bands, count), dtype=np.uint64)
+    for i in range(count):
+        for b in range(bands):
+            key = np.uint64(b)
+            for r in range(rows_per_band):
+                key += np.uint64(signatures[i, b * rows_per_band + r]) * multipliers[r]
+            keys[b, i] = split_mix(key)
+    return keys
