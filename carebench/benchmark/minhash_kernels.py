@@ -349,3 +349,21 @@ def band_keys(signatures: np.ndarray, rows_per_band: int, multipliers: np.ndarra
                 key += np.uint64(signatures[i, b * rows_per_band + r]) * multipliers[r]
             keys[b, i] = split_mix(key)
     return keys
+
+
+@njit(cache=True, nogil=True)
+def alone_in_slot(hashes: np.ndarray, bits: int, table: np.ndarray, alone: np.ndarray) -> None:
+    """alone[i]: no other hash shares hashes[i]'s top `bits` bits (its slot).
+
+    `table` holds at least 2**bits zeroed counters and is left zeroed again. Counts
+    stop at 2, so one byte per slot will do: only "exactly one" matters.
+    """
+    shift = np.uint64(64 - bits)
+    for value in hashes:
+        slot = value >> shift
+        if table[slot] < 2:
+            table[slot] += 1
+    for i in range(len(hashes)):
+        alone[i] = table[hashes[i] >> shift] == 1
+    for value in hashes:
+        table[value >> shift] = 0

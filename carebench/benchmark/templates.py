@@ -212,7 +212,7 @@ _MIN_AGREEMENT = 0.55
 _PANDAS_HASH_KEY = np.frombuffer(b"0123456789123456", dtype="<u8").copy()
 # Anchors per LSH bucket (see `_verify_buckets`).
 _ANCHORS = 16
-# The pre-filter's count table per brand has at most 2**this slots (128 MB).
+# The pre-filter's count table per brand has at most 2**this slots.
 _MAX_TABLE_BITS = 24
 
 
@@ -624,14 +624,17 @@ def _lonely_shingles(shingle_hash: np.ndarray, counts: np.ndarray, brand: np.nda
     alone in its slot is certainly alone, and a slot shared by chance only makes the
     bound lower, which keeps the pre-filter exact. Texts arrive grouped by brand.
     """
+    from carebench.benchmark.minhash_kernels import alone_in_slot  # see `_minhash`
+
     alone = np.zeros(len(shingle_hash), dtype=bool)
     text_starts = np.r_[0, np.flatnonzero(np.diff(brand)) + 1, len(brand)]
     offsets = np.r_[0, np.cumsum(counts)]
+    # One table of byte counters for every brand (16 MB at most), zeroed after each.
+    table = np.zeros(1 << _MAX_TABLE_BITS, dtype=np.uint8)
     for first, last in pairwise(text_starts.tolist()):
         begin, end = offsets[first], offsets[last]
         bits = min(_MAX_TABLE_BITS, max(10, int(4 * (end - begin) - 1).bit_length()))
-        slot = (shingle_hash[begin:end] >> np.uint64(64 - bits)).astype(np.int64)
-        alone[begin:end] = np.bincount(slot, minlength=1 << bits)[slot] == 1
+        alone_in_slot(shingle_hash[begin:end], bits, table, alone[begin:end])
     return np.add.reduceat(alone, offsets[:-1], dtype=np.int64)
 
 
