@@ -199,7 +199,9 @@ def print_figures(all_figures: list[dict[str, Any]]) -> None:
         runs = ", ".join(f"{t:.2f}" for t in figures["pipeline runs"])
         print(
             f"{figures['posts']:,} posts: file {figures['file_mb']:.0f} MB, "
-            f"{figures['conversations']:,} conversations; pipeline runs: {runs} s"
+            f"{figures['conversations']:,} conversations; pipeline runs: {runs} s; "
+            f"floor {figures['pipeline floor']:.3f} s for the pipeline's ratio, "
+            f"{figures['floor']:.3f} s for the stages'"
         )
 
 
