@@ -638,18 +638,18 @@ def _lonely_shingles(shingle_hash: np.ndarray, counts: np.ndarray, brand: np.nda
     return np.add.reduceat(alone, offsets[:-1], dtype=np.int64)
 
 
-def _mix(values: np.ndarray, in_place: bool = False) -> np.ndarray:
-    """SplitMix64 finaliser: spreads every input bit over the whole 64-bit hash."""
-    if not (in_place and values.dtype == np.uint64):
-        values = np.array(values, dtype=np.uint64)
-    scratch = np.empty_like(values)
+def _mix(values: np.ndarray) -> np.ndarray:
+    """SplitMix64 finaliser: spreads every input bit over the whole 64-bit hash.
+
+    The numpy twin of `minhash_kernels.split_mix`, for the few values hashed outside
+    the compiled loops.
+    """
+    values = np.array(values, dtype=np.uint64)
     with np.errstate(over="ignore"):
         for shift, multiplier in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB)):
-            np.right_shift(values, np.uint64(shift), out=scratch)
-            np.bitwise_xor(values, scratch, out=values)
-            np.multiply(values, np.uint64(multiplier), out=values)
-        np.right_shift(values, np.uint64(31), out=scratch)
-        np.bitwise_xor(values, scratch, out=values)
+            values ^= values >> np.uint64(shift)
+            values *= np.uint64(multiplier)
+        values ^= values >> np.uint64(31)
     return values
 
 

@@ -142,7 +142,6 @@ def _fold_rows(array: pa.Array) -> tuple[pa.Array, np.ndarray]:
 
     The result has the input's type and nulls; refused rows are empty in it.
     """
-    offset_type = np.int64 if pa.types.is_large_string(array.type) else np.int32
     offsets, data = string_buffers(array)
     validity = None
     if array.null_count:
@@ -150,7 +149,8 @@ def _fold_rows(array: pa.Array) -> tuple[pa.Array, np.ndarray]:
         validity = pa.py_buffer(np.packbits(valid, bitorder="little"))
     else:
         valid = np.ones(len(array), dtype=np.bool_)
-    offsets_out, out_offsets = new_buffer(len(array) + 1, offset_type)
+    # The output's offsets are as wide as the input's (string: int32, large_string: int64).
+    offsets_out, out_offsets = new_buffer(len(array) + 1, offsets.dtype.type)
     data_out, out_data = new_buffer(int(offsets[-1] - offsets[0]), np.uint8)
     refused = np.empty(len(array), dtype=np.bool_)
     fold_punctuation_rows(offsets, data, _BYTE_CLASSES, valid, out_offsets, out_data, refused)
