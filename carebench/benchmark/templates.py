@@ -689,12 +689,12 @@ def _minhash(shingles: sparse.csr_matrix, shingle_hashes: np.ndarray) -> np.ndar
     return signatures
 
 
-# One band's LSH buckets: rows (bucket by bucket), each row's bucket start, its position.
-_Band = tuple[np.ndarray, np.ndarray, np.ndarray]
+# One band's LSH buckets: rows (bucket by bucket), each row's position in its bucket.
+_Band = tuple[np.ndarray, np.ndarray]
 
 
 def _lsh_buckets(signatures: np.ndarray, rank: np.ndarray) -> list[_Band]:
-    """Per band, the LSH buckets of >= 2 rows: (rows, bucket start, position in bucket).
+    """Per band, the LSH buckets of >= 2 rows: (rows, position in bucket).
 
     Rows sharing all of a band's values share its bucket; buckets come in the order of
     their first row, and inside a bucket rows are in `rank` order. Brands never share a
@@ -744,19 +744,15 @@ def _verify_buckets(
     if not bands:
         return np.empty((0, 2), dtype=np.int64)
     # Bands one after the other; bucket starts shifted to the concatenated positions.
-    offsets = np.cumsum([0] + [len(rows) for rows, _, _ in bands[:-1]])
-    rows = np.concatenate([rows for rows, _, _ in bands])
-    first = np.concatenate(
-        [first + offset for (_, first, _), offset in zip(bands, offsets, strict=True)]
-    )
-    position = np.concatenate([position for _, _, position in bands])
+    offsets = np.cumsum([0] + [len(rows) for rows, _ in bands[:-1]])
+    rows = np.concatenate([rows for rows, _ in bands])
+    position = np.concatenate([position for _, position in bands])
     band_starts = np.r_[offsets, len(rows)].astype(np.int64)
     # Padding bytes are equal in every row (`_byte_sketches`).
     padding = sketches.shape[1] * 8 - _BANDS * _ROWS
     min_equal_bytes = int(np.ceil(_MIN_AGREEMENT * _BANDS * _ROWS)) + padding
     return linked_bucket_pairs(
         rows,
-        first,
         position,
         band_starts,
         _ANCHORS,
