@@ -50,6 +50,19 @@ conversation builder, `analyse`): there, posts per conversation are 2: 50%, 3: 1
 TTFR is 740 s. `_LENGTH_PMF` follows that shape (plus 5% unanswered one-post roots), and
 the reply medians above were tuned so that 50,000 synthetic posts (seed 1) give 1: 5%,
 2: 48%, 3: 15%, 4: 15%, 5: 5%, 6: 5%, 7-12: 7% and an overall median TTFR of 742 s.
+
+Texts are calibrated on the two real samples too (`twcs_head_5k.csv`,
+`twcs_random_5k.csv`). A customer's post is a core text dressed as real ones are (see
+`_customer_post`): details with their own numbers and places, a t.co link, a tagged
+friend, an opener, a closing emoji or "!!", and the curly apostrophe of 30% of keyboards.
+Each kind of post (problem, praise, solved, still broken, after a deflection, closing)
+draws its details from its own list, checked to leave what CareBench reads in it as it
+was: praise stays no care request, a "still not working" stays a problem. 200,000 posts
+(seed 1) against the samples: customer posts 94 characters on average (real 108-111),
+15% with a link (14-19%), 17% tagging a second account (18-20%), 30% with a non-ASCII
+character (26-31%), 78% distinct (99.9%); brand replies 11% non-ASCII (9-11%) but 160
+characters long (107-120), and 5% with a link (27-35%). Per-brand figures (TTFR,
+deflection, templates, resolution, empathy) are as before the texts were dressed.
 """
 
 from __future__ import annotations
@@ -413,6 +426,7 @@ _CLOSERS = tuple(
         "Take care.",
         "Enjoy your evening.",
         "All the best.",
+        "Take care \U0001f499",
         "",
     )
     for b in (
@@ -493,6 +507,103 @@ _CUSTOMER_AFTER_DEFLECT = (
 )
 _CUSTOMER_CLOSING = ("👍", "you too!", "thanks again", "🙏", "cheers")
 
+# Customers' posts are a core text (above) dressed the way real ones are, so they are as
+# long and as varied as the real sample's: an opener, a detail with its own numbers and
+# places ("been on hold for 47 minutes", "tried again at 14:35"), a closing emoji or
+# "!!", and the curly apostrophe phone keyboards type. Each kind of post has its own
+# details, chosen so that the post still says what its core says (a praise post stays
+# free of complaint words, a "still not working" stays a problem).
+_CITIES = (
+    "Leeds", "Austin", "Glasgow", "Denver", "Bristol", "Toronto", "Dublin", "Phoenix",
+    "Cardiff", "Seattle", "Manchester", "Atlanta", "Brighton", "Chicago", "Norwich", "Boston",
+    "Leicester", "Portland", "Swansea", "Dallas", "York", "Miami", "Belfast", "Ottawa",
+)  # fmt: skip
+_DEVICES = (
+    "iPhone", "Android", "laptop", "iPad", "Galaxy", "Pixel", "smart TV", "work phone",
+    "Chromebook", "tablet", "PC", "Mac",
+)  # fmt: skip
+_RELATIVES = ("mum", "dad", "partner", "sister", "brother", "flatmate", "wife", "husband")
+_NTH = ("second", "third", "fourth", "fifth")
+_OPENERS = (
+    "hey", "hi,", "hello,", "so", "ok so", "ugh", "seriously", "morning,", "right,", "um",
+)  # fmt: skip
+_ROOT_DETAILS = (
+    "been on hold for {minutes} minutes already",
+    "this is the {nth} time this month",
+    "I've been a customer for {years} years",
+    "tried again at {clock} and same thing",
+    "I'm in {city} if that matters",
+    "using the app on my {device}",
+    "it's been {days} days now",
+    "nobody has replied to my email from {weekday}",
+    "my {relative} has the same problem",
+    "spent {minutes} mins on live chat getting nowhere",
+    "first time in {years} years this has happened",
+    "I need this sorted before {weekday}",
+    "called at {clock} and got cut off",
+    "same on my {device} and my {relative}'s",
+)
+_PRAISE_DETAILS = (
+    "{name} at the {city} branch was amazing",
+    "shout out to {name} on your team",
+    "been with you {years} years, love it",
+    "sorted in {minutes} minutes flat",
+    "my {relative} says the same",
+    "made my {weekday}",
+    "and on my {device} it looks so good",
+    "so glad I switched",
+)
+_SOLVED_DETAILS = (
+    "took {minutes} mins but all good",
+    "back up and running on my {device}",
+    "really appreciate the quick reply",
+    "you guys are great",
+    "my {relative} is happy too",
+    "{name} you're a star",
+)
+_PERSISTS_DETAILS = (
+    "tried it {n} times now",
+    "restarted my {device} twice",
+    "this is day {days}",
+    "same error at {clock}",
+    "still the same here in {city}",
+    "my {relative} has the same thing",
+)
+_AFTER_DEFLECT_DETAILS = (
+    "at {clock}",
+    "from my {device}",
+    "hope someone picks it up today",
+    "{minutes} mins ago",
+    "on {weekday}",
+    "sent it from my {device} at {clock}",
+    "it's under my {relative}'s name",
+    "my reference ends in {n}{n}",
+)
+_CLOSING_DETAILS = (
+    "have a great {weekday}",
+    "speak soon",
+    "all the best from {city}",
+    "will do",
+    "my {relative} says hi",
+)
+_UPSET_TAILS = ("😡", "🙄", "😩", "!!", "!!!", "...", "#fail", "smh", "lol", "??", "#notimpressed")
+_HAPPY_TAILS = ("!", "x", ":)", "😊", "🙌", "!!", "xx")
+# After being sent to a DM or a phone line: a tail that adds no feeling either way.
+_NEUTRAL_TAILS = ("👍", "🙂", "...", "x", "!", "📩")
+# Brands whose publishing tool types the curly apostrophe in every reply.
+_TYPOGRAPHIC_BRANDS = frozenset({"VoltMobileCare"})
+# Share of customers whose keyboard types the curly apostrophe (’) for the straight one.
+_CURLY_SHARE = 0.3
+_JOINERS = (", ", ". ", " - ", "! ", " ... ")
+_CUSTOMER_DETAILS = {
+    "problem": _ROOT_DETAILS,
+    "praise": _PRAISE_DETAILS,
+    "solved": _SOLVED_DETAILS,
+    "persists": _PERSISTS_DETAILS,
+    "after_deflect": _AFTER_DEFLECT_DETAILS,
+    "closing": _CLOSING_DETAILS,
+}
+
 
 @dataclass(frozen=True)
 class GenerateSummary:
@@ -551,7 +662,7 @@ class _Batch:
     repeat: npt.NDArray[np.bool_]
     customer: npt.NDArray[np.int64]
     times: npt.NDArray[np.int64]
-    picks: npt.NDArray[np.int64]  # (n, turns, 6) random ints for text choices
+    picks: npt.NDArray[np.int64]  # (n, turns, 8) random ints for text choices
     chances: npt.NDArray[np.float64]  # (n, turns, 4) uniforms for text decisions
 
 
@@ -597,7 +708,7 @@ def _draw_batch(rng: np.random.Generator, n: int, state: _State) -> _Batch:
         else:
             delay = _CUSTOMER_REPLY_SECONDS * np.exp(1.2 * z[:, k])
         times[:, k] = before + np.maximum(delay, 5).astype(np.int64)
-    picks = rng.integers(0, 1 << 30, (n, _MAX_LEN, 6))
+    picks = rng.integers(0, 1 << 30, (n, _MAX_LEN, 8))
     chances = rng.random((n, _MAX_LEN, 4))
     return _Batch(brand, length, praise, repeat, customer, times, picks, chances)
 
@@ -659,6 +770,8 @@ def _conversation_texts(persona: Persona, batch: _Batch, i: int, length: int) ->
     brand_at = f"@{int(batch.customer[i])} "
     agent = _agent(persona, int(picks[0, 2]))
 
+    # One keyboard per customer: the curly apostrophe in all of their posts or in none.
+    curly = bool(chances[0, 0] < _CURLY_SHARE)
     if batch.praise[i]:
         root = _PRAISE[int(picks[0, 0]) % len(_PRAISE)].format(brand=persona.handle)
     elif batch.repeat[i]:
@@ -667,7 +780,12 @@ def _conversation_texts(persona: Persona, batch: _Batch, i: int, length: int) ->
     else:
         roots = _ROOTS[persona.industry]
         root = roots[int(picks[0, 0]) % len(roots)].format(**fills)
-    texts = [customer_at + root]
+    kind = "praise" if batch.praise[i] else "problem"
+    root_at = customer_at
+    if chances[0, 3] > 1.0 - _SECOND_HANDLE_SHARE:
+        friend = _FIRST_NAMES[int(picks[0, 1]) % len(_FIRST_NAMES)].lower()
+        root_at += f"@{friend}_{int(picks[0, 1]) // 64 % 1000} "
+    texts = [root_at + _customer_post(kind, root, picks[0], chances[0], curly)]
     last = "praise" if batch.praise[i] else "problem"
     for k in range(1, length):
         p, c = picks[k], chances[k]
@@ -684,22 +802,123 @@ def _conversation_texts(persona: Persona, batch: _Batch, i: int, length: int) ->
             else:
                 body = _reply(persona, _FIXES[persona.industry], p, c, fills, first=k == 1)
                 last = "fixed"
+            if persona.handle in _TYPOGRAPHIC_BRANDS:
+                body = body.replace("'", "\u2019")
             texts.append(brand_at + _sign(body, agent))
         else:  # customer
             if last == "closed":
-                body = _pick(_CUSTOMER_CLOSING, p[0])
+                body = _customer_post("closing", _pick(_CUSTOMER_CLOSING, p[0]), p, c, curly)
             elif last == "fixed" and c[0] < persona.public_fix_share:
-                body, last = _pick(_CUSTOMER_SOLVED, p[0]), "solved"
+                body = _customer_post("solved", _pick(_CUSTOMER_SOLVED, p[0]), p, c, curly)
+                last = "solved"
             elif last == "fixed":
-                body, last = _pick(_CUSTOMER_PERSISTS, p[0]), "problem"
+                body = _customer_post("persists", _pick(_CUSTOMER_PERSISTS, p[0]), p, c, curly)
+                last = "problem"
             else:
-                body, last = _pick(_CUSTOMER_AFTER_DEFLECT, p[0]), "problem"
+                core = _pick(_CUSTOMER_AFTER_DEFLECT, p[0])
+                body, last = _customer_post("after_deflect", core, p, c, curly), "problem"
             texts.append(customer_at + body)
     return texts
 
 
 def _pick(options: tuple[str, ...], pick: np.int64) -> str:
     return options[int(pick) % len(options)]
+
+
+# How likely a post of each kind gets a detail, an opener (problems only) and a tail.
+_DETAIL_CHANCE = {
+    "problem": 0.9,
+    "praise": 0.7,
+    "solved": 0.7,
+    "persists": 0.8,
+    "after_deflect": 0.6,
+    "closing": 0.5,
+}
+# A problem that got a detail gets a second one this often.
+_SECOND_DETAIL_CHANCE = 0.45
+_OPENER_CHANCE = 0.3
+_TAIL_CHANCE = {
+    "problem": 0.3,
+    "praise": 0.4,
+    "solved": 0.3,
+    "persists": 0.35,
+    "after_deflect": 0.15,
+}
+# How often a problem carries a link (a screenshot, a photo of the parcel).
+_LINK_CHANCE = {"problem": 0.25, "persists": 0.2, "praise": 0.1}
+_LINK_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+_MASK64 = (1 << 64) - 1
+# Share of customers who tag someone else in their first post (a friend, a partner).
+_SECOND_HANDLE_SHARE = 0.3
+
+
+def _link_id(high: int, low: int) -> str:
+    """Ten letters and digits for a t.co link, spread from two random picks (SplitMix64)."""
+    value = (high << 30 | low) & _MASK64
+    value = ((value ^ (value >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    value = ((value ^ (value >> 27)) * 0x94D049BB133111EB) & _MASK64
+    value ^= value >> 31
+    chars = []
+    for _ in range(10):
+        value, digit = divmod(value, len(_LINK_CHARS))
+        chars.append(_LINK_CHARS[digit])
+    return "".join(chars)
+
+
+def _customer_post(
+    kind: str,
+    core: str,
+    p: npt.NDArray[np.int64],
+    c: npt.NDArray[np.float64],
+    curly: bool,
+) -> str:
+    """`core` dressed as a customer's post of `kind` (see `_CUSTOMER_DETAILS`).
+
+    Reads p[6], p[7] (60 random bits for every choice and number) and c[1..3] (whether
+    to add a detail, a tail, an opener); p[0..5] and c[0] are left to the caller.
+    """
+    bits = int(p[6]) << 30 | int(p[7])
+
+    def take(base: int) -> int:
+        nonlocal bits
+        bits, value = divmod(bits, base)
+        return value
+
+    numbers = {
+        "minutes": 5 + take(176),
+        "clock": f"{take(24):02d}:{take(60):02d}",
+        "days": 2 + take(13),
+        "years": 2 + take(19),
+        "n": 3 + take(8),
+        "nth": _NTH[take(len(_NTH))],
+        "weekday": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")[take(5)],
+        "city": _CITIES[take(len(_CITIES))],
+        "device": _DEVICES[take(len(_DEVICES))],
+        "relative": _RELATIVES[take(len(_RELATIVES))],
+        "name": _AGENT_NAMES[take(len(_AGENT_NAMES))],
+    }
+    text = core
+    details = _CUSTOMER_DETAILS.get(kind, ())
+    if details and c[1] < _DETAIL_CHANCE[kind]:
+        detail = details[take(len(details))].format(**numbers)
+        joiner = " " if text.endswith(("?", "!", ".")) else _JOINERS[take(len(_JOINERS))]
+        text = f"{text}{joiner}{detail}"
+        if kind == "problem" and c[1] < _DETAIL_CHANCE[kind] * _SECOND_DETAIL_CHANCE:
+            second = details[take(len(details))].format(**numbers)
+            if second != detail:
+                text = f"{text}{_JOINERS[take(len(_JOINERS))]}{second}"
+    if kind in _LINK_CHANCE and c[2] > 1.0 - _LINK_CHANCE[kind]:
+        text = f"{text} https://t.co/{_link_id(int(p[6]), int(p[7]))}"
+    if kind == "problem" and c[3] < _OPENER_CHANCE:
+        text = f"{_OPENERS[take(len(_OPENERS))]} {text}"
+    if kind in _TAIL_CHANCE and c[2] < _TAIL_CHANCE[kind]:
+        tails = {
+            "praise": _HAPPY_TAILS,
+            "solved": _HAPPY_TAILS,
+            "after_deflect": _NEUTRAL_TAILS,
+        }.get(kind, _UPSET_TAILS)
+        text = f"{text} {tails[take(len(tails))]}"
+    return text.replace("'", "\u2019") if curly else text
 
 
 def _agent(persona: Persona, pick: int) -> str:

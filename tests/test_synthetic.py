@@ -8,11 +8,14 @@ import tracemalloc
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from carebench import synthetic
 from carebench.benchmark.scorecard import scorecard
 from carebench.benchmark.scoring import analyse
+from carebench.benchmark.text_signals import customer_signal, is_care_request
 from carebench.collectors.twcs import read_twcs
 from carebench.store import Source, Store
 from carebench.synthetic import HEADER, generate, write_posts
@@ -112,3 +115,58 @@ def test_scorecard_follows_the_personas(sample: Path):
     assert deflection["VoltMobileCare"] > 0.7 > 0.2 > deflection["ReelBoxSupport"]
     assert templated["DashDinnerHelp"] > 0.6 > 0.2 > templated["ReelBoxSupport"]
     assert ttfr["MarketHallHelp"] > 10 * ttfr["DashDinnerHelp"]
+
+
+def test_customer_posts_are_as_varied_as_real_ones_within_reason(sample: Path):
+    # Before the posts were dressed, 85% of customer posts repeated another one word for
+    # word and none had a link, a tagged friend or a curly apostrophe. The bounds bracket
+    # the real samples' figures (see the module docstring) with room for the seed.
+    frame = pd.read_csv(sample, dtype=str, keep_default_na=False)
+    customer = frame.loc[frame["inbound"] == "True", "text"]
+    assert customer.nunique() / len(customer) > 0.6
+    assert 80 < customer.str.len().mean() < 130
+    assert 0.08 < customer.str.contains("https://t.co/", regex=False).mean() < 0.25
+    assert 0.1 < customer.str.count("@").ge(2).mean() < 0.3
+    assert 0.2 < (~customer.map(str.isascii)).mean() < 0.4
+    assert customer.str.contains("\u2019", regex=False).any()
+
+
+@pytest.mark.parametrize(
+    ("kind", "cores", "keeps"),
+    [
+        ("praise", synthetic._PRAISE, "no care request"),
+        ("problem", sum(synthetic._ROOTS.values(), ()), "care request"),
+        ("solved", synthetic._CUSTOMER_SOLVED, "solved"),
+        ("persists", synthetic._CUSTOMER_PERSISTS, "problem"),
+        ("after_deflect", synthetic._CUSTOMER_AFTER_DEFLECT, "its signal"),
+        ("closing", synthetic._CUSTOMER_CLOSING, "its signal"),
+    ],
+)
+def test_dressing_a_customer_post_keeps_what_carebench_reads_in_it(
+    kind: str, cores: tuple[str, ...], keeps: str
+):
+    # Every detail, opener, tail and link is drawn across many random picks: the post
+    # must still say what its core says, or the personas' outcomes would drift.
+    rng = np.random.default_rng(5)
+    fills = {"order": "123456", "code": "SK123", "brand": "SkyLarkAir"}
+    plain, dressed = [], []
+    for core in cores:
+        core = core.format(**fills)
+        for _ in range(120):
+            picks = rng.integers(0, 1 << 30, 8)
+            post = synthetic._customer_post(kind, core, picks, rng.random(4), rng.random() < 0.5)
+            plain.append("@Brand " + core)
+            dressed.append("@Brand " + post)
+    plain_texts, dressed_texts = pd.Series(plain), pd.Series(dressed)
+    assert (dressed_texts != plain_texts).mean() > 0.5
+    care = is_care_request(dressed_texts)
+    signal = customer_signal(dressed_texts)
+    if keeps == "no care request":
+        # One praise core is a care request on its own ("five stars, would recommend").
+        assert not (care & ~is_care_request(plain_texts)).any()
+    elif keeps == "care request":
+        assert (care | ~is_care_request(plain_texts)).all()
+    elif keeps == "its signal":
+        assert signal.equals(customer_signal(plain_texts))
+    else:
+        assert (signal == keeps).all()
