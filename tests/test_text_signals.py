@@ -370,3 +370,20 @@ def test_prepared_texts_give_the_same_answers_as_raw_texts():
         text_signals.is_care_request,
     ):
         pd.testing.assert_series_equal(function(prepared), function(texts))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="0123456789 +-.()18ax", min_size=7, max_size=24))
+def test_every_phone_number_carries_the_hint_the_mask_looks_for(digits: str) -> None:
+    # The phone mask only runs on texts with the hint (three digits in a row, or "+" and
+    # a digit): a phone pattern that matched without it would go unmasked.
+    text = f" call {digits} now "
+    if re.search(text_signals._PHONE_NUMBER, text):
+        assert re.search(lexicon.PHONE_NUMBER_HINT, text)
+
+
+@pytest.mark.parametrize(
+    "number", ["+1 2 3 4 5 6 7", "+44 (0) 2076604452", "0345 600 7000", "1-800-my-apple"]
+)
+def test_phone_numbers_without_long_digit_runs_are_still_masked(number: str) -> None:
+    assert "<PHONE>" in text_signals.PreparedTexts(pd.Series([f"Call {number} today"])).prepared[0]

@@ -34,6 +34,9 @@ SIGNOFF_PATTERN = (
 # (800) 555-1234, 1866-504-7368), international (+44 (0) 2076604452, +66 2 515 9999),
 # UK (0345 600 7000) and Indian toll-free (1800 180 1407). Runs of digits that are not
 # laid out like a phone number (order numbers, dates) are left alone.
+# Every pattern holds three digits in a row or a `+` and a digit: `text_signals` looks
+# for phone numbers only in texts with one of those (`PHONE_NUMBER_HINT`).
+PHONE_NUMBER_HINT = "[0-9]{3}|[+][0-9]"
 PHONE_NUMBER_PATTERNS: tuple[str, ...] = (
     r"(?:1[ .-]?)?\(?[2-9][0-9]{2}\)?[ .-]?[0-9]{3}[ .-][0-9]{4}",
     r"1[ -]?8[0-9]{2}[ -][a-z][a-z-]{5,}",  # vanity numbers: 1-800-my-apple

@@ -158,7 +158,7 @@ _MASKS: tuple[tuple[str, str, str], ...] = (
     ("http|www[.]", _URL, " <LINK> "),
     ("@|__email__", _EMAIL, " <EMAIL> "),
     ("@", _HANDLE, " <HANDLE> "),
-    ("[0-9]", _PHONE_NUMBER, " <PHONE> "),
+    (lexicon.PHONE_NUMBER_HINT, _PHONE_NUMBER, " <PHONE> "),
 )
 # Rows that may hold any token: one pass instead of one per token over every row.
 _ANY_MASK = "|".join(hint for hint, _, _ in _MASKS)
