@@ -28,6 +28,7 @@ from carebench.benchmark.templates import (
     _verify_buckets,
     find_templates,
     normalise_text,
+    search_templates,
     templated_ratio,
     top_templates,
 )
@@ -616,6 +617,29 @@ def test_top_templates_order_examples_by_numeric_post_id_and_break_ties() -> Non
     assert top["posts"].tolist() == [4]
     assert top.loc[0, "examples"] == [second, second + "!", first]
     assert top.loc[0, "normalised"] == min(first, second)
+
+
+@pytest.mark.parametrize("counts", [(2, 2), (2, 3), (3, 2), (1, 4)])
+def test_the_search_gives_top_templates_the_text_it_would_find(counts: tuple[int, int]) -> None:
+    # Two normalised variants of one template, and a template of another brand: the
+    # search's most frequent text (ties: the smaller) is the one top_templates finds.
+    first, second = words(26), words(26, {12: "quokka"})
+    texts = [first] * counts[0] + [second + "!"] * counts[1] + ["Same for B"] * 3
+    posts = pd.DataFrame(
+        {
+            "brand": ["A"] * sum(counts) + ["B"] * 3,
+            "post_id": [str(i) for i in range(len(texts))],
+            "text": texts,
+        }
+    )
+    search = search_templates(posts)
+    assert search.ids.equals(find_templates(posts))
+    shown = top_templates(posts, search.ids, normalised=search.normalised)
+    pd.testing.assert_frame_equal(shown, top_templates(posts, search.ids))
+    expected = normalise_text(pd.Series([first if counts[0] >= counts[1] else second]))[0]
+    if counts[0] == counts[1]:
+        expected = min(normalise_text(pd.Series([first, second])))
+    assert shown.loc[shown["brand"] == "A", "normalised"].tolist() == [expected]
 
 
 def test_top_templates_keeps_n_per_brand() -> None:

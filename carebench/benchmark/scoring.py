@@ -24,7 +24,7 @@ from carebench.benchmark.memory import release_freed_memory
 from carebench.benchmark.runs import first_of_runs
 from carebench.benchmark.settings import Settings
 from carebench.benchmark.shared_jobs import SharedJobs
-from carebench.benchmark.templates import find_templates, top_templates
+from carebench.benchmark.templates import search_templates, top_templates
 from carebench.brands import BrandConfig
 
 Outcome = Literal["resolved", "unresolved", "unknown", "unanswered"]
@@ -188,8 +188,8 @@ def _brand_posts(posts: pd.DataFrame) -> pd.DataFrame:
 
 def _templates(brand_posts: pd.DataFrame, settings: Settings) -> tuple[pd.Series, pd.DataFrame]:
     """Each brand post's template id (indexed by its row in posts) and the top templates."""
-    template_ids = find_templates(brand_posts, settings.templates)
-    return template_ids, top_templates(brand_posts, template_ids)
+    search = search_templates(brand_posts, settings.templates)
+    return search.ids, top_templates(brand_posts, search.ids, normalised=search.normalised)
 
 
 def _templates_then_help(

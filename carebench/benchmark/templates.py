@@ -32,7 +32,7 @@ from scipy.sparse.csgraph import connected_components
 from carebench.benchmark.arrow_text import as_arrow, replace_where, string_buffers
 from carebench.benchmark.lexicon import SIGNOFF_PATTERN
 from carebench.benchmark.memory import release_freed_memory
-from carebench.benchmark.runs import place_in_runs
+from carebench.benchmark.runs import first_of_runs, place_in_runs
 
 
 @dataclass(frozen=True)
@@ -216,6 +216,19 @@ _ANCHORS = 16
 _MAX_TABLE_BITS = 24
 
 
+@dataclass(frozen=True)
+class TemplateSearch:
+    """What one search finds (`search_templates`).
+
+    ids: each post's template id or <NA> (what `find_templates` returns).
+    normalised: indexed by template id, the template's most frequent normalised text
+    (ties: the smallest), as `top_templates` shows it.
+    """
+
+    ids: pd.Series
+    normalised: pd.Series
+
+
 def find_templates(
     posts: pd.DataFrame, settings: TemplateSettings = TemplateSettings()
 ) -> pd.Series:
@@ -248,10 +261,23 @@ def find_templates(
         Words are those of the normalised text, masks included. Deterministic: row order
         and other brands' posts never change which of a brand's posts are templated.
     """
+    return search_templates(posts, settings).ids
+
+
+def search_templates(
+    posts: pd.DataFrame, settings: TemplateSettings = TemplateSettings()
+) -> TemplateSearch:
+    """`find_templates`, with each template's most frequent normalised text.
+
+    The search already knows how many posts share each normalised text, so it finds that
+    text from its counts and normalises one post per template, where `top_templates`
+    alone would normalise every post of the templates it shows again.
+    """
     _check_columns(posts, "find_templates")
     result = pd.Series(pd.NA, index=posts.index, dtype="string", name="template_id")
+    none = TemplateSearch(ids=result, normalised=pd.Series(dtype="string"))
     if posts.empty:
-        return result
+        return none
 
     brand = posts["brand"].astype("string")
     normalised = pa.array(normalise_text(posts["text"]))
@@ -260,7 +286,7 @@ def find_templates(
         zero_copy_only=False
     ).astype(bool)
     if not usable.any():
-        return result
+        return none
     rows = np.flatnonzero(usable)
     brand_codes, brand_names = pd.factorize(brand.iloc[rows], sort=True)
     # Most brand posts are usable: then the normalised texts are used as they are, not copied.
@@ -306,7 +332,21 @@ def find_templates(
     ]
     ids = pd.array(group_id[labels[post_node]], dtype="string")
     result.iloc[rows] = ids
-    return result
+
+    # A template's most frequent normalised text is that of its node with the most posts
+    # (ties: the first node, the smallest text); any post of that node has it.
+    in_template = np.flatnonzero(group_posts[labels] >= settings.min_group_size)
+    by_count = in_template[np.lexsort((in_template, -node_posts[in_template], labels[in_template]))]
+    top_node = by_count[first_of_runs(labels[by_count])]
+    post_of_node = np.empty(len(node_keys), dtype=np.int64)
+    post_of_node[post_node] = np.arange(len(post_node))
+    texts_of_top = posts["text"].iloc[rows[post_of_node[top_node]]]
+    normalised_top = pd.Series(
+        normalise_text(texts_of_top).array,
+        index=pd.Index(group_id[labels[top_node]], dtype="string", name="template_id"),
+        name="normalised",
+    )
+    return TemplateSearch(ids=result, normalised=normalised_top)
 
 
 def templated_ratio(posts: pd.DataFrame, template_ids: pd.Series) -> pd.Series:
@@ -333,7 +373,11 @@ def templated_ratio(posts: pd.DataFrame, template_ids: pd.Series) -> pd.Series:
 
 
 def top_templates(
-    posts: pd.DataFrame, template_ids: pd.Series, n: int = 10, examples: int = 3
+    posts: pd.DataFrame,
+    template_ids: pd.Series,
+    n: int = 10,
+    examples: int = 3,
+    normalised: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Each brand's `n` largest templates with counts, share and real examples.
 
@@ -348,6 +392,9 @@ def top_templates(
         Templates kept per brand, largest first (ties: template number).
     examples : int
         Original texts kept per template.
+    normalised : pd.Series, optional
+        `search_templates(posts).normalised` of the search that gave ``template_ids``:
+        spares normalising the templates' posts again. Computed when not given.
 
     Returns
     -------
@@ -392,12 +439,18 @@ def top_templates(
     at = pa.array(np.flatnonzero(mask)[rows])
     texts = as_arrow(posts["text"].astype("string")).take(at)
     post_ids = as_arrow(posts["post_id"].astype("string")).take(at)
-    normalised = pa.array(normalise_text(pd.Series(pd.arrays.ArrowStringArray(texts))).array)
+    if normalised is None:
+        normalised_texts = normalise_text(pd.Series(pd.arrays.ArrowStringArray(texts)))
+        most_common = _most_common(
+            template, pa.array(normalised_texts.array), sizes["code"].to_numpy()
+        )
+    else:
+        most_common = pd.Series(normalised.reindex(sizes["template_id"]).array, dtype="string")
     table = sizes.merge(
         pd.DataFrame(
             {
                 "code": sizes["code"].to_numpy(),
-                "normalised": _most_common(template, normalised, sizes["code"].to_numpy()),
+                "normalised": most_common,
                 "examples": _first_distinct(template, texts, post_ids, sizes["code"], examples),
             }
         ),
