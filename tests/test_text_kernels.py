@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -10,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from carebench.benchmark.templates import _PUNCTUATION_RUN
-from carebench.benchmark.text_kernels import fold_punctuation
+from carebench.benchmark.text_kernels import byte_counts, fold_punctuation
 from tests.conftest import twcs_file
 
 # Word bytes, the apostrophe, the space, punctuation, whitespace the pattern folds, the
@@ -101,3 +102,28 @@ def test_fold_punctuation_on_real_tweets() -> None:
     array = pc.utf8_lower(pa.array(text, type=pa.string()))
     assert len(array) == 3000
     assert_same(array)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts(ALPHABET_ALL), st.booleans(), st.integers(0, 3))
+def test_byte_counts_equal_arrow_count_substring(
+    rows: list[str | None], large: bool, start: int
+) -> None:
+    # Any text (non-ASCII, nulls), both string types, and a slice that starts mid-buffer.
+    array = pa.array(rows, pa.large_string() if large else pa.string()).slice(start)
+    expected = pc.fill_null(pc.count_substring(array, " "), 0).to_numpy(zero_copy_only=False)
+    assert byte_counts(array, ord(" ")).tolist() == expected.tolist()
+
+
+def test_byte_counts_refuse_a_byte_that_is_not_ascii() -> None:
+    with pytest.raises(ValueError, match="ASCII"):
+        byte_counts(pa.array(["é"]), 0xC3)
+
+
+def test_byte_counts_give_zero_for_a_null_row_whose_offsets_span_bytes() -> None:
+    # Arrow lets a null slot's offsets cover bytes; they are not the row's text.
+    data = pa.py_buffer(b"a b c d")
+    offsets = pa.py_buffer(np.array([0, 3, 7], dtype=np.int32).tobytes())
+    validity = pa.py_buffer(np.packbits([True, False], bitorder="little").tobytes())
+    array = pa.Array.from_buffers(pa.string(), 2, [validity, offsets, data], null_count=1)
+    assert byte_counts(array, ord(" ")).tolist() == [1, 0]

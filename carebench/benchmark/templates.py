@@ -179,7 +179,8 @@ def _normalise_chunk(array: pa.Array) -> pa.Array:
     array = pc.replace_substring_regex(array, pattern=_SIGNOFF, replacement=" _sig_")
     array = pc.utf8_lower(array)
     array = pc.replace_substring_regex(array, pattern=_URL, replacement=" _url_ ")
-    array = replace_where(array, pc.match_substring(array, "www."), _WWW, " _url_ ")
+    # RE2 finds the literal 3x faster than `pc.match_substring` does.
+    array = replace_where(array, pc.match_substring_regex(array, "www[.]"), _WWW, " _url_ ")
     hint = pc.match_substring_regex(array, _EMAIL_HINT)
     array = replace_where(array, hint, _EMAIL, " _email_ ")
     array = pc.replace_substring_regex(array, pattern=_HANDLES, replacement=" _user_ ")
@@ -575,7 +576,10 @@ def _shingled_nodes(
     only nodes whose text has >= max(short_post_words, shingle_words) words count.
     """
     threshold = settings.jaccard_threshold
-    words = pc.add(pc.count_substring(texts, " "), 1).to_numpy(zero_copy_only=False)
+    from carebench.benchmark.text_kernels import byte_counts  # see `_minhash`
+
+    # Normalised text has single spaces between words and none at the ends.
+    words = byte_counts(texts, ord(" ")) + 1
     min_words = max(settings.short_post_words, settings.shingle_words)
     nodes = np.flatnonzero(words[node_text] >= min_words)
     if len(nodes) < 2:

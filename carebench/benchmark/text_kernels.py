@@ -180,3 +180,31 @@ def fold_punctuation(array: pa.Array) -> pa.Array:
         return folded
     others = pa.array(refused)
     return pc.replace_with_mask(folded, others, _reference_fold(pc.filter(array, others)))
+
+
+@njit(cache=True, nogil=True)
+def _count_byte_rows(offsets: np.ndarray, data: np.ndarray, byte: int, out: np.ndarray) -> None:
+    """out[i]: how many bytes of row i (data[offsets[i]:offsets[i + 1]]) equal `byte`."""
+    for row in range(len(offsets) - 1):
+        count = 0
+        for at in range(offsets[row], offsets[row + 1]):
+            if data[at] == byte:
+                count += 1
+        out[row] = count
+
+
+def byte_counts(array: pa.Array, byte: int) -> np.ndarray:
+    """How many times an ASCII `byte` occurs in each text (int64; a null row counts 0).
+
+    `pc.count_substring` runs a general substring search, 4x slower for a single byte
+    (150 ms against 35 ms per 400k normalised brand replies). An ASCII byte is never part
+    of a multi-byte UTF-8 character, so counting bytes counts characters.
+    """
+    if not 0 <= byte < 128:
+        raise ValueError(f"byte must be ASCII, not {byte}")
+    offsets, data = string_buffers(array)
+    out = np.empty(len(array), dtype=np.int64)
+    _count_byte_rows(offsets, data, byte, out)
+    if array.null_count:  # Arrow does not promise a null row's offsets span nothing
+        out[~pc.is_valid(array).to_numpy(zero_copy_only=False)] = 0
+    return out
