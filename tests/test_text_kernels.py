@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from carebench.benchmark.templates import _PUNCTUATION_RUN
-from carebench.benchmark.text_kernels import byte_counts, fold_punctuation
+from carebench.benchmark.text_kernels import byte_counts, fold_punctuation, needs_fold
 from tests.conftest import twcs_file
 
 # Word bytes, the apostrophe, the space, punctuation, whitespace the pattern folds, the
@@ -127,3 +127,21 @@ def test_byte_counts_give_zero_for_a_null_row_whose_offsets_span_bytes() -> None
     validity = pa.py_buffer(np.packbits([True, False], bitorder="little").tobytes())
     array = pa.Array.from_buffers(pa.string(), 2, [validity, offsets, data], null_count=1)
     assert byte_counts(array, ord(" ")).tolist() == [1, 0]
+
+
+FOLD_ALPHABET = ["a", "Z", "0", " ", "`", "&", "\t", "\n", "\x0b", "\x0c", "\r", "\x1c", "\x1f"]
+FOLD_ALPHABET += ["\x1b", "~", "'", "é", "’", "😀", "\u00a0"]
+NEEDS_FOLD_REGEX = "[`&\\t\\n\\v\\f\\r\\x1c-\\x1f]|  |^ | $"
+
+
+@settings(max_examples=500, deadline=None)
+@given(texts(FOLD_ALPHABET), st.booleans(), st.integers(0, 3))
+def test_needs_fold_equals_the_ascii_check_and_regex_it_replaces(
+    rows: list[str | None], large: bool, start: int
+) -> None:
+    array = pa.array(rows, pa.large_string() if large else pa.string()).slice(start)
+    expected = pc.or_(
+        pc.invert(pc.string_is_ascii(array)), pc.match_substring_regex(array, NEEDS_FOLD_REGEX)
+    )
+    expected = pc.fill_null(expected, False).to_numpy(zero_copy_only=False)
+    assert needs_fold(array).tolist() == expected.tolist()

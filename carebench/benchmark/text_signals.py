@@ -119,19 +119,18 @@ def _as_text(texts: pd.Series) -> pd.Series:
     return texts.astype(_TEXT_DTYPE).fillna("")
 
 
-# An ASCII text outside this pattern is already folded (see `_fold`): no backtick, entity,
-# control whitespace, double space, or space at either end.
-_NEEDS_FOLD = "[`&\\t\\n\\v\\f\\r\\x1c-\\x1f]|  |^ | $"
-
-
 def _fold(text: pa.Array) -> pa.Array:
     """Straighten quotes, decode `&amp;`, collapse whitespace, trim.
 
-    Only the rows that need it are rewritten: most texts are plain ASCII with single
-    spaces, and each rewrite over every row costs as much as the test that finds them.
+    Only the rows that need it are rewritten (`text_kernels.needs_fold`): most texts are
+    plain ASCII with single spaces, and each rewrite over every row costs as much as the
+    test that finds them.
     """
-    rows = pc.or_(pc.invert(pc.string_is_ascii(text)), pc.match_substring_regex(text, _NEEDS_FOLD))
-    return rewrite_where(text, rows, _fold_all)
+    # Imported here: numba takes ~0.2 s to load, which commands that never classify
+    # texts (import, collect, --help) should not pay.
+    from carebench.benchmark.text_kernels import needs_fold
+
+    return rewrite_where(text, pa.array(needs_fold(text)), _fold_all)
 
 
 def _fold_all(text: pa.Array) -> pa.Array:
