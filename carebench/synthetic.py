@@ -59,7 +59,7 @@ Each kind of post (problem, praise, solved, still broken, after a deflection, cl
 draws its details from its own list, checked to leave what CareBench reads in it as it
 was: praise stays no care request, a "still not working" stays a problem. 200,000 posts
 (seed 1) against the samples: customer posts 94 characters on average (real 108-111),
-15% with a link (14-19%), 17% tagging a second account (18-20%), 30% with a non-ASCII
+15% with a link (14-19%), 17% tagging a second account (18-20%), 26% with a non-ASCII
 character (26-31%), 78% distinct (99.9%); brand replies 11% non-ASCII (9-11%) but 160
 characters long (107-120), and 5% with a link (27-35%). Per-brand figures (TTFR,
 deflection, templates, resolution, empathy) are as before the texts were dressed.
@@ -852,12 +852,17 @@ _MASK64 = (1 << 64) - 1
 _SECOND_HANDLE_SHARE = 0.3
 
 
-def _link_id(high: int, low: int) -> str:
-    """Ten letters and digits for a t.co link, spread from two random picks (SplitMix64)."""
-    value = (high << 30 | low) & _MASK64
+def _mix64(value: int) -> int:
+    """SplitMix64's finaliser: 64 well-spread bits from any 64-bit value."""
+    value &= _MASK64
     value = ((value ^ (value >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
     value = ((value ^ (value >> 27)) * 0x94D049BB133111EB) & _MASK64
-    value ^= value >> 31
+    return value ^ (value >> 31)
+
+
+def _link_id(seed: int) -> str:
+    """Ten letters and digits for a t.co link, spread from a random value."""
+    value = _mix64(seed)
     chars = []
     for _ in range(10):
         value, digit = divmod(value, len(_LINK_CHARS))
@@ -874,28 +879,33 @@ def _customer_post(
 ) -> str:
     """`core` dressed as a customer's post of `kind` (see `_CUSTOMER_DETAILS`).
 
-    Reads p[6], p[7] (60 random bits for every choice and number) and c[1..3] (whether
-    to add a detail, a tail, an opener); p[0..5] and c[0] are left to the caller.
+    Reads p[6], p[7] (60 random bits, spread into two 64-bit streams: the numbers and
+    places of the details, and which detail, joiner, opener and tail) and c[1..3]
+    (whether to add a detail; a link or a tail; an opener); p[0..5] and c[0] are left
+    to the caller.
     """
-    bits = int(p[6]) << 30 | int(p[7])
+    seed = int(p[6]) << 30 | int(p[7])
+    streams = {"fills": _mix64(seed), "choices": _mix64(seed + 1)}
 
-    def take(base: int) -> int:
-        nonlocal bits
-        bits, value = divmod(bits, base)
+    def take(base: int, stream: str = "choices") -> int:
+        streams[stream], value = divmod(streams[stream], base)
         return value
 
+    def fill(base: int) -> int:
+        return take(base, "fills")
+
     numbers = {
-        "minutes": 5 + take(176),
-        "clock": f"{take(24):02d}:{take(60):02d}",
-        "days": 2 + take(13),
-        "years": 2 + take(19),
-        "n": 3 + take(8),
-        "nth": _NTH[take(len(_NTH))],
-        "weekday": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")[take(5)],
-        "city": _CITIES[take(len(_CITIES))],
-        "device": _DEVICES[take(len(_DEVICES))],
-        "relative": _RELATIVES[take(len(_RELATIVES))],
-        "name": _AGENT_NAMES[take(len(_AGENT_NAMES))],
+        "minutes": 5 + fill(176),
+        "clock": f"{fill(24):02d}:{fill(60):02d}",
+        "days": 2 + fill(13),
+        "years": 2 + fill(19),
+        "n": 3 + fill(8),
+        "nth": _NTH[fill(len(_NTH))],
+        "weekday": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")[fill(5)],
+        "city": _CITIES[fill(len(_CITIES))],
+        "device": _DEVICES[fill(len(_DEVICES))],
+        "relative": _RELATIVES[fill(len(_RELATIVES))],
+        "name": _AGENT_NAMES[fill(len(_AGENT_NAMES))],
     }
     text = core
     details = _CUSTOMER_DETAILS.get(kind, ())
@@ -908,7 +918,7 @@ def _customer_post(
             if second != detail:
                 text = f"{text}{_JOINERS[take(len(_JOINERS))]}{second}"
     if kind in _LINK_CHANCE and c[2] > 1.0 - _LINK_CHANCE[kind]:
-        text = f"{text} https://t.co/{_link_id(int(p[6]), int(p[7]))}"
+        text = f"{text} https://t.co/{_link_id(seed + 2)}"
     if kind == "problem" and c[3] < _OPENER_CHANCE:
         text = f"{_OPENERS[take(len(_OPENERS))]} {text}"
     if kind in _TAIL_CHANCE and c[2] < _TAIL_CHANCE[kind]:
