@@ -152,7 +152,8 @@ def _padded(text: pa.Array, left: str = " ", right: str = " ") -> pa.Array:
 
 
 # The tokens masked in prepared text, in order: each with a cheap test for the rows that
-# may hold one (every token needs its literal), so the rewrite runs on those rows only.
+# may hold one (every token holds what its test looks for), so the rewrite runs on those
+# rows only.
 _MASKS: tuple[tuple[str, str, str], ...] = (
     ("http|www[.]", _URL, " <LINK> "),
     ("@|__email__", _EMAIL, " <EMAIL> "),
