@@ -205,8 +205,17 @@ def byte_counts(array: pa.Array, byte: int) -> np.ndarray:
     offsets, data = string_buffers(array)
     out = np.empty(len(array), dtype=np.int64)
     _count_byte_rows(offsets, data, byte, out)
-    if array.null_count:  # Arrow does not promise a null row's offsets span nothing
-        out[~pc.is_valid(array).to_numpy(zero_copy_only=False)] = 0
+    return _blank_nulls(array, out, 0)
+
+
+def _blank_nulls(array: pa.Array, out: np.ndarray, blank: int | bool) -> np.ndarray:
+    """`out` (one value per row of `array`) with `blank` at the null rows.
+
+    A kernel reads every row's bytes, but Arrow does not promise a null row's offsets
+    span nothing: what it read there is not the row's text.
+    """
+    if array.null_count:
+        out[~pc.is_valid(array).to_numpy(zero_copy_only=False)] = blank
     return out
 
 
@@ -248,11 +257,9 @@ def needs_fold(array: pa.Array) -> np.ndarray:
 
     A text is already folded when it is ASCII with no backtick, `&` or control whitespace,
     no two spaces in a row and no space at either end. One byte loop instead of an ASCII
-    check and an RE2 pass: 30 ms -> 8 ms per 150k customer posts.
+    check and an RE2 pass: 25 ms -> 10 ms per 150k generated customer posts.
     """
     offsets, data = string_buffers(array)
     out = np.empty(len(array), dtype=np.bool_)
     _needs_fold_rows(offsets, data, _FOLD_TRIGGER_BYTES, out)
-    if array.null_count:  # Arrow does not promise a null row's offsets span nothing
-        out[~pc.is_valid(array).to_numpy(zero_copy_only=False)] = False
-    return out
+    return _blank_nulls(array, out, False)
