@@ -157,8 +157,12 @@ def run_stages(csv_path: Path, posts: int) -> dict[str, Any]:
             ),
         )
 
-        # Last use of `frame`: the analysis empties the posts it is given.
-        analysis = _timed(figures, "analyse (conversations + every signal)", lambda: analyse(frame))
+        # Last use of `frame`: the analysis may empty it, as `analyse_store` lets it.
+        analysis = _timed(
+            figures,
+            "analyse (conversations + every signal)",
+            lambda: analyse(frame, consume=True),
+        )
         conversations = analysis.conversations
         _timed(figures, "scorecard (all brands)", lambda: scorecard(conversations))
 

@@ -233,3 +233,20 @@ def test_row_order_does_not_change_scores(order: str):
     conversations = analyse(make_posts(rows)).conversations.set_index("conversation_id")
     assert conversations.loc["1", "outcome"] == "resolved"
     assert conversations.loc["4", "outcome"] == "unanswered"
+
+
+def test_analyse_leaves_the_posts_alone_unless_asked_to_consume_them():
+    rows = [
+        ("1", None, "c", "customer", 0, "@Acme my order never arrived, where is it?"),
+        ("2", "1", "Acme", "brand", 5, "Sorry to hear that! Please DM us your order number."),
+        ("3", "2", "c", "customer", 9, "sent, thanks"),
+    ]
+    posts = make_posts(rows)
+    kept = posts.copy()
+    left_alone = analyse(posts)
+    pd.testing.assert_frame_equal(posts, kept)
+
+    consumed = analyse(posts, consume=True)
+    assert posts.columns.empty  # the memory saving the pipeline asks for
+    pd.testing.assert_frame_equal(consumed.conversations, left_alone.conversations)
+    pd.testing.assert_frame_equal(consumed.turns, left_alone.turns)

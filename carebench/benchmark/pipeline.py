@@ -29,6 +29,7 @@ def analyse_store(
         apply_brand_config(store.posts(skip=ANALYSIS_SKIPS, ordered=False), brands),
         settings,
         brands,
+        consume=True,
     )
 
 
