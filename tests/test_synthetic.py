@@ -15,7 +15,12 @@ import pytest
 from carebench import synthetic
 from carebench.benchmark.scorecard import scorecard
 from carebench.benchmark.scoring import analyse
-from carebench.benchmark.text_signals import customer_signal, is_care_request
+from carebench.benchmark.text_signals import (
+    brand_answer_kind,
+    customer_signal,
+    deflection_channels,
+    is_care_request,
+)
 from carebench.collectors.twcs import read_twcs
 from carebench.store import Source, Store
 from carebench.synthetic import HEADER, generate, write_posts
@@ -129,6 +134,31 @@ def test_customer_posts_are_as_varied_as_real_ones_within_reason(sample: Path):
     assert 0.1 < customer.str.count("@").ge(2).mean() < 0.3
     assert 0.2 < (~customer.map(str.isascii)).mean() < 0.4
     assert customer.str.contains("\u2019", regex=False).any()
+
+
+def test_brand_replies_carry_links_as_real_ones_do(sample: Path):
+    # Real brand replies: 27-34% with a t.co link, 107-120 characters on average. The
+    # generated ones were 5% and 160 (see the module docstring for what is left).
+    frame = pd.read_csv(sample, dtype=str, keep_default_na=False)
+    brand = frame.loc[frame["inbound"] == "False", "text"]
+    assert 0.2 < brand.str.contains("https://t.co/", regex=False).mean() < 0.4
+    assert not brand.str.contains("example.com/", regex=False).any()
+    assert 120 < brand.str.len().mean() < 155
+
+
+@pytest.mark.parametrize(
+    "cores",
+    [synthetic._DEFLECT["dm"], sum(synthetic._FIXES.values(), ())],
+    ids=["dm request", "fix"],
+)
+def test_a_link_in_a_brand_reply_keeps_what_carebench_reads_in_it(cores: tuple[str, ...]):
+    # The generator adds a DM button's link to DM requests and a help article's to fixes:
+    # neither may turn the reply into a web deflection or change what answer it gives.
+    fills = {"order": "123456", "code": "SK123", "detail": "your order number", "name": "Ann"}
+    plain = pd.Series([f"@123 {synthetic._sentence(core.format(**fills))}" for core in cores])
+    linked = plain + " https://t.co/AbCdEf1234"
+    assert deflection_channels(linked).equals(deflection_channels(plain))
+    assert brand_answer_kind(linked).equals(brand_answer_kind(plain))
 
 
 @pytest.mark.parametrize(
