@@ -355,18 +355,26 @@ def band_keys(signatures: np.ndarray, rows_per_band: int, multipliers: np.ndarra
 
 
 @njit(cache=True, nogil=True)
-def alone_in_slot(hashes: np.ndarray, bits: int, table: np.ndarray, alone: np.ndarray) -> None:
-    """alone[i]: no other hash shares hashes[i]'s top `bits` bits (its slot).
+def lonely_counts(
+    hashes: np.ndarray, offsets: np.ndarray, bits: int, table: np.ndarray, out: np.ndarray
+) -> None:
+    """out[t]: how many hashes of text t are alone in their slot (see below).
 
-    `table` holds at least 2**bits zeroed counters and is left zeroed again. Counts
-    stop at 2, so one byte per slot will do: only "exactly one" matters.
+    Text t's hashes are hashes[offsets[t]:offsets[t + 1]]; a hash is alone when no other
+    hash of `hashes` shares its top `bits` bits (its slot). `table` holds at least
+    2**bits zeroed counters and is left zeroed again. Counts stop at 2, so one byte per
+    slot will do: only "exactly one" matters.
     """
     shift = np.uint64(64 - bits)
     for value in hashes:
         slot = value >> shift
         if table[slot] < 2:
             table[slot] += 1
-    for i in range(len(hashes)):
-        alone[i] = table[hashes[i] >> shift] == 1
+    for text in range(len(offsets) - 1):
+        alone = 0
+        for i in range(offsets[text], offsets[text + 1]):
+            if table[hashes[i] >> shift] == 1:
+                alone += 1
+        out[text] = alone
     for value in hashes:
         table[value >> shift] = 0

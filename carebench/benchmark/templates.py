@@ -681,9 +681,9 @@ def _lonely_shingles(shingle_hash: np.ndarray, counts: np.ndarray, brand: np.nda
     alone in its slot is certainly alone, and a slot shared by chance only makes the
     bound lower, which keeps the pre-filter exact. Texts arrive grouped by brand.
     """
-    from carebench.benchmark.minhash_kernels import alone_in_slot  # see `_minhash`
+    from carebench.benchmark.minhash_kernels import lonely_counts  # see `_minhash`
 
-    alone = np.zeros(len(shingle_hash), dtype=bool)
+    lonely = np.empty(len(counts), dtype=np.int64)
     text_starts = np.r_[0, np.flatnonzero(np.diff(brand)) + 1, len(brand)]
     offsets = np.r_[0, np.cumsum(counts)]
     # One table of byte counters for every brand (16 MB at most), zeroed after each.
@@ -691,8 +691,11 @@ def _lonely_shingles(shingle_hash: np.ndarray, counts: np.ndarray, brand: np.nda
     for first, last in pairwise(text_starts.tolist()):
         begin, end = offsets[first], offsets[last]
         bits = min(_MAX_TABLE_BITS, max(10, int(4 * (end - begin) - 1).bit_length()))
-        alone_in_slot(shingle_hash[begin:end], bits, table, alone[begin:end])
-    return np.add.reduceat(alone, offsets[:-1], dtype=np.int64)
+        # Counted per text in the loop: a flag per shingle summed by np.add.reduceat
+        # made this pre-filter take 0.59 s at 2.8M posts instead of 0.13 s.
+        text_offsets = offsets[first : last + 1] - begin
+        lonely_counts(shingle_hash[begin:end], text_offsets, bits, table, lonely[first:last])
+    return lonely
 
 
 def _mix(values: np.ndarray) -> np.ndarray:
