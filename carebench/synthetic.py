@@ -861,7 +861,7 @@ _TAIL_CHANCE = {
 }
 # How often a brand's DM request carries the link that opens the DM, and a fix a link
 # to a help article (web deflections always link to the form or page they name). With
-# these, 29% of brand replies have a link, as in the real samples (27-34%).
+# these, 30% of brand replies have a link, as in the real samples (27-34%).
 _DM_LINK_CHANCE = 0.8
 _FIX_LINK_CHANCE = 0.3
 # How often a problem carries a link (a screenshot, a photo of the parcel).
