@@ -42,10 +42,15 @@ def texts(alphabet: list[str]) -> st.SearchStrategy[list[str | None]]:
     return st.lists(st.one_of(st.none(), text), min_size=0, max_size=20)
 
 
+def string_array(rows: list[str | None], large: bool, start: int = 0) -> pa.Array:
+    """The rows as a string (or large_string) array, sliced from `start`."""
+    return pa.array(rows, pa.large_string() if large else pa.string()).slice(start)
+
+
 @settings(max_examples=500, deadline=None)
 @given(texts(ALPHABET_ALL), st.booleans())
 def test_fold_punctuation_matches_re2(rows: list[str | None], large: bool) -> None:
-    assert_same(pa.array(rows, type=pa.large_string() if large else pa.string()))
+    assert_same(string_array(rows, large))
 
 
 @settings(max_examples=500, deadline=None)
@@ -110,7 +115,7 @@ def test_byte_counts_equal_arrow_count_substring(
     rows: list[str | None], large: bool, start: int
 ) -> None:
     # Any text (non-ASCII, nulls), both string types, and a slice that starts mid-buffer.
-    array = pa.array(rows, pa.large_string() if large else pa.string()).slice(start)
+    array = string_array(rows, large, start)
     expected = pc.fill_null(pc.count_substring(array, " "), 0).to_numpy(zero_copy_only=False)
     assert byte_counts(array, ord(" ")).tolist() == expected.tolist()
 
@@ -139,7 +144,7 @@ NEEDS_FOLD_REGEX = "[`&\\t\\n\\v\\f\\r\\x1c-\\x1f]|  |^ | $"
 def test_needs_fold_equals_the_ascii_check_and_regex_it_replaces(
     rows: list[str | None], large: bool, start: int
 ) -> None:
-    array = pa.array(rows, pa.large_string() if large else pa.string()).slice(start)
+    array = string_array(rows, large, start)
     expected = pc.or_(
         pc.invert(pc.string_is_ascii(array)), pc.match_substring_regex(array, NEEDS_FOLD_REGEX)
     )
