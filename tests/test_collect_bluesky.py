@@ -25,6 +25,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "live" / "bluesky"
 APPVIEW = bluesky.DEFAULT_APPVIEW
 FEED_URL = f"{APPVIEW}/xrpc/app.bsky.feed.getAuthorFeed"
 THREAD_URL = f"{APPVIEW}/xrpc/app.bsky.feed.getPostThread"
+PROFILE_URL = f"{APPVIEW}/xrpc/app.bsky.actor.getProfile"
 HANDLE = "acme.bsky.social"
 CURSORS = {None: "author_feed_1", "2024-05-02T09:00:00.000Z": "author_feed_2"}
 CURSORS["2024-04-10T13:00:00.000Z"] = "author_feed_3"
@@ -63,6 +64,9 @@ def no_waiting(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 @pytest.fixture
 def api() -> Iterator[respx.MockRouter]:
     with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
+        router.get(PROFILE_URL, name="profile").mock(
+            return_value=httpx.Response(200, json=fixture("profile_acme"))
+        )
         router.get(FEED_URL, name="feed").mock(side_effect=feed_page)
         router.get(THREAD_URL, name="thread").mock(side_effect=thread)
         yield router
