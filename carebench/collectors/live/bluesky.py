@@ -35,6 +35,7 @@ from carebench.collectors.live.common import (
     Selector,
     checked_cursor,
     field_of,
+    json_type,
     make_chunk,
     no_progress,
     optional_field,
@@ -275,7 +276,21 @@ def read_run(
             body = page.get("body")
             thread = body.get("thread") if isinstance(body, dict) else None
             views = list(enumerate(_walk_thread(thread)))
-            yield _chunk(views, path, raw_dir, page["fetched_at"], brands, seen)
+            bad = [
+                RejectedItem(0, f"Bluesky thread of the wrong shape ({problem})", short_raw(body))
+                for problem in _thread_problems(body)
+            ]
+            yield _chunk(views, path, raw_dir, page["fetched_at"], brands, seen, bad)
+
+
+def _thread_problems(body: Any) -> list[str]:
+    """What is of the wrong JSON type at the top of a getPostThread answer."""
+    if not isinstance(body, dict):
+        return [f"answer is {json_type(body)}, not an object"]
+    if body.get("notFound") is True:
+        return []  # deleted since: recorded as such when fetched
+    thread = body.get("thread")
+    return [] if isinstance(thread, dict) else [f"thread is {json_type(thread)}, not an object"]
 
 
 def _brand_dids(run: Run, handles: Sequence[str], brands: BrandAccounts) -> dict[str, str]:

@@ -128,12 +128,12 @@ def checked_cursor(value: object, service: str, what: str) -> str | None:
 def field_of(value: object, key: str, kind: type | tuple[type, ...], what: str) -> Any:
     """`value[key]`, checked to be a JSON object field of type `kind`; ValueError if not."""
     if not isinstance(value, dict):
-        raise ValueError(f"{what} is {_json_type(value)}, not an object")
+        raise ValueError(f"{what} is {json_type(value)}, not an object")
     if key not in value:
         raise ValueError(f"{what} has no {key!r}")
     found = value[key]
     if not isinstance(found, kind) or (isinstance(found, bool) and bool not in _kinds(kind)):
-        raise ValueError(f"{what}.{key} is {_json_type(found)}")
+        raise ValueError(f"{what}.{key} is {json_type(found)}")
     return found
 
 
@@ -151,7 +151,8 @@ def _kinds(kind: type | tuple[type, ...]) -> tuple[type, ...]:
     return kind if isinstance(kind, tuple) else (kind,)
 
 
-def _json_type(value: object) -> str:
+def json_type(value: object) -> str:
+    """A value's JSON type in words, for reasons a user reads."""
     names = {dict: "an object", list: "a list", str: "text", bool: "true/false", type(None): "null"}
     for python_type, name in names.items():
         if isinstance(value, python_type):

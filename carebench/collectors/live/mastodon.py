@@ -39,6 +39,7 @@ from carebench.collectors.live.common import (
     Selector,
     checked_cursor,
     field_of,
+    json_type,
     make_chunk,
     no_progress,
     optional_field,
@@ -267,8 +268,24 @@ def read_run(
             ]
             yield _chunk(kept, path, raw_dir, page["fetched_at"], where, brands, roots, seen, bad)
     for path, page in contexts:
-        statuses = list(enumerate(_context_statuses(page.get("body"))))
-        yield _chunk(statuses, path, raw_dir, page["fetched_at"], where, brands, roots, seen)
+        body = page.get("body")
+        statuses = list(enumerate(_context_statuses(body)))
+        bad = [
+            RejectedItem(0, f"Mastodon context of the wrong shape ({problem})", short_raw(body))
+            for problem in _context_problems(body)
+        ]
+        yield _chunk(statuses, path, raw_dir, page["fetched_at"], where, brands, roots, seen, bad)
+
+
+def _context_problems(body: Any) -> list[str]:
+    """What is of the wrong JSON type in a context answer (a 404's {} is fine)."""
+    if not isinstance(body, dict):
+        return [f"context is {json_type(body)}, not an object"]
+    return [
+        f"context.{key} is {json_type(body[key])}, not a list"
+        for key in ("ancestors", "descendants")
+        if body.get(key) is not None and not isinstance(body[key], list)
+    ]
 
 
 @dataclass(frozen=True)
