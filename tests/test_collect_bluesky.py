@@ -367,11 +367,11 @@ def test_brand_posts_are_recognised_by_did_whatever_the_handle(
 
     api["feed"].side_effect = unverified_handle
     collect(tmp_path, fresh_store)
-    assert api["profile"].calls.last.request.url.params["actor"] == HANDLE
     posts = fresh_store.posts()
     brand = posts[posts["author_id"] == "did:plc:acme7brand"]
     assert len(brand) == 5
     assert (brand["author_role"] == "brand").all() and set(brand["brand"]) == {"Acme"}
+    assert api["profile"].calls.last.request.url.params["actor"] == HANDLE
 
 
 def test_feed_items_of_the_wrong_type_are_rejected_counted_and_the_rerun_works(

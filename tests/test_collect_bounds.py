@@ -107,6 +107,22 @@ def drip(handler: Handler, data: bytes, interval: float) -> None:
         handler.server.finished.set()
 
 
+def at_most(times: int, route: Route) -> Route:
+    """`route` for the first `times` requests, then 410 Gone: code that would page a
+    looping server forever still ends (and fails its test)."""
+    served = 0
+
+    def answer(handler: Handler) -> None:
+        nonlocal served
+        served += 1
+        if served > times:
+            handler.send_error(410)
+        else:
+            route(handler)
+
+    return answer
+
+
 def timed(call: Callable[[], object]) -> tuple[BaseException | None, float]:
     started = time.monotonic()
     try:
@@ -282,8 +298,8 @@ def bluesky_run(server: FakeServer, raw: Path, policy: RetryPolicy) -> tuple[obj
 
 def test_bluesky_repeating_its_cursor_is_abandoned_at_once(server: FakeServer, tmp_path: Path):
     server.routes["/xrpc/app.bsky.actor.getProfile"] = lambda h: h.send_json(BSKY_PROFILE)
-    server.routes["/xrpc/app.bsky.feed.getAuthorFeed"] = lambda h: h.send_json(
-        {"feed": [bsky_post(1)], "cursor": "2024-05-01T10:00:00.000Z"}
+    server.routes["/xrpc/app.bsky.feed.getAuthorFeed"] = at_most(
+        100, lambda h: h.send_json({"feed": [bsky_post(1)], "cursor": "2024-05-01T10:00:00.000Z"})
     )
     error, seconds = bluesky_run(server, tmp_path, RetryPolicy())
     assert isinstance(error, CollectFailed), error
@@ -316,7 +332,7 @@ def test_bluesky_paging_forever_stops_at_the_page_cap(server: FakeServer, tmp_pa
         n = next(counter)
         handler.send_json({"feed": [bsky_post(n)], "cursor": f"c{n}"})
 
-    server.routes["/xrpc/app.bsky.feed.getAuthorFeed"] = endless
+    server.routes["/xrpc/app.bsky.feed.getAuthorFeed"] = at_most(200, endless)
     error, seconds = bluesky_run(server, tmp_path, RetryPolicy(max_pages=25))
     assert isinstance(error, CollectFailed), error
     assert "after 25 pages" in str(error) and "--limit" in str(error)
@@ -328,8 +344,8 @@ def test_bluesky_cursor_of_the_wrong_type_never_reaches_the_checkpoint(
     server: FakeServer, tmp_path: Path
 ):
     server.routes["/xrpc/app.bsky.actor.getProfile"] = lambda h: h.send_json(BSKY_PROFILE)
-    server.routes["/xrpc/app.bsky.feed.getAuthorFeed"] = lambda h: h.send_json(
-        {"feed": [bsky_post(1)], "cursor": {"$oops": 1}}
+    server.routes["/xrpc/app.bsky.feed.getAuthorFeed"] = at_most(
+        100, lambda h: h.send_json({"feed": [bsky_post(1)], "cursor": {"$oops": 1}})
     )
     error, _seconds = bluesky_run(server, tmp_path, RetryPolicy())
     assert isinstance(error, CollectFailed) and "cursor" in str(error), error
@@ -351,7 +367,7 @@ def test_mastodon_repeating_its_link_header_is_abandoned_at_once(
         "account": {"id": "1001", "acct": "acme", "username": "acme"},
     }
     link = f'<{server.base}{statuses_path}?max_id=499>; rel="next"'
-    server.routes[statuses_path] = lambda h: h.send_json([status], {"Link": link})
+    server.routes[statuses_path] = at_most(100, lambda h: h.send_json([status], {"Link": link}))
     options = mastodon.MastodonOptions(instance=server.base, threads=False)
     run = open_run(tmp_path, "mastodon", "Acme", {"instance": server.base})
     with make_client() as client:

@@ -279,6 +279,8 @@ def test_statuses_of_the_wrong_type_are_rejected_counted_and_the_rerun_works(
         return response
 
     def broken_context(request: httpx.Request) -> httpx.Response:
+        if request.url.path.split("/")[-2] not in CONTEXTS:
+            return httpx.Response(404, json=fixture("error_not_found"))
         body = fixture(CONTEXTS[request.url.path.split("/")[-2]])
         assert isinstance(body, dict)
         if request.url.path.split("/")[-2] == "112000000000000060":
