@@ -96,13 +96,13 @@ class PageGuard:
                 "store. Pass --limit N or --since DATE to collect less."
             )
 
-    def next_cursor(self, cursor: str, pages_done: int) -> None:
-        """Accept the cursor of the next page, unless this run already used it."""
+    def next_cursor(self, cursor: str, page: int) -> None:
+        """Accept the cursor page number `page` gave, unless this run already used it."""
         if cursor in self.seen:
             shown = cursor if len(cursor) <= 80 else cursor[:80] + "..."
             raise CollectFailed(
                 f"{self.service} gave the cursor {shown!r} for {self.what} a second time "
-                f"(after {pages_done:,} pages), so paging would never end; stopped, nothing "
+                f"(on page {page:,}), so paging would never end; stopped, nothing "
                 "was landed in the store and the checkpoint keeps the last good cursor. "
                 "The server is misbehaving: try again later, or pass --limit N or --since DATE."
             )
