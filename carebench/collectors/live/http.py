@@ -215,9 +215,14 @@ def _bounded_get(
             f"{service} redirected {what} more than {policy.max_redirects} times "
             f"({url}). Check the server address."
         )
-    except (httpx.TransportError, OSError, ValueError) as exc:
+    except (httpx.TransportError, httpx.DecodingError, OSError, ValueError) as exc:
         if cut.is_set() or time.monotonic() >= deadline:
             raise _over_deadline(url, service, what, policy) from exc
+        if isinstance(exc, httpx.DecodingError):
+            raise CollectFailed(
+                f"{service} answered {what} with a body that cannot be decoded ({exc}; {url}). "
+                "Check the server address."
+            ) from exc
         raise
     finally:
         watchdog.cancel()
@@ -301,13 +306,21 @@ def _redirect_target(response: httpx.Response, url: str, service: str, what: str
     source = response.url
     target = source.join(location)
     same_host = (target.host or "").lower() == (source.host or "").lower()
-    downgrade = source.scheme == "https" and target.scheme != "https"
-    if not same_host or downgrade:
+    downgrade = target.scheme not in ("http", "https") or (
+        source.scheme == "https" and target.scheme != "https"
+    )
+    if not same_host:
         raise CollectFailed(
             f"{service} redirected {what} from {source.scheme}://{source.host} to another "
             f"host, {target.scheme}://{target.host} ({url}); CareBench follows redirects "
             "only within the same host, so the data would not land under the wrong server. "
             f"If the service moved, pass the new address ({target.scheme}://{target.host})."
+        )
+    if downgrade:
+        raise CollectFailed(
+            f"{service} redirected {what} from {source.scheme}://{source.host} to "
+            f"{target.scheme}://{target.host} ({url}); CareBench follows redirects only "
+            "to http(s), never from https to plain http. Check the server address."
         )
     return target
 
