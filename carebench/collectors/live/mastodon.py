@@ -112,7 +112,7 @@ def fetch(
                 continue
             path = run.page_path("context", status_id)
             if not path.exists():
-                url = f"{options.base}/api/v1/statuses/{status_id}/context"
+                url = f"{options.base}/api/v1/statuses/{quote(status_id, safe='')}/context"
                 response = get_json(
                     client,
                     url,
