@@ -89,10 +89,20 @@ def import_files_command(
             "--map 'Message=text'.",
         ),
     ] = None,
+    brands: Annotated[
+        Path | None,
+        typer.Option(
+            "--brands",
+            help="x-api and snscrape: a brand config (TOML); its accounts on the file's "
+            "platform are brand accounts, their posts get the brand's name.",
+        ),
+    ] = None,
 ) -> None:
     """Import files into the store: all of them land, or nothing changes."""
     options = ImportOptions(tuple(brand_handle or ()), tuple(column_map or ()))
     try:
+        if brands is not None:
+            options = options.with_brands(load_brand_config(brands).account_map())
         # Check every file before opening the store, so a typo creates no empty store.
         check_files(fmt.value, paths, options)
         with open_store(db) as store, _progress() as progress:

@@ -202,15 +202,18 @@ def collect_snscrape(
     if not saved:
         console.print("snscrape found nothing to import.")
         return
-    # The saved JSONL goes through the same importer as `carebench import snscrape`.
+    # The saved JSONL goes through the same importer as `carebench import snscrape`; the
+    # collected accounts' posts are the brand's under its name, as for bluesky/mastodon.
+    options = ImportOptions(brand_handles=tuple(handles)).with_brands(
+        {**config.account_map(), **{(platform, h.lower()): name for h in handles}}
+    )
     try:
         with open_store(db) as store:
-            report = import_files(
-                store, "snscrape", saved, ImportOptions(brand_handles=tuple(handles))
-            )
+            report = import_files(store, "snscrape", saved, options)
             posts_now = store.count_posts()
     except CareBenchError as exc:
         handles_arg = "".join(f" --brand-handle {h}" for h in handles)
+        handles_arg += f" --brands {brands}" if brands else ""
         files = " ".join(str(p) for p in saved)
         fail(
             f"{exc} The JSONL is kept; import it later with: "

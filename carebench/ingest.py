@@ -8,13 +8,14 @@ one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from carebench.collectors import csv_generic, ibm_care, snscrape_jsonl, twcs, x_api, x_archive
+from carebench.errors import CareBenchError
 from carebench.store import ImportSummary, PostChunk, Source, Store, file_sha256
 
 # Called with (bytes of all files consumed so far, bytes in all files) for progress bars.
@@ -30,10 +31,18 @@ class ImportOptions:
 
     brand_handles: the accounts whose posts are the brand's (x-api, snscrape; x-archive
     when the archive has no account.js). column_map: "source=target" renames (csv).
+    brand_accounts: a brand config's accounts, (platform or None, handle) -> brand name
+    (`BrandConfig.account_map()`, from --brands): for x-api and snscrape, the accounts of
+    the file's platform are brand accounts too, named by their brand.
     """
 
     brand_handles: tuple[str, ...] = ()
     column_map: tuple[str, ...] = ()
+    brand_accounts: Mapping[tuple[str | None, str], str] = field(default_factory=dict)
+
+    def with_brands(self, accounts: Mapping[tuple[str | None, str], str]) -> ImportOptions:
+        """These options plus a brand config's accounts (see brand_accounts)."""
+        return replace(self, brand_accounts=dict(accounts))
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,11 @@ def _reader(fmt: str, options: ImportOptions) -> _Reader:
     """The reader of a format, configured by the options."""
     one = _one_file
     handles = options.brand_handles
+    if options.brand_accounts and fmt not in ("x-api", "snscrape"):
+        raise CareBenchError(
+            f"--brands is read by the x-api and snscrape imports only ({fmt} files say who "
+            "the brand is); pass the brand config to scorecard, export or the dashboard."
+        )
     if fmt == "twcs":
         return _Reader(one, twcs.check_twcs_file, lambda p, t: twcs.read_twcs(p, collected_at=t))
     if fmt == "ibm-care":
@@ -68,11 +82,14 @@ def _reader(fmt: str, options: ImportOptions) -> _Reader:
             lambda p, t: ibm_care.read_ibm_care(p, collected_at=t),
         )
     if fmt == "x-api":
-        x_api.require_brand_handles(handles)
+        names = _brand_names(options, "twitter")
+        x_api.require_brand_handles([*handles, *names])
         return _Reader(
             one,
             x_api.check_x_api_file,
-            lambda p, t: x_api.read_x_api(p, collected_at=t, brand_handles=handles),
+            lambda p, t: x_api.read_x_api(
+                p, collected_at=t, brand_handles=handles, brand_names=names
+            ),
         )
     if fmt == "x-archive":
         return _Reader(
@@ -81,11 +98,16 @@ def _reader(fmt: str, options: ImportOptions) -> _Reader:
             lambda p, t: x_archive.read_x_archive(p, collected_at=t, brand_handles=handles),
         )
     if fmt == "snscrape":
-        snscrape_jsonl.require_brand_handles(handles)
+        by_platform = {p: _brand_names(options, p) for p in _PLATFORM_NAMES}
+        snscrape_jsonl.require_brand_handles(
+            [*handles, *(h for names in by_platform.values() for h in names)]
+        )
         return _Reader(
             one,
             snscrape_jsonl.check_snscrape_file,
-            lambda p, t: snscrape_jsonl.read_snscrape(p, collected_at=t, brand_handles=handles),
+            lambda p, t: snscrape_jsonl.read_snscrape(
+                p, collected_at=t, brand_handles=handles, brand_names=by_platform
+            ),
         )
     if fmt == "csv":
         mapping = csv_generic.parse_column_map(options.column_map)
@@ -95,6 +117,23 @@ def _reader(fmt: str, options: ImportOptions) -> _Reader:
             lambda p, t: csv_generic.read_csv(p, collected_at=t, column_map=mapping),
         )
     raise ValueError(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
+
+
+# A brand config's platform prefixes that mean each platform the importers read.
+_PLATFORM_NAMES: dict[str, tuple[str, ...]] = {
+    "twitter": ("twitter", "x"),
+    "mastodon": ("mastodon",),
+    "reddit": ("reddit",),
+}
+
+
+def _brand_names(options: ImportOptions, platform: str) -> dict[str, str]:
+    """Handle -> brand name: the brand config's accounts on `platform` or on any platform."""
+    return {
+        handle: name
+        for (prefix, handle), name in options.brand_accounts.items()
+        if prefix is None or prefix in _PLATFORM_NAMES[platform]
+    }
 
 
 def _one_file(path: Path) -> list[Path]:

@@ -25,6 +25,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "live" / "bluesky"
 APPVIEW = bluesky.DEFAULT_APPVIEW
 FEED_URL = f"{APPVIEW}/xrpc/app.bsky.feed.getAuthorFeed"
 THREAD_URL = f"{APPVIEW}/xrpc/app.bsky.feed.getPostThread"
+PROFILE_URL = f"{APPVIEW}/xrpc/app.bsky.actor.getProfile"
 HANDLE = "acme.bsky.social"
 CURSORS = {None: "author_feed_1", "2024-05-02T09:00:00.000Z": "author_feed_2"}
 CURSORS["2024-04-10T13:00:00.000Z"] = "author_feed_3"
@@ -63,6 +64,9 @@ def no_waiting(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 @pytest.fixture
 def api() -> Iterator[respx.MockRouter]:
     with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
+        router.get(PROFILE_URL, name="profile").mock(
+            return_value=httpx.Response(200, json=fixture("profile_acme"))
+        )
         router.get(FEED_URL, name="feed").mock(side_effect=feed_page)
         router.get(THREAD_URL, name="thread").mock(side_effect=thread)
         yield router
@@ -346,3 +350,55 @@ def test_cli_rejects_a_bad_date(tmp_path: Path):
     result = runner.invoke(app, args)
     assert result.exit_code == 1
     assert "2024-01-31" in result.output
+
+
+# -- brand accounts by DID; items of the wrong JSON type -------------------------------------
+
+
+def test_brand_posts_are_recognised_by_did_whatever_the_handle(
+    tmp_path: Path, fresh_store: Store, api: respx.MockRouter
+):
+    def unverified_handle(request: httpx.Request) -> httpx.Response:
+        body = json.loads(feed_page(request).content)
+        for item in body["feed"]:
+            if item["post"]["author"]["did"] == "did:plc:acme7brand":
+                item["post"]["author"]["handle"] = "handle.invalid"  # verification failed
+        return httpx.Response(200, json=body)
+
+    api["feed"].side_effect = unverified_handle
+    collect(tmp_path, fresh_store)
+    posts = fresh_store.posts()
+    brand = posts[posts["author_id"] == "did:plc:acme7brand"]
+    assert len(brand) == 5
+    assert (brand["author_role"] == "brand").all() and set(brand["brand"]) == {"Acme"}
+    assert api["profile"].calls.last.request.url.params["actor"] == HANDLE
+
+
+def test_feed_items_of_the_wrong_type_are_rejected_counted_and_the_rerun_works(
+    tmp_path: Path, api: respx.MockRouter
+):
+    def broken_page(request: httpx.Request) -> httpx.Response:
+        body = json.loads(feed_page(request).content)
+        if request.url.params.get("cursor") is None:
+            first = body["feed"][0]
+            bad_reply = json.loads(json.dumps(first))
+            bad_reply["post"]["uri"] += "x"
+            bad_reply["post"]["record"]["reply"] = "at://nowhere"  # text, not an object
+            body["feed"][1:1] = [{"post": "oops"}, bad_reply, 42]
+        return httpx.Response(200, json=body)
+
+    api["feed"].side_effect = broken_page
+    db = tmp_path / "store.duckdb"
+    args = ["collect", "bluesky", "--brand", "Acme", "--handle", HANDLE]
+    args += ["--db", str(db), "--raw-dir", str(tmp_path / "raw")]
+    for _run in range(2):  # the rerun needs no --fresh
+        result = runner.invoke(app, args, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        assert "Bluesky feed item of the wrong shape" in " ".join(result.output.split())
+    with Store(db) as store:
+        assert store.imports()["rejected"].tolist() == [3, 3]
+        assert store.count_posts() == 11  # every good post landed
+        reasons = store.rejected_rows()["reason"].tolist()
+    assert any("feed item.post is text" in r for r in reasons)
+    assert any("post.record.reply is text" in r for r in reasons)
+    assert any("feed item is a number, not an object" in r for r in reasons)

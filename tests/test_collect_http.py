@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from datetime import UTC, datetime
 
 import httpx
@@ -83,3 +84,31 @@ def test_every_collect_command_and_option_has_help_text():
         assert command.help, f"collect {name} has no help"
         for param in command.params:
             assert getattr(param, "help", None), f"collect {name} {param.name} has no help"
+
+
+@respx.mock
+def test_redirects_to_plain_http_or_in_circles_are_refused():
+    respx.get(URL).mock(
+        return_value=httpx.Response(301, headers={"Location": "http://api.example/x"})
+    )
+    with make_client() as client, pytest.raises(CollectFailed, match="never from https"):
+        get_json(client, URL, None, service="Test API", what="x")
+    respx.get(URL).mock(return_value=httpx.Response(302, headers={"Location": "/x"}))
+    policy = RetryPolicy(max_redirects=3)
+    with make_client() as client, pytest.raises(CollectFailed, match="more than 3 times"):
+        get_json(client, URL, None, service="Test API", what="x", policy=policy)
+
+
+@respx.mock
+def test_the_byte_cap_counts_decompressed_bytes_and_bad_gzip_is_explained():
+    zeros = gzip.compress(b" " * (5 * 1024 * 1024))  # 5 MB of JSON whitespace, ~5 KB sent
+    headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+    respx.get(URL).mock(return_value=httpx.Response(200, content=zeros, headers=headers))
+    policy = RetryPolicy(max_response_bytes=1024 * 1024)
+    with make_client() as client, pytest.raises(CollectFailed, match="more than 1,048,576"):
+        get_json(client, URL, None, service="Test API", what="x", policy=policy)
+    respx.get(URL).mock(
+        return_value=httpx.Response(200, content=iter([b"not gzip"]), headers=headers)
+    )
+    with make_client() as client, pytest.raises(CollectFailed, match="cannot be decoded"):
+        get_json(client, URL, None, service="Test API", what="x")

@@ -207,3 +207,99 @@ def test_cli_needs_a_server(tmp_path: Path):
     result = runner.invoke(app, ["collect", "mastodon", "--brand", "Acme", "--handle", "acme"])
     assert result.exit_code == 1
     assert "--instance" in result.output
+
+
+# -- a brand read from its own home instance ---------------------------------------------------
+
+HOME = "https://social.acme.example"  # the server; its accounts are @acme.example
+HOME_STATUSES = f"{HOME}/api/v1/accounts/109000000000000042/statuses"
+HOME_CONTEXTS = {
+    "113000000000000300": "home_context_jane",
+    "113000000000000200": "home_context_bob",
+}
+
+
+@pytest.fixture
+def home() -> Iterator[respx.MockRouter]:
+    """A Mastodon server answering for its own brand account: acct "help", no domain."""
+    with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
+        router.get(f"{HOME}/api/v1/accounts/lookup", name="lookup").mock(
+            return_value=httpx.Response(200, json=fixture("home_lookup_help"))
+        )
+        router.get(HOME_STATUSES, name="statuses").mock(
+            return_value=httpx.Response(200, json=fixture("home_statuses"))
+        )
+        router.get(url__regex=rf"{HOME}/api/v1/statuses/\d+/context", name="context").mock(
+            side_effect=lambda request: httpx.Response(
+                200, json=fixture(HOME_CONTEXTS[request.url.path.split("/")[-2]])
+            )
+        )
+        yield router
+
+
+def test_brand_read_from_its_home_instance_is_recognised_by_account_id(
+    tmp_path: Path, home: respx.MockRouter
+):
+    db = tmp_path / "store.duckdb"
+    args = ["collect", "mastodon", "--brand", "Acme", "--handle", "help@acme.example"]
+    args += ["--instance", HOME, "--db", str(db), "--raw-dir", str(tmp_path / "raw")]
+    result = runner.invoke(app, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert home["lookup"].calls.last.request.url.params["acct"] == "help@acme.example"
+    with Store(db) as store:
+        posts = store.posts().set_index("post_id")
+    brand = posts[posts["author_role"] == "brand"]
+    # Both replies of the brand, although its statuses say only acct "help".
+    assert sorted(brand.index) == [
+        "social.acme.example:113000000000000200",
+        "social.acme.example:113000000000000300",
+    ]
+    assert set(brand["brand"]) == {"Acme"}
+    assert set(brand["author_handle"]) == {"help@acme.example"}  # stored in full
+    assert set(brand["author_id"]) == {"social.acme.example:109000000000000042"}
+    jane = posts.loc["social.acme.example:113000000000000100"]
+    assert jane["author_role"] == "customer" and jane["author_handle"] == "jane@acme.example"
+    bob = posts.loc["social.acme.example:113000000000000150"]
+    assert bob["author_handle"] == "bob@other.example"
+    assert len(posts) == 5
+
+
+# -- items of the wrong JSON type ----------------------------------------------------------
+
+
+def test_statuses_of_the_wrong_type_are_rejected_counted_and_the_rerun_works(
+    tmp_path: Path, api: respx.MockRouter
+):
+    def broken_page(request: httpx.Request) -> httpx.Response:
+        response = statuses_page(request)
+        if request.url.params.get("max_id") is None:
+            body = json.loads(response.content)
+            body[1:1] = ["not a status", {**body[0], "id": "9", "account": ["acme"]}]
+            return httpx.Response(200, json=body, headers=response.headers)
+        return response
+
+    def broken_context(request: httpx.Request) -> httpx.Response:
+        if request.url.path.split("/")[-2] not in CONTEXTS:
+            return httpx.Response(404, json=fixture("error_not_found"))
+        body = fixture(CONTEXTS[request.url.path.split("/")[-2]])
+        assert isinstance(body, dict)
+        if request.url.path.split("/")[-2] == "112000000000000060":
+            body["descendants"] = {"id": "1"}  # an object where a list belongs
+        return httpx.Response(200, json=body)
+
+    api["statuses"].side_effect = broken_page
+    api["context"].side_effect = broken_context
+    db = tmp_path / "store.duckdb"
+    args = ["collect", "mastodon", "--brand", "Acme", "--handle", "acme@social.example"]
+    args += ["--db", str(db), "--raw-dir", str(tmp_path / "raw")]
+    for _run in range(2):  # the rerun needs no --fresh
+        result = runner.invoke(app, args, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        assert "Mastodon status of the wrong shape" in " ".join(result.output.split())
+    with Store(db) as store:
+        assert store.imports()["rejected"].tolist() == [3, 3]
+        assert store.count_posts() == 6  # every good post landed
+        reasons = store.rejected_rows()["reason"].tolist()
+    assert any("status is text, not an object" in r for r in reasons)
+    assert any("status.account is a list" in r for r in reasons)
+    assert any("context.descendants is an object" in r for r in reasons)

@@ -97,6 +97,7 @@ def test_cli_saves_the_jsonl_and_imports_it(path_with, tmp_path: Path):
         posts = store.posts()
     assert posts["collector"].tolist() == ["snscrape"]
     assert posts["author_role"].tolist() == ["brand"]
+    assert posts["brand"].tolist() == ["Acme"]  # the brand's name, not the handle
 
 
 def test_cli_refuses_twitter_plainly(tmp_path: Path):

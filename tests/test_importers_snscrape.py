@@ -166,3 +166,23 @@ def test_cli_imports_snscrape_lines(tmp_path: Path):
     assert posts.groupby("platform").size().to_dict() == {"mastodon": 1, "reddit": 2, "twitter": 2}
     # Only AcmeHelp was named: the Mastodon account "acme" is a customer here.
     assert posts.set_index("post_id").loc["110", "author_role"] == "customer"
+
+
+def test_cli_takes_the_brand_accounts_of_each_platform_from_a_brands_file(tmp_path: Path):
+    db = tmp_path / "s.duckdb"
+    path = write(tmp_path, LINES)
+    config = tmp_path / "brands.toml"
+    config.write_text(
+        '[brands.Acme]\naccounts = ["twitter:AcmeHelp", "mastodon:acme@mastodon.social"]\n',
+        encoding="utf-8",
+    )
+    args = ["import", "snscrape", str(path), "--db", str(db), "--brands", str(config)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    with Store(db) as store:
+        posts = store.posts().set_index("post_id")
+    assert posts.loc["1600000000000000002", "brand"] == "Acme"
+    assert posts.loc["110", "author_role"] == "brand" and posts.loc["110", "brand"] == "Acme"
+    # AcmeHelp is declared for twitter only: the Reddit account of that name is a customer.
+    assert posts.loc["t3_xyz", "author_role"] == "customer"
+    assert (posts["author_role"] == "brand").sum() == 2

@@ -140,3 +140,40 @@ def test_cli_imports_x_api_pages(tmp_path: Path):
         assert set(store.imports()["collector"]) == {"x-api"}
     assert len(posts) == 3
     assert posts.groupby("author_role").size().to_dict() == {"brand": 1, "customer": 2}
+
+
+def test_cli_takes_the_brand_accounts_from_a_brands_file(tmp_path: Path):
+    path = tmp_path / "search.jsonl"
+    path.write_text(json.dumps(PAGE_1) + "\n" + json.dumps(PAGE_2) + "\n", encoding="utf-8")
+    config = tmp_path / "brands.toml"
+    config.write_text(
+        '[brands.Acme]\naccounts = ["twitter:acmehelp", "bluesky:pat_k"]\n'
+        '[brands.Other]\naccounts = ["mastodon:pat_k"]\n',
+        encoding="utf-8",
+    )
+    db = tmp_path / "s.duckdb"
+    result = CliRunner().invoke(
+        app, ["import", "x-api", str(path), "--db", str(db), "--brands", str(config)]
+    )
+    assert result.exit_code == 0, result.output
+    with Store(db) as store:
+        posts = store.posts().set_index("post_id")
+    brand = posts.loc["1630000000000000003"]
+    assert brand["author_role"] == "brand" and brand["brand"] == "Acme"  # the brand's name
+    # pat_k is declared on other platforms only: on X a customer.
+    assert (posts.loc[posts["author_handle"] == "pat_k", "author_role"] == "customer").all()
+
+
+def test_cli_brands_file_without_accounts_for_the_platform_is_refused(tmp_path: Path):
+    path = tmp_path / "search.jsonl"
+    path.write_text(json.dumps(PAGE_1) + "\n", encoding="utf-8")
+    config = tmp_path / "brands.toml"
+    config.write_text('[brands.Acme]\naccounts = ["bluesky:acme.bsky.social"]\n', "utf-8")
+    db = tmp_path / "s.duckdb"
+    args = ["import", "x-api", str(path), "--db", str(db), "--brands", str(config)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1 and "--brands FILE" in result.output
+    assert not db.exists()
+    args = ["import", "twcs", str(path), "--db", str(db), "--brands", str(config)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1 and "x-api and snscrape" in result.output

@@ -11,14 +11,15 @@ One JSON object per line, each with snscrape's `_type`:
   `reddit.Submission`: title and selftext as the text.
 
 A line without `_type` is recognised by its fields. Roles: snscrape does not say which
-accounts are the brand's, so `--brand-handle` is required; a post is the brand's when its
-author matches one (case-insensitive, a leading '@' and a Mastodon instance optional), its
-brand being the handle as written in the data.
+accounts are the brand's, so `--brand-handle` (or a `--brands` file's accounts) is
+required; a post is the brand's when its author matches one (case-insensitive, a leading
+'@' and a Mastodon instance optional), its brand being the brand name the file gives the
+account on that platform, else the handle as written in the data.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -59,12 +60,23 @@ def read_snscrape(
     *,
     collected_at: datetime,
     brand_handles: Sequence[str],
+    brand_names: Mapping[str, Mapping[str, str]] | None = None,
     chunk_rows: int = 50_000,
 ) -> Iterator[PostsChunk]:
-    """Yield the posts of a snscrape --jsonl file."""
-    require_brand_handles(brand_handles)
+    """Yield the posts of a snscrape --jsonl file.
+
+    `brand_names` (platform -> handle -> brand name, e.g. from a --brands file) names the
+    brand of those accounts on that platform, which are brand accounts too; the
+    `brand_handles` are brand accounts on every platform, each its own brand.
+    """
+    named = {
+        platform: {handle_key(h): n for h, n in names.items()}
+        for platform, names in (brand_names or {}).items()
+    }
+    require_brand_handles([*brand_handles, *(h for names in named.values() for h in names)])
     loaded = _records(path)
-    brands = {handle_key(h) for h in brand_handles}
+    plain: dict[str, str | None] = {handle_key(h): None for h in brand_handles}
+    brands = _Brands({p: {**plain, **names} for p, names in named.items()}, plain)
     return chunks_from_records(
         path, loaded, lambda item: [_post(item, brands)], FORMAT, collected_at, chunk_rows
     )
@@ -96,7 +108,18 @@ def _kind(item: Any) -> str:
     return ""
 
 
-def _post(item: Any, brands: set[str]) -> dict[str, Any]:
+class _Brands:
+    """Brand accounts per platform: handle key -> brand name (None: the handle itself)."""
+
+    def __init__(self, named: dict[str, dict[str, str | None]], plain: dict[str, str | None]):
+        self._named = named
+        self._plain = plain
+
+    def of(self, platform: str) -> Mapping[str, str | None]:
+        return self._named.get(platform, self._plain)
+
+
+def _post(item: Any, brands: _Brands) -> dict[str, Any]:
     kind = _kind(item)
     if kind == "twitter":
         return _tweet(item, brands)
@@ -110,22 +133,23 @@ def _post(item: Any, brands: set[str]) -> dict[str, Any]:
     raise BadRecord(f"is not a snscrape tweet, toot or Reddit item ({shown})")
 
 
-def _role(handle: str | None, brands: set[str]) -> tuple[str, str | None]:
-    if handle is not None and (
-        handle_key(handle) in brands or handle_key(handle).split("@")[0] in brands
-    ):
-        return "brand", handle.lstrip("@")
+def _role(handle: str | None, brands: Mapping[str, str | None]) -> tuple[str, str | None]:
+    if handle is not None:
+        key = handle_key(handle)
+        for candidate in (key, key.split("@")[0]):
+            if candidate in brands:
+                return "brand", brands[candidate] or handle.lstrip("@")
     return "customer", None
 
 
-def _tweet(item: dict[str, Any], brands: set[str]) -> dict[str, Any]:
+def _tweet(item: dict[str, Any], brands: _Brands) -> dict[str, Any]:
     post_id = id_field(item, "id")
     where = f"tweet {post_id}: "
     user = item.get("user")
     if not isinstance(user, dict):
         raise BadRecord(f"{where}user is missing")
     handle = text_field(user, "username", f"{where}user.")
-    role, brand = _role(handle, brands)
+    role, brand = _role(handle, brands.of("twitter"))
     text = item.get("rawContent", item.get("content"))
     if not isinstance(text, str):
         raise BadRecord(f"{where}rawContent (or content) is missing")
@@ -145,7 +169,7 @@ def _tweet(item: dict[str, Any], brands: set[str]) -> dict[str, Any]:
     }
 
 
-def _toot(item: Any, brands: set[str]) -> dict[str, Any]:
+def _toot(item: Any, brands: _Brands) -> dict[str, Any]:
     if not isinstance(item, dict):
         raise BadRecord("toot is not an object")
     post_id = text_field(item, "id").strip()
@@ -154,7 +178,7 @@ def _toot(item: Any, brands: set[str]) -> dict[str, Any]:
     if not isinstance(user, dict):
         raise BadRecord(f"{where}user is missing")
     account = text_field(user, "account", f"{where}user.").strip()
-    role, brand = _role(account, brands)
+    role, brand = _role(account, brands.of("mastodon"))
     text = item.get("text", item.get("content"))
     if not isinstance(text, str):
         raise BadRecord(f"{where}text (or content) is missing")
@@ -171,13 +195,13 @@ def _toot(item: Any, brands: set[str]) -> dict[str, Any]:
     }
 
 
-def _reddit(item: dict[str, Any], brands: set[str]) -> dict[str, Any]:
+def _reddit(item: dict[str, Any], brands: _Brands) -> dict[str, Any]:
     post_id = text_field(item, "id").strip()
     where = f"reddit item {post_id}: "
     author = item.get("author")
     if not isinstance(author, str) or not author.strip():
         raise BadRecord(f"{where}author is missing (deleted account?)")
-    role, brand = _role(author, brands)
+    role, brand = _role(author, brands.of("reddit"))
     if "body" in item:
         text = text_field(item, "body", where)
         parent = item.get("parentId") if isinstance(item.get("parentId"), str) else None

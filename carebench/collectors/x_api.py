@@ -9,9 +9,10 @@ How it maps, and why:
   `data[i]` and the tweet id, its line the line the page starts on.
 - parent_id is the `referenced_tweets` entry of type "replied_to"; root_id is
   `conversation_id`; the handle comes from `includes.users` (matched on author_id).
-- Roles: the API does not say which accounts are the brand's, so `--brand-handle` is
-  required; a tweet is the brand's when its author's username (or id) is one of them, and
-  its brand is that username. Every other author is a customer.
+- Roles: the API does not say which accounts are the brand's, so `--brand-handle` (or a
+  `--brands` file's twitter accounts) is required; a tweet is the brand's when its
+  author's username (or id) is one of them, and its brand is the brand name the file
+  gives that account, else the username. Every other author is a customer.
 - `includes.tweets` (expanded parents) are imported too when they carry the fields a post
   needs; without them (no tweet.fields asked for) they are only references and skipped.
 - Texts: the API escapes & < > as HTML entities; they are decoded.
@@ -19,7 +20,7 @@ How it maps, and why:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -48,8 +49,9 @@ def require_brand_handles(handles: Sequence[str], fmt: str = FORMAT) -> None:
     """Refuse an import that cannot tell brand posts from customer posts."""
     if not [h for h in handles if handle_key(h)]:
         raise CareBenchError(
-            f"Format {fmt} needs --brand-handle HANDLE (repeatable): the files do not say "
-            "which accounts are the brand's, e.g. --brand-handle AcmeHelp."
+            f"Format {fmt} needs --brand-handle HANDLE (repeatable), or --brands FILE "
+            "declaring the brand's accounts: the files do not say which accounts are the "
+            "brand's, e.g. --brand-handle AcmeHelp."
         )
 
 
@@ -63,12 +65,19 @@ def read_x_api(
     *,
     collected_at: datetime,
     brand_handles: Sequence[str],
+    brand_names: Mapping[str, str] | None = None,
     chunk_rows: int = 50_000,
 ) -> Iterator[PostsChunk]:
-    """Yield the posts of a file of X API v2 pages."""
-    require_brand_handles(brand_handles)
+    """Yield the posts of a file of X API v2 pages.
+
+    `brand_names` (handle or user id -> brand name, e.g. from a --brands file) names the
+    brand of those accounts, which are brand accounts too; other brand handles are their
+    own brand.
+    """
+    names = {handle_key(h): n for h, n in (brand_names or {}).items()}
+    require_brand_handles([*brand_handles, *names])
     loaded = _records(path)
-    page_posts = _PagePosts({handle_key(h) for h in brand_handles})
+    page_posts = _PagePosts({**{handle_key(h): None for h in brand_handles}, **names})
     return chunks_from_records(path, loaded, page_posts, FORMAT, collected_at, chunk_rows)
 
 
@@ -89,7 +98,7 @@ def _is_page(value: Any) -> bool:
 class _PagePosts:
     """Turns pages into posts, remembering every user seen so far in the file."""
 
-    def __init__(self, brands: set[str]) -> None:
+    def __init__(self, brands: Mapping[str, str | None]) -> None:
         self._brands = brands
         self._users: dict[str, str] = {}
 
@@ -134,9 +143,11 @@ class _PagePosts:
         where = f"{where} (tweet {post_id}) "
         author_id = id_field(tweet, "author_id", where)
         handle = self._users.get(author_id)
-        brand = handle if handle and handle_key(handle) in self._brands else None
-        if brand is None and author_id in self._brands:
-            brand = handle or author_id
+        brand: str | None = None
+        for key in (handle_key(handle) if handle else None, author_id):
+            if key is not None and key in self._brands:
+                brand = self._brands[key] or handle or author_id
+                break
         parent = None
         for ref in tweet.get("referenced_tweets") or []:
             if isinstance(ref, dict) and ref.get("type") == "replied_to":
