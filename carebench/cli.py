@@ -33,7 +33,7 @@ from carebench.collect_cli import collect_app
 from carebench.demo import DEMO_DB, build_demo_store
 from carebench.errors import CareBenchError
 from carebench.ingest import ImportOptions, check_files, import_files
-from carebench.store import open_store, resolve_db_path
+from carebench.store import folder_problem, open_store, resolve_db_path
 from carebench.synthetic import generate as generate_synthetic
 
 app = typer.Typer(
@@ -246,7 +246,10 @@ def demo(
     except CareBenchError as exc:
         fail(str(exc))
     except OSError as exc:
-        fail(f"Cannot build the demo store at {db}: {exc.strerror or exc}.")
+        fail(
+            f"Cannot build the demo store at {db}: {folder_problem(db.parent, exc)}; "
+            "pass --db another path."
+        )
     console.print(
         f"Built the demo store {escape(str(summary.path))}: {summary.posts:,} generated posts, "
         f"{summary.conversations:,} conversations of 12 made-up brands. This is demo data, "

@@ -205,7 +205,7 @@ class Store:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StoreError(
-                    f"Cannot create the store {self.path}: {_not_a_folder(folder, exc)}. "
+                    f"Cannot create the store {self.path}: {folder_problem(folder, exc)}. "
                     "Pass --db a path inside a folder, e.g. --db data/carebench.duckdb."
                 ) from exc
         try:
@@ -661,8 +661,8 @@ def _disk_full(exc: BaseException) -> bool:
     return getattr(exc, "errno", None) == errno.ENOSPC or "no space left" in str(exc).lower()
 
 
-def _not_a_folder(folder: Path, exc: OSError) -> str:
-    """Why the store's folder cannot be made: usually a file is in the way."""
+def folder_problem(folder: Path, exc: OSError) -> str:
+    """Why a store's folder cannot be made: usually a file is in the way."""
     for part in (folder, *folder.parents):
         if part.is_file():
             return f"{part} is a file, not a folder"
