@@ -470,3 +470,14 @@ def test_an_unexpected_error_says_where_to_report_it(db: Path, monkeypatch: pyte
     said = one_line(result.output)
     assert "unexpected error (ValueError: boom)" in said
     assert "bug in CareBench" in said and "report it" in said and "CAREBENCH_DEBUG=1" in said
+
+
+@pytest.mark.parametrize("value", ["-5", "0", "nan", "inf"])
+def test_a_dashboard_link_with_a_bad_sla_says_so_and_keeps_the_default(value: str):
+    from carebench.dashboard.filters import DEFAULT_SLA_MINUTES, parse_query
+
+    from .test_dashboard_helpers import OPTIONS
+
+    parsed, problems = parse_query({"sla": [value]}, OPTIONS)
+    assert parsed.sla_minutes == DEFAULT_SLA_MINUTES
+    assert problems == [f"sla={value!r} is not a number of minutes above 0"]
