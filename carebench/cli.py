@@ -9,6 +9,7 @@ from typing import Annotated
 
 import pandas as pd
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
@@ -18,15 +19,25 @@ from carebench.benchmark.pipeline import analyse_store, only_brands
 from carebench.benchmark.scorecard import scorecard
 from carebench.benchmark.settings import Settings
 from carebench.brands import load_brand_config
-from carebench.cli_output import DbOption, console, errors, fail, print_import_summary
+from carebench.cli_output import (
+    DbOption,
+    GuardedGroup,
+    check_minutes,
+    console,
+    errors,
+    fail,
+    interrupted,
+    print_import_summary,
+)
 from carebench.collect_cli import collect_app
 from carebench.demo import DEMO_DB, build_demo_store
 from carebench.errors import CareBenchError
 from carebench.ingest import ImportOptions, check_files, import_files
-from carebench.store import open_store, resolve_db_path
+from carebench.store import folder_problem, open_store, resolve_db_path
 from carebench.synthetic import generate as generate_synthetic
 
 app = typer.Typer(
+    cls=GuardedGroup,
     help="CareBench: benchmark how brands answer customers in public.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -34,6 +45,10 @@ app = typer.Typer(
 BrandsOption = Annotated[
     Path | None,
     typer.Option("--brands", help="Brand config (TOML) merging accounts into brands."),
+]
+
+SlaOption = Annotated[
+    float, typer.Option(callback=check_minutes, help="SLA threshold in minutes (above 0).")
 ]
 
 
@@ -114,13 +129,13 @@ def import_files_command(
             result = import_files(store, fmt.value, paths, options, on_progress=report)
             posts_now = store.count_posts()
     except KeyboardInterrupt:
-        fail("Interrupted. Nothing was imported; the store is unchanged.")
+        interrupted("Nothing was imported; the store is unchanged.")
     except CareBenchError as exc:
         fail(str(exc))
     print_import_summary(result.summaries, resolve_db_path(db), posts_now)
     for source, count in result.derived_timestamps.items():
         console.print(
-            f"  {Path(source).name}: {count:,} post time(s) were not in the file and were "
+            f"  {escape(Path(source).name)}: {count:,} post time(s) were not in the file and were "
             "derived from the tweet id (raw_ref ends in '#created_at-from-id').",
             highlight=False,
         )
@@ -150,7 +165,7 @@ def export(
     period: Annotated[
         str | None, typer.Option(help="Scorecard only: 'week' or 'month' rows per brand.")
     ] = None,
-    sla_minutes: Annotated[float, typer.Option(help="SLA threshold in minutes.")] = 60.0,
+    sla_minutes: SlaOption = 60.0,
     anonymise: Annotated[
         bool,
         typer.Option(
@@ -184,15 +199,17 @@ def export(
         fail(str(exc))
     except OSError as exc:
         fail(f"Cannot write {output}: {exc.strerror or exc}.")
-    console.print(f"Wrote {len(frame):,} rows to {output}.")
+    console.print(f"Wrote {len(frame):,} rows to {escape(str(output))}.", highlight=False)
 
 
 @app.command("scorecard")
 def show_scorecard(
     db: DbOption = None,
     brands: BrandsOption = None,
-    top: Annotated[int, typer.Option(help="Show the N brands with most conversations.")] = 15,
-    sla_minutes: Annotated[float, typer.Option(help="SLA threshold in minutes.")] = 60.0,
+    top: Annotated[
+        int, typer.Option(min=1, help="Show the N brands with most conversations.")
+    ] = 15,
+    sla_minutes: SlaOption = 60.0,
 ) -> None:
     """Print the headline figures per brand, largest brands first."""
     try:
@@ -216,7 +233,7 @@ def show_scorecard(
         table.add_column(column, justify="left" if column == "brand" else "right")
     for _, row in card.iterrows():
         table.add_row(
-            row["brand"] + (" *" if row["small_sample"] else ""),
+            escape(row["brand"]) + (" *" if row["small_sample"] else ""),
             f"{row['conversations']:,}",
             _duration(row["ttfr_median_seconds"]),
             _pct(row, "sla_share"),
@@ -239,12 +256,15 @@ def demo(
     except CareBenchError as exc:
         fail(str(exc))
     except OSError as exc:
-        fail(f"Cannot build the demo store at {db}: {exc.strerror or exc}.")
+        fail(
+            f"Cannot build the demo store at {db}: {folder_problem(db.parent, exc)}; "
+            "pass --db another path."
+        )
     console.print(
-        f"Built the demo store {summary.path}: {summary.posts:,} generated posts, "
+        f"Built the demo store {escape(str(summary.path))}: {summary.posts:,} generated posts, "
         f"{summary.conversations:,} conversations of 12 made-up brands. This is demo data, "
         "not real brands.\n"
-        f"Explore it: carebench scorecard --db {summary.path}\n"
+        f"Explore it: carebench scorecard --db {escape(str(summary.path))}\n"
         "Load real data: carebench import twcs FILE.csv"
     )
 
@@ -261,7 +281,8 @@ def generate(
     except OSError as exc:
         fail(f"Cannot write {output}: {exc.strerror or exc}.")
     console.print(
-        f"Wrote {summary.posts:,} posts in {summary.conversations:,} conversations to {output} "
+        f"Wrote {summary.posts:,} posts in {summary.conversations:,} conversations to "
+        f"{escape(str(output))} "
         f"in {summary.seconds:.1f} s."
     )
 

@@ -1,17 +1,28 @@
 """What `carebench` and `carebench collect` share on the terminal: consoles, the
-error exit, the --db option and the import summary table."""
+error exit, the --db option, the import summary table, and the guard that turns every
+failure of a command into one line (Ctrl-C, errors a user can cause, bugs).
+
+Every user-controlled string (file names, brands, handles, reasons, messages) goes
+through `escape` before rich prints it: rich reads `[...]` as markup, so a file named
+`tweets [final].csv` would print as `tweets .csv`, and `[/x]` would crash the print."""
 
 from __future__ import annotations
 
+import math
+import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
-from carebench.store import ImportSummary
+from carebench.errors import CareBenchError
+from carebench.store import ImportSummary, is_interrupt
 
 console = Console()
 errors = Console(stderr=True)
@@ -26,10 +37,85 @@ DbOption = Annotated[
 ]
 
 
+DEBUG_ENV_VAR = "CAREBENCH_DEBUG"
+INTERRUPTED_EXIT = 130  # 128 + SIGINT, what shells expect of a program stopped by Ctrl-C
+# What a command interrupted at any moment has done to the store. Commands that know
+# more at the moment of the interrupt say it themselves (see `interrupted`).
+INTERRUPTED_STATE = {
+    "import": "An import lands in one transaction, so the store holds all of it or none "
+    "of it; importing the same files again changes nothing if it had landed.",
+    "export": "The store is unchanged (export only reads it); the output file may be "
+    "incomplete: run the command again.",
+    "scorecard": "The store is unchanged (the scorecard only reads it).",
+    "demo": "The demo store is unchanged: it is replaced only once the new one is built.",
+    "generate": "No store was touched; the output file may be incomplete: run the command again.",
+    "collect": "The store holds all of the run's posts or none of them (they land in one "
+    "transaction); fetched pages are kept: rerun the same command to resume.",
+}
+_ANY_COMMAND = (
+    "Every change to the store lands in one transaction: it holds all of the command's "
+    "changes or none of them."
+)
+
+
 def fail(message: str) -> NoReturn:
     """Print the error on stderr and exit with status 1."""
-    errors.print(f"[bold red]Error:[/] {message}", highlight=False)
+    # soft_wrap: one line however long (rich would break it at 80 columns off a terminal).
+    errors.print(f"[bold red]Error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code=1)
+
+
+def interrupted(state: str) -> NoReturn:
+    """Ctrl-C: say so and what became of the store (`state`), exit with status 130."""
+    errors.print(f"[bold]Interrupted.[/] {escape(state)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=INTERRUPTED_EXIT)
+
+
+def unexpected(exc: BaseException) -> NoReturn:
+    """A bug: one line saying so and where to report it, not a traceback."""
+    fail(
+        f"unexpected error ({type(exc).__name__}: {exc}). This is a bug in CareBench, not "
+        f"in your data: please report it to the CareBench maintainers (the project's issue "
+        f"tracker) with the command you ran and the traceback that {DEBUG_ENV_VAR}=1 prints."
+    )
+
+
+class GuardedGroup(TyperGroup):
+    """The `carebench` command group: no command ends in a traceback.
+
+    Ctrl-C (also as DuckDB's own interrupt errors, and during the command's startup)
+    prints "Interrupted." and the store's state, exit 130; a `CareBenchError` prints its
+    message, exit 1; anything else is a bug and says where to report it, exit 1.
+    """
+
+    # ctx is typer's own click Context (typer vendors click); Any keeps mypy's override check.
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, TyperException):
+            raise
+        except BaseException as exc:
+            if is_interrupt(exc):
+                interrupted(INTERRUPTED_STATE.get(ctx.invoked_subcommand or "", _ANY_COMMAND))
+            if isinstance(exc, CareBenchError):
+                fail(str(exc))
+            if not isinstance(exc, Exception) or os.environ.get(DEBUG_ENV_VAR):
+                raise
+            unexpected(exc)
+
+
+def check_minutes(param: typer.CallbackParam, value: float | None) -> float | None:
+    """A number of minutes (an SLA): above 0 and at most a year, else a message and exit 1.
+
+    click's own range check lets nan through (every comparison with nan is false).
+    """
+    if value is not None and not (math.isfinite(value) and 0 < value <= 525_600):
+        option = param.opts[0] if param.opts else param.name
+        fail(
+            f"{option} {value:g} is not a number of minutes above 0 and at most a year "
+            f"(525600); write it like {option} 60."
+        )
+    return value
 
 
 def print_import_summary(
@@ -37,12 +123,12 @@ def print_import_summary(
 ) -> None:
     """One row per source (a file, or a collection run), its rejected rows, the store size."""
     verb = "Imported" if label == "file" else "Collected"
-    table = Table(title=f"{verb} into {db}", min_width=60)
+    table = Table(title=f"{verb} into {escape(str(db))}", min_width=60)
     for column in (label, "read", "new", "updated", "unchanged", "duplicates", "rejected"):
         table.add_column(column, justify="left" if column == label else "right")
     for s in summaries:
         table.add_row(
-            Path(s.source).name,
+            escape(Path(s.source).name),
             f"{s.records_read:,}",
             f"{s.posts_new:,}",
             f"{s.posts_updated:,}",
@@ -53,7 +139,7 @@ def print_import_summary(
     console.print(table)
     for s in summaries:
         for line, reason in s.rejected_examples:
-            console.print(f"  rejected {s.source}:{line}: {reason}", highlight=False)
+            console.print(f"  rejected {escape(f'{s.source}:{line}: {reason}')}", highlight=False)
         if s.rejected > len(s.rejected_examples):
             console.print(
                 f"  ... and {s.rejected - len(s.rejected_examples):,} more rejected rows "

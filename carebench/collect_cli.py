@@ -17,10 +17,18 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeElapsedColumn
 
 from carebench.brands import BrandConfig, load_brand_config
-from carebench.cli_output import DbOption, console, errors, fail, print_import_summary
+from carebench.cli_output import (
+    DbOption,
+    console,
+    errors,
+    fail,
+    interrupted,
+    print_import_summary,
+)
 from carebench.collectors.live import bluesky, mastodon, snscrape_cli
 from carebench.collectors.live.checkpoint import DEFAULT_RAW_DIR, Run, open_run, slug
 from carebench.collectors.live.common import BrandAccounts, LiveChunk
@@ -193,11 +201,13 @@ def collect_snscrape(
             for h in handles
         ]
     except KeyboardInterrupt:
-        fail("Interrupted. snscrape was stopped; nothing was saved or imported.")
+        interrupted("snscrape was stopped; nothing was saved or imported.")
     except CareBenchError as exc:
         fail(str(exc))
     for result in results:
-        console.print(f"Saved {result.records:,} records to {result.path}.", highlight=False)
+        console.print(
+            f"Saved {result.records:,} records to {escape(str(result.path))}.", highlight=False
+        )
     saved = [r.path for r in results if r.records]
     if not saved:
         console.print("snscrape found nothing to import.")
@@ -220,7 +230,7 @@ def collect_snscrape(
             f"carebench import snscrape {files}{handles_arg}"
         )
     print_import_summary(report.summaries, resolve_db_path(db), posts_now)
-    console.print(f"snscrape output kept in {out_dir}.", highlight=False)
+    console.print(f"snscrape output kept in {escape(str(out_dir))}.", highlight=False)
 
 
 # -- helpers ----------------------------------------------------------------------------
@@ -303,7 +313,7 @@ def _open_run(
     recorded = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in options.items()}
     run = open_run(raw_dir, collector, brand, {"handles": handles, **recorded}, fresh=fresh)
     if run.resumed:
-        errors.print(f"Resuming the unfinished run {run.directory}.", highlight=False)
+        errors.print(f"Resuming the unfinished run {escape(str(run.directory))}.", highlight=False)
     return run
 
 
@@ -317,12 +327,12 @@ def _land(
         posts_now = store.count_posts()
     run.finish()
     print_import_summary(summaries, resolve_db_path(db), posts_now, label="run")
-    console.print(f"Raw responses kept in {run.directory}.", highlight=False)
+    console.print(f"Raw responses kept in {escape(str(run.directory))}.", highlight=False)
 
 
 def _interrupted(raw_dir: Path) -> None:
-    fail(
-        "Interrupted. The store is unchanged; the pages fetched so far are kept under "
+    interrupted(
+        "The store is unchanged; the pages fetched so far are kept under "
         f"{raw_dir}. Rerun the same command to resume where it stopped."
     )
 

@@ -7,11 +7,12 @@ whole or changes nothing, even if the process dies half-way.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -199,21 +200,36 @@ class Store:
     def __init__(self, path: str | Path = ":memory:", *, read_only: bool = False) -> None:
         self.path = str(path)
         if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(self.path).parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"Cannot create the store {self.path}: {folder_problem(folder, exc)}. "
+                    "Pass --db a path inside a folder, e.g. --db data/carebench.duckdb."
+                ) from exc
         try:
             self.con = duckdb.connect(self.path, read_only=read_only)
         except duckdb.Error as exc:
+            if _is_damage(exc) and "lock" not in str(exc).lower():
+                raise store_failure(self.path, exc, action="open") from exc
             raise StoreError(
                 f"Cannot open the store {self.path}: {exc}. Pass another file with --db, "
                 "or close the program that holds it open."
             ) from exc
-        if not read_only:
-            self.con.execute(_SCHEMA)
-        elif not self._has_posts_table():
-            raise StoreError(
-                f"{self.path} is not a CareBench store (no posts table). "
-                "Create one with `carebench import` or `carebench demo`."
-            )
+        try:
+            if not read_only:
+                self.con.execute(_SCHEMA)
+            elif not self._has_posts_table():
+                raise StoreError(
+                    f"{self.path} is not a CareBench store (no posts table). "
+                    "Create one with `carebench import` or `carebench demo`."
+                )
+        except BaseException as exc:
+            self.con.close()
+            if isinstance(exc, duckdb.Error) and not is_interrupt(exc):
+                raise store_failure(self.path, exc) from exc
+            raise
 
     def _has_posts_table(self) -> bool:
         found = self.con.execute(
@@ -228,8 +244,11 @@ class Store:
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, *_exc: object) -> None:
+    def __exit__(self, _type: object, exc: BaseException | None, _tb: object) -> None:
         self.close()
+        # A damaged file shows only when its pages are read, anywhere in the caller's block.
+        if isinstance(exc, duckdb.Error) and (_is_damage(exc) or _disk_full(exc)):
+            raise store_failure(self.path, exc) from exc
 
     # -- writing ---------------------------------------------------------------------
 
@@ -254,6 +273,7 @@ class Store:
         if self.path != ":memory:":
             self.con.execute(f"SET memory_limit = '{_IMPORT_MEMORY_LIMIT}'")
         staged: list[_Staged] = []
+        failed = False
         try:
             # Staging happens before the transaction opens: DuckDB copies rows out of a
             # table created inside the same transaction about twice as slowly (7.5 s
@@ -266,11 +286,19 @@ class Store:
                 summaries = [self._merge(collector, s, started) for s in staged]
                 self.con.execute("COMMIT")
             except BaseException:
-                self.con.execute("ROLLBACK")
+                # A failed COMMIT (a full disk) has already ended the transaction: the
+                # ROLLBACK then fails too, and must not hide the first error.
+                with suppress(duckdb.Error):
+                    self.con.execute("ROLLBACK")
                 raise
         except BaseException as exc:
+            failed = True
+            if is_interrupt(exc) and not isinstance(exc, KeyboardInterrupt):
+                raise KeyboardInterrupt from exc
             if isinstance(exc, KeyboardInterrupt | ImportFailed):
                 raise
+            if isinstance(exc, duckdb.Error | OSError) and (_is_damage(exc) or _disk_full(exc)):
+                raise store_failure(self.path, exc, "Nothing was imported.") from exc
             if isinstance(exc, Exception) and type(exc).__module__.startswith("carebench"):
                 raise ImportFailed(f"{exc} Nothing was imported; the store is unchanged.") from exc
             raise ImportFailed(
@@ -278,15 +306,18 @@ class Store:
                 "Nothing was imported; the store is unchanged."
             ) from exc
         finally:
-            for table in staged:
-                if table.held is not None:
-                    self.con.unregister(table.posts_table)
-                    table.held = None
-                self.con.execute(f"DROP TABLE IF EXISTS {table.posts_table}")
-                self.con.execute(f"DROP TABLE IF EXISTS {table.posts_table}_last")
-                self.con.execute(f"DROP TABLE IF EXISTS {table.rejected_table}")
-            if self.path != ":memory:":
-                self.con.execute("RESET memory_limit")
+            # After a failure the connection may refuse even this cleanup (a full disk, a
+            # damaged file): the first error is the one to report.
+            with suppress(*((duckdb.Error,) if failed else ())):
+                for table in staged:
+                    if table.held is not None:
+                        self.con.unregister(table.posts_table)
+                        table.held = None
+                    self.con.execute(f"DROP TABLE IF EXISTS {table.posts_table}")
+                    self.con.execute(f"DROP TABLE IF EXISTS {table.posts_table}_last")
+                    self.con.execute(f"DROP TABLE IF EXISTS {table.rejected_table}")
+                if self.path != ":memory:":
+                    self.con.execute("RESET memory_limit")
         return summaries
 
     def _stage(
@@ -608,8 +639,51 @@ def open_store(db: str | Path | None = None, *, read_only: bool = False) -> Iter
             f"No store at {path}. Import data first (`carebench import twcs FILE.csv`) "
             "or build the demo store (`carebench demo`)."
         )
-    store = Store(path, read_only=read_only)
-    try:
+    with Store(path, read_only=read_only) as store:
         yield store
-    finally:
-        store.close()
+
+
+def is_interrupt(exc: BaseException) -> bool:
+    """Ctrl-C, as Python or DuckDB raise it (DuckDB turns SIGINT into errors of its own)."""
+    return isinstance(exc, KeyboardInterrupt | duckdb.InterruptException) or (
+        isinstance(exc, RuntimeError) and str(exc) == "Query interrupted"
+    )
+
+
+def _is_damage(exc: BaseException) -> bool:
+    """A DuckDB error that says the file itself is unreadable (not a bug, not the data)."""
+    return isinstance(
+        exc, duckdb.IOException | duckdb.SerializationException | duckdb.InternalException
+    ) and not _disk_full(exc)
+
+
+def _disk_full(exc: BaseException) -> bool:
+    return getattr(exc, "errno", None) == errno.ENOSPC or "no space left" in str(exc).lower()
+
+
+def folder_problem(folder: Path, exc: OSError) -> str:
+    """Why a store's folder cannot be made: usually a file is in the way."""
+    for part in (folder, *folder.parents):
+        if part.is_file():
+            return f"{part} is a file, not a folder"
+    return exc.strerror or str(exc)
+
+
+def store_failure(
+    path: str | Path, exc: BaseException, done: str = "", *, action: str = "read"
+) -> StoreError:
+    """The message for a store the disk or the file itself failed under.
+
+    `done` says what became of the command's work, e.g. "Nothing was imported."
+    """
+    if _disk_full(exc):
+        return StoreError(
+            f"No space left on device while writing {path}: free space or use --db on "
+            "another disk; the store is unchanged."
+        )
+    detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return StoreError(
+        f"Cannot {action} the store file {path}: it is damaged or not a CareBench store "
+        f"({detail}); restore it from a backup, or re-import the data into a new store "
+        "(--db NEW.duckdb)." + (f" {done}" if done else "")
+    )

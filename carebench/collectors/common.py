@@ -142,7 +142,7 @@ def json_records(path: Path, text: str, expect: str, start: int = 0) -> Iterator
     first_line = text[begin : len(text) if first_end < 0 else first_end]
     try:
         one_line = isinstance(json.loads(first_line), dict)
-    except ValueError:
+    except (ValueError, RecursionError):
         one_line = False
     rest = "" if first_end < 0 else text[first_end:]
     if one_line and rest.strip():
@@ -152,6 +152,8 @@ def json_records(path: Path, text: str, expect: str, start: int = 0) -> Iterator
         value = json.loads(text[begin:])
     except json.JSONDecodeError as e:
         raise _syntax_error(path, text[begin:], e, text.count("\n", 0, begin)) from e
+    except (ValueError, RecursionError) as e:
+        raise _unparsable(path, text.count("\n", 0, begin) + 1, e) from e
     yield Record(text.count("\n", 0, begin) + 1, value, _show_raw(text[begin:]), None, len(text))
 
 
@@ -167,6 +169,8 @@ def _array_records(path: Path, text: str, begin: int) -> Iterator[Record]:
             value, end = decoder.raw_decode(text, i)
         except json.JSONDecodeError as e:
             raise _syntax_error(path, text, e) from e
+        except (ValueError, RecursionError) as e:
+            raise _unparsable(path, line + text.count("\n", counted, i), e) from e
         line += text.count("\n", counted, i)
         counted = i
         after = _skip_space(text, end)
@@ -202,6 +206,8 @@ def _json_lines(text: str, begin: int) -> Iterator[Record]:
             except json.JSONDecodeError as e:
                 reason = f"is not valid JSON ({e.msg} at column {e.colno}): fix or delete the line"
                 yield Record(line, None, _show_raw(body), reason, offset)
+            except (ValueError, RecursionError) as e:
+                yield Record(line, None, _show_raw(body), _too_big(e), offset)
             else:
                 yield Record(line, value, _show_raw(body), None, offset)
         line += raw.count("\n") or 1
@@ -215,6 +221,20 @@ def _syntax_error(
     return UnreadableFile(
         f"{path}: is not valid JSON: {e.msg} on line {e.lineno + lines_before} column {e.colno} "
         "(was the file cut short or edited by hand?); fix it there or export it again"
+    )
+
+
+def _too_big(e: BaseException) -> str:
+    """Why JSON that is valid cannot be read: Python's limits on nesting and on numbers."""
+    if isinstance(e, RecursionError):
+        return "is JSON nested too deep to read (over ~900 levels): no export is shaped so"
+    return "holds a number of thousands of digits, too long to read: no id has that many"
+
+
+def _unparsable(path: Path, line: int, e: ValueError | RecursionError) -> UnreadableFile:
+    """The refusal of a JSON file whose record on `line` cannot be read at all."""
+    return UnreadableFile(
+        f"{path}: the record on line {line} {_too_big(e)}; remove it or export the file again"
     )
 
 
@@ -314,7 +334,10 @@ def decode_entities(text: str) -> str:
 
 def snowflake_time(tweet_id: str) -> datetime:
     """When a Twitter snowflake id was made; BadRecord for ids older than snowflakes."""
-    when = datetime.fromtimestamp(((int(tweet_id) >> 22) + TWITTER_EPOCH_MS) / 1000, UTC)
+    try:
+        when = datetime.fromtimestamp(((int(tweet_id) >> 22) + TWITTER_EPOCH_MS) / 1000, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise BadRecord(f"tweet id {_show(tweet_id)} is too large for a Twitter id") from None
     if when < _SNOWFLAKE_START:
         raise BadRecord(f"tweet id {tweet_id} is older than Twitter's snowflake ids (Nov 2010)")
     return when

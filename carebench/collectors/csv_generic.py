@@ -87,7 +87,16 @@ def read_csv(
 def _records(path: Path, column_map: Mapping[str, str]) -> tuple[list[Record], int]:
     text = read_text(path, _EXPECT)
     reader = csv.reader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in next(reader, [])]
+    try:
+        header = [h.strip() for h in next(reader, [])]
+    except csv.Error as e:
+        # The csv module refuses a field over 128 KiB: no column name is that long, so the
+        # first line is not a header (or holds an unclosed quote).
+        raise NotThisFormat(
+            f"{path}: is not {_EXPECT}: its first line cannot be read as a header ({e}; "
+            f"a column name over {csv.field_size_limit() // 1024} KiB or an unclosed quote). "
+            f"The first line must name the columns, e.g. {','.join(_REQUIRED)}."
+        ) from e
     unknown = [s for s in column_map if s not in header]
     if unknown:
         raise NotThisFormat(

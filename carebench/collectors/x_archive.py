@@ -124,7 +124,7 @@ def _owner(path: Path, brand_handles: Sequence[str]) -> _Owner:
             items = json.loads(text[prefix.end() :] if prefix else text)
             info = items[0]["account"]
             return _Owner(str(info["accountId"]), str(info["username"]))
-        except (ValueError, LookupError, TypeError) as e:
+        except (ValueError, LookupError, TypeError, RecursionError) as e:
             raise UnreadableFile(
                 f"{account}: does not hold the account's username ({type(e).__name__}); "
                 "delete it and pass --brand-handle HANDLE instead"

@@ -162,7 +162,10 @@ def parse_query(
         except ValueError:
             problems.append(f"sla={asked!r} is not a number of minutes")
         else:
-            sla = min(SLA_MINUTES, key=lambda m: abs(m - minutes))
+            if not 0 < minutes < float("inf"):  # nan too: it fails every comparison
+                problems.append(f"sla={asked!r} is not a number of minutes above 0")
+            else:
+                sla = min(SLA_MINUTES, key=lambda m: abs(m - minutes))
     anonymise = (one("anon") or "0").lower() in ("1", "true", "yes", "on")
     filters = Filters(focus, competitors, start, end, platform, sla, anonymise)
     return filters, problems
