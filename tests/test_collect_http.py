@@ -76,6 +76,14 @@ def test_a_page_that_is_not_json_is_a_clear_error():
         get_json(client, URL, None, service="Test API", what="x")
 
 
+@respx.mock
+def test_a_page_nested_too_deep_is_a_clear_error():
+    # Valid JSON 10,000 levels deep: Python's reader gives up with RecursionError.
+    respx.get(URL).mock(return_value=httpx.Response(200, text="[" * 10_000 + "]" * 10_000))
+    with make_client() as client, pytest.raises(CollectFailed, match="nested too deep"):
+        get_json(client, URL, None, service="Test API", what="x")
+
+
 def test_every_collect_command_and_option_has_help_text():
     collect = typer.main.get_command(app).commands["collect"]  # type: ignore[attr-defined]
     assert collect.help

@@ -149,6 +149,13 @@ def get_json(
             if 200 <= status < 300:
                 try:
                     response.json()
+                except RecursionError as exc:
+                    # Valid JSON that Python cannot read: no API page nests this deep.
+                    raise CollectFailed(
+                        f"{service} answered {what} with JSON nested too deep to read "
+                        "(over ~900 levels); no API page is shaped so, the server is "
+                        "misbehaving. Check the server address."
+                    ) from exc
                 except ValueError as exc:
                     raise CollectFailed(
                         f"{service} answered {what} with something that is not JSON "
@@ -344,7 +351,7 @@ def _api_message(response: httpx.Response) -> str:
     """The error text an API put in its JSON body, if any."""
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return ""
     if isinstance(body, dict):
         message = body.get("message") or body.get("error_description") or body.get("error")
