@@ -18,6 +18,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from carebench.benchmark.csv_safety import csv_text
 from carebench.dashboard.aggregates import LOG_FLOOR_MINUTES
 
 # What the builders return and `show_chart` accepts (Altair's top-level chart types).
@@ -480,15 +481,12 @@ def show_chart(chart: AnyChart, name: str) -> None:
 
 
 def table_csv(df: pd.DataFrame) -> str:
-    """A table as CSV text: booleans true/false and ISO UTC times, like the CLI export."""
-    out = df.copy()
-    for column in out.columns:
-        series = out[column]
-        if pd.api.types.is_bool_dtype(series) or str(series.dtype) == "boolean":
-            out[column] = series.map({True: "true", False: "false"})
-        elif isinstance(series.dtype, pd.DatetimeTZDtype):
-            out[column] = series.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return out.to_csv(index=False, lineterminator="\n")
+    """A table as CSV text, written exactly as the CLI export writes it: booleans
+    true/false, ISO UTC times, and text cells a spreadsheet would run as a formula
+    prefixed with `'` (see `carebench.benchmark.csv_safety`). Every dashboard CSV
+    download goes through here.
+    """
+    return csv_text(df)
 
 
 def show_table(
