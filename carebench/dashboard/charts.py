@@ -21,6 +21,10 @@ import streamlit as st
 from carebench.benchmark.csv_safety import csv_text
 from carebench.dashboard.aggregates import LOG_FLOOR_MINUTES
 
+# Re-exported: pages import the escaping helpers from here too.
+from carebench.dashboard.escaping import code as code
+from carebench.dashboard.escaping import md as md
+
 # What the builders return and `show_chart` accepts (Altair's top-level chart types).
 AnyChart: TypeAlias = (
     alt.Chart
@@ -525,16 +529,3 @@ def show_table(
         on_click="ignore",
         icon=":material/download:",
     )
-
-
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
-
-
-def md(text: object) -> str:
-    """Escape data (a brand name, a file name) for a markdown string."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
-
-
-def code(text: object) -> str:
-    """Data as a markdown code span (a path, a command): shown verbatim."""
-    return "`" + str(text).replace("`", "'") + "`"
