@@ -80,7 +80,7 @@ def csv_frame(table: pd.DataFrame) -> pd.DataFrame:
             words = series.map({True: "true", False: "false"}).astype("string")
             out.isetitem(position, words.array)
         elif isinstance(series.dtype, pd.DatetimeTZDtype):
-            out.isetitem(position, series.dt.strftime("%Y-%m-%dT%H:%M:%SZ").to_numpy(dtype=object))
+            out.isetitem(position, series.dt.strftime("%Y-%m-%dT%H:%M:%SZ").array)
     return neutralise_formulas(out)
 
 
