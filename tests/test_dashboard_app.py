@@ -21,6 +21,7 @@ from carebench.benchmark.settings import Settings
 from carebench.dashboard import aggregates as agg
 from carebench.dashboard import data as dashboard_data
 from carebench.dashboard.filters import Filters
+from carebench.dashboard.page_guard import PAGE_FAILED
 from carebench.demo import build_demo_store
 from carebench.ingest import import_twcs_files
 from carebench.store import Store
@@ -61,6 +62,8 @@ def run_page(page: str, query: dict[str, str] | None = None) -> AppTest:
     if page != "scorecard":
         at.switch_page(f"{PAGES}/{page}.py").run()
     assert not at.exception, [e.message for e in at.exception]
+    # A page that raises shows PAGE_FAILED instead of an exception (the log has it).
+    assert PAGE_FAILED not in [e.value for e in at.error], "the page failed: see the log"
     return at
 
 
