@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import os
 import re
 import shutil
@@ -193,14 +194,32 @@ def test_pages_show_a_hostile_brand_name_as_text(store: Path, page: str):
 # -- errors and paths --------------------------------------------------------------------
 
 
+class Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 def test_a_failing_page_shows_a_message_not_a_traceback(
-    store: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    store: Path, monkeypatch: pytest.MonkeyPatch
 ):
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError(f"boom in {store.parent}/secret.py")
 
     monkeypatch.setattr(agg, "kpi_tiles", broken)
-    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    log = Records()
+    logging.getLogger("carebench.dashboard").addHandler(log)
+    try:
+        at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    finally:
+        logging.getLogger("carebench.dashboard").removeHandler(log)
+    # The traceback is in the server's log...
+    failures = [r for r in log.records if r.exc_info and r.exc_info[0] is RuntimeError]
+    assert failures and "Scorecard" in failures[0].getMessage()
+    # ...and not in the browser.
     assert not at.exception, "the traceback must not reach the browser"
     errors = [str(e.value) for e in at.error]
     assert errors == [PAGE_FAILED]
