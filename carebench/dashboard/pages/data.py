@@ -58,7 +58,9 @@ if view.is_demo:
         + (
             "; the dashboard switches to it once the import lands."
             if opens
-            else ". To open it, start the dashboard with `CAREBENCH_DB` set to its path."
+            # Only when CAREBENCH_DB names the demo: the upload goes to the default store.
+            else ". To open it, start the dashboard without `CAREBENCH_DB`: it is the "
+            "default store."
         )
     )
 st.caption(
