@@ -147,3 +147,9 @@ def test_a_lone_carriage_return_cannot_start_a_row_of_its_own():
     assert read_cells(text) == [["text", "n"], ["ok\r" + BRAND, "-1"], ["fine", "2"]]
     # Quoted, so the CR is part of the cell; numbers stay unquoted.
     assert text.startswith('"text","n"\n"ok\r=HYPERLINK') and ',-1\n"fine",2\n' in text
+
+
+@pytest.mark.parametrize("dtype", [object, "string"])
+def test_rows_keep_their_own_cells_under_a_repeated_index(dtype: object):
+    table = pd.DataFrame({"a": ["x", "=1", "y", "@2"]}, index=[0, 0, 1, 1]).astype(dtype)
+    assert read_cells(table_csv(table)) == [["a"], ["x"], ["'=1"], ["y"], ["'@2"]]

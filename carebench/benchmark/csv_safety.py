@@ -54,7 +54,8 @@ def neutralise_formulas(table: pd.DataFrame) -> pd.DataFrame:
             mask = series.str.match(_TRIGGER_PATTERN).fillna(False).to_numpy(dtype=bool)
             if mask.any():
                 fixed = series.copy()
-                fixed[mask] = NEUTRALISER + series[mask]
+                # Positional (an index may repeat labels): plain arrays, not Series.
+                fixed[mask] = (NEUTRALISER + series[mask]).to_numpy()
                 out.isetitem(position, fixed.array)
             continue
         values = series.to_numpy(dtype=object)
@@ -101,7 +102,7 @@ def _quoting(frame: pd.DataFrame) -> Literal[0, 2]:
 
     Python's csv writer quotes a cell holding a line feed but not one holding a bare CR,
     and a spreadsheet starts a new row at that CR: the rest of the cell would land
-    unquoted at the start of a row (`ok\r=HYPERLINK(...)`). Then every text cell is
+    unquoted at the start of a row (`ok\\r=HYPERLINK(...)`). Then every text cell is
     quoted (numbers still are not): the same values, a few more quotes.
     """
     for position in range(frame.shape[1]):
