@@ -3,7 +3,8 @@
 This file only routes. Each page loads its own view (store, filters, demo banner)
 through `carebench.dashboard.data.load_view`, so pages can also be tested alone.
 The store is resolve_db_path(): $CAREBENCH_DB, else data/carebench.duckdb, else the
-generated demo store (built on first use).
+generated demo store (built on first use). A page that fails shows a plain message and
+logs its traceback (`carebench.dashboard.page_guard`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import streamlit as st
 # Imported before any page loads pandas (and with it pyarrow), so the package's memory
 # setting for Arrow applies to the dashboard too (see carebench/__init__.py).
 import carebench  # noqa: F401
+from carebench.dashboard.page_guard import run_page
 
 PAGES = "carebench/dashboard/pages"
 
@@ -32,4 +34,4 @@ navigation = st.navigation(
         st.Page(f"{PAGES}/data.py", title="Data", icon=":material/database:"),
     ]
 )
-navigation.run()
+run_page(navigation)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from carebench.benchmark.csv_safety import write_csv_file
 from carebench.benchmark.scoring import Analysis
 
 # PRODUCT.md's required columns first, then the extra signals a consultant asks about.
@@ -74,12 +75,9 @@ def templates_table(analysis: Analysis) -> pd.DataFrame:
 
 
 def write_csv(table: pd.DataFrame, path: str | Path) -> None:
-    """Write a table as UTF-8 CSV: booleans as true/false, ids as plain strings, ISO times."""
-    out = table.copy()
-    for column in out.columns:
-        series = out[column]
-        if pd.api.types.is_bool_dtype(series) or str(series.dtype) == "boolean":
-            out[column] = series.map({True: "true", False: "false"}).astype("string")
-        elif isinstance(series.dtype, pd.DatetimeTZDtype):
-            out[column] = series.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    out.to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+    """Write a table as UTF-8 CSV: booleans as true/false, ids as plain strings, ISO times.
+
+    Text cells that a spreadsheet would run as a formula are written with a `'` in front
+    (see `carebench.benchmark.csv_safety`); numeric columns are written as they are.
+    """
+    write_csv_file(table, path)

@@ -18,7 +18,12 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from carebench.benchmark.csv_safety import csv_text
 from carebench.dashboard.aggregates import LOG_FLOOR_MINUTES
+
+# Re-exported: pages import the escaping helpers from here too.
+from carebench.dashboard.escaping import code as code
+from carebench.dashboard.escaping import md as md
 
 # What the builders return and `show_chart` accepts (Altair's top-level chart types).
 AnyChart: TypeAlias = (
@@ -480,15 +485,12 @@ def show_chart(chart: AnyChart, name: str) -> None:
 
 
 def table_csv(df: pd.DataFrame) -> str:
-    """A table as CSV text: booleans true/false and ISO UTC times, like the CLI export."""
-    out = df.copy()
-    for column in out.columns:
-        series = out[column]
-        if pd.api.types.is_bool_dtype(series) or str(series.dtype) == "boolean":
-            out[column] = series.map({True: "true", False: "false"})
-        elif isinstance(series.dtype, pd.DatetimeTZDtype):
-            out[column] = series.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return out.to_csv(index=False, lineterminator="\n")
+    """A table as CSV text, written exactly as the CLI export writes it: booleans
+    true/false, ISO UTC times, and text cells a spreadsheet would run as a formula
+    prefixed with `'` (see `carebench.benchmark.csv_safety`). Every dashboard CSV
+    download goes through here.
+    """
+    return csv_text(df)
 
 
 def show_table(
@@ -527,16 +529,3 @@ def show_table(
         on_click="ignore",
         icon=":material/download:",
     )
-
-
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
-
-
-def md(text: object) -> str:
-    """Escape data (a brand name, a file name) for a markdown string."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
-
-
-def code(text: object) -> str:
-    """Data as a markdown code span (a path, a command): shown verbatim."""
-    return "`" + str(text).replace("`", "'") + "`"

@@ -10,6 +10,7 @@ outside the cache.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import tempfile
@@ -26,10 +27,10 @@ from carebench.benchmark.pipeline import analyse_store
 from carebench.benchmark.scoring import Analysis
 from carebench.benchmark.settings import Settings
 from carebench.brands import load_brand_config
-from carebench.dashboard.charts import code, md
+from carebench.dashboard.escaping import code, file_name, md, without_folders
 from carebench.dashboard.filters import FilterOptions, Filters, sidebar
 from carebench.demo import DEMO_DB, build_demo_store
-from carebench.errors import CareBenchError
+from carebench.errors import CareBenchError, UnreadableFile
 from carebench.ingest import check_twcs_files, import_twcs_files
 from carebench.store import DEFAULT_DB, ImportSummary, Store, resolve_db_path
 
@@ -266,7 +267,7 @@ def load_view(*, require_data: bool = True) -> View:
     try:
         version, loaded = load_store(path)
     except CareBenchError as exc:
-        st.error(md(str(exc)))
+        st.error(md(without_folders(str(exc), path)))
         st.stop()
     is_demo = is_demo or loaded.generated
     filters = sidebar(loaded.options, version)
@@ -297,8 +298,8 @@ def load_view(*, require_data: bool = True) -> View:
     if require_data and view.conversations.empty:
         if loaded.posts == 0:
             st.info(
-                f"The store {code(path)} holds no posts yet. Import a TWCS CSV on the Data page "
-                "or with `carebench import twcs FILE.csv`."
+                f"The store {code(file_name(path))} holds no posts yet. Import a TWCS CSV on "
+                "the Data page or with `carebench import twcs FILE.csv`."
             )
         else:
             st.warning(
@@ -338,8 +339,11 @@ def import_uploads(target: Path, files: Sequence[tuple[str, bytes]]) -> list[Imp
             # two uploads share a name.
             folder = Path(scratch) / str(index)
             folder.mkdir()
-            path = folder / Path(name).name
-            path.write_bytes(content)
+            path = folder / _upload_name(name)
+            try:
+                path.write_bytes(content)
+            except OSError as exc:
+                raise UnreadableFile(_unsaved_message(path.name, exc)) from None
             paths.append(path)
         try:
             check_twcs_files(paths)
@@ -353,6 +357,25 @@ def import_uploads(target: Path, files: Sequence[tuple[str, bytes]]) -> list[Imp
                     leftover.unlink(missing_ok=True)
             raise type(exc)(_unscratch(str(exc), scratch)) from exc
     return [replace(s, source=_unscratch(s.source, scratch)) for s in summaries]
+
+
+def _upload_name(name: str) -> str:
+    """The name an upload is saved under: the browser's, minus any folder or NUL."""
+    base = Path(name.replace("\x00", "")).name
+    return base if base not in ("", ".", "..") else "upload.csv"
+
+
+def _unsaved_message(name: str, exc: OSError) -> str:
+    shown = name if len(name) <= 60 else f"{name[:40]}...{name[-12:]}"
+    if exc.errno == errno.ENAMETOOLONG:
+        return (
+            f"The upload's file name is too long ({len(name):,} characters): {shown}. "
+            "Rename the file to a shorter name and upload it again."
+        )
+    return (
+        f"Cannot save the upload {shown} for importing: {exc.strerror or exc}. "
+        "Free some space in the temporary folder, or import it with `carebench import twcs`."
+    )
 
 
 def _unscratch(text: str, scratch: str) -> str:

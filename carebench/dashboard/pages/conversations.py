@@ -130,9 +130,9 @@ def pin_controls(view: View, platform: str, conversation_id: str, brand: str, ke
             with Store(view.store_path) as store:
                 store.pin(platform, conversation_id, brand, note.strip() or None)
         except CareBenchError as exc:
-            st.error(f"Could not pin this thread: {exc}")
+            st.error(f"Could not pin this thread: {md(exc)}")
         else:
-            st.toast(f"Pinned conversation {conversation_id}.")
+            st.toast(f"Pinned conversation {md(conversation_id)}.")
 
 
 def read_pins(view: View) -> pd.DataFrame | None:
@@ -141,7 +141,7 @@ def read_pins(view: View) -> pd.DataFrame | None:
         with Store(view.store_path, read_only=True) as store:
             return store.pins()
     except CareBenchError as exc:
-        st.warning(f"Could not read the pinned threads just now: {exc}")
+        st.warning(f"Could not read the pinned threads just now: {md(exc)}")
         return None
 
 
@@ -313,6 +313,6 @@ if pins is not None:
                 with Store(view.store_path) as store:
                     store.unpin(platform, conversation_id)
             except CareBenchError as exc:
-                st.error(f"Could not unpin: {exc}")
+                st.error(f"Could not unpin: {md(exc)}")
             else:
                 st.rerun()

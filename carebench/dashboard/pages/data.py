@@ -1,12 +1,17 @@
-"""Data: where the posts came from, how clean they are, and importing a TWCS file."""
+"""Data: where the posts came from, how clean they are, and importing a TWCS file.
+
+Anyone who can open the dashboard sees this page, so it names files, never the
+server's folders (the store, the imported files, the upload target).
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from carebench.dashboard import aggregates as agg
-from carebench.dashboard.charts import code, md, show_table
+from carebench.dashboard.charts import show_table
 from carebench.dashboard.data import import_uploads, load_view, upload_target
+from carebench.dashboard.escaping import code, file_name, md, without_folders
 from carebench.errors import CareBenchError
 from carebench.store import resolve_db_path
 
@@ -15,7 +20,7 @@ loaded = view.loaded
 
 st.title("Data")
 st.caption(
-    f"Store: {code(view.store_path)} · {loaded.posts:,} posts · "
+    f"Store: {code(file_name(view.store_path))} · {loaded.posts:,} posts · "
     f"{len(view.analysis.conversations):,} conversations · "
     f"{len(loaded.options.brands):,} brands"
 )
@@ -33,7 +38,7 @@ show_table(
 )
 if not loaded.rejected.empty:
     st.subheader("Rejected rows")
-    rejected = loaded.rejected
+    rejected = loaded.rejected.assign(source=loaded.rejected["source"].map(file_name))
     if view.filters.anonymise:
         # Raw rows hold customer handles and text the anonymiser never sees.
         rejected = rejected.drop(columns=["raw"])
@@ -48,11 +53,14 @@ if view.is_demo:
     opens = target.resolve() == resolve_db_path().resolve()
     st.info(
         f"This is the demo store, which holds generated data only. An upload goes to a "
-        f"new real store at {code(target)} instead, so real and generated posts never mix"
+        f"new real store, {code(file_name(target))}, instead, so real and generated posts "
+        "never mix"
         + (
             "; the dashboard switches to it once the import lands."
             if opens
-            else f". Open it with {code(f'CAREBENCH_DB={target} streamlit run streamlit_app.py')}."
+            # Only when CAREBENCH_DB names the demo: the upload goes to the default store.
+            else ". To open it, start the dashboard without `CAREBENCH_DB`: it is the "
+            "default store."
         )
     )
 st.caption(
@@ -74,7 +82,7 @@ if submitted:
                 summaries = import_uploads(target, [(f.name, f.getvalue()) for f in files])
         except CareBenchError as exc:
             # The message names the user's file: escaped, shown as the CLI prints it.
-            st.error(md(str(exc)))
+            st.error(md(without_folders(str(exc), target)))
         else:
             st.session_state["carebench_last_import"] = (str(target), summaries)
             st.rerun()
@@ -82,7 +90,7 @@ if submitted:
 last = st.session_state.get("carebench_last_import")
 if last:
     where, summaries = last
-    st.success(f"Imported into {md(where)}.")
+    st.success(f"Imported into {md(file_name(where))}.")
     for summary in summaries:
         st.text(
             f"{summary.source}: {summary.records_read:,} read, {summary.posts_new:,} new, "

@@ -6,7 +6,14 @@ import streamlit as st
 
 from carebench.benchmark.scorecard import scorecard
 from carebench.dashboard import aggregates as agg
-from carebench.dashboard.charts import interval_chart, md, show_chart, show_table, title
+from carebench.dashboard.charts import (
+    interval_chart,
+    md,
+    show_chart,
+    show_table,
+    table_csv,
+    title,
+)
 from carebench.dashboard.data import load_view
 from carebench.dashboard.filters import format_sla
 
@@ -101,7 +108,7 @@ if not view.is_demo and view.loaded.imports["collector"].eq("twcs").any():
     )
 st.download_button(
     "Full scorecard (every metric, interval and n) as CSV",
-    data=lambda: card.to_csv(index=False),
+    data=lambda: table_csv(card),
     file_name="scorecard.csv",
     mime="text/csv",
     on_click="ignore",
