@@ -21,7 +21,7 @@ from rich.table import Table
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
-from carebench.errors import CareBenchError
+from carebench.errors import DEBUG_ENV_VAR, CareBenchError
 from carebench.store import ImportSummary, is_interrupt
 
 console = Console()
@@ -37,7 +37,6 @@ DbOption = Annotated[
 ]
 
 
-DEBUG_ENV_VAR = "CAREBENCH_DEBUG"
 INTERRUPTED_EXIT = 130  # 128 + SIGINT, what shells expect of a program stopped by Ctrl-C
 # What a command interrupted at any moment has done to the store. Commands that know
 # more at the moment of the interrupt say it themselves (see `interrupted`).

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# Set (to anything) to see the traceback of an unexpected error, in the CLI and the
+# dashboard alike, e.g. for a bug report. The test suite sets it, so no crash hides.
+DEBUG_ENV_VAR = "CAREBENCH_DEBUG"
+
 
 class CareBenchError(Exception):
     """Base class: the CLI prints these as a one-line message, never a traceback."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -9,12 +10,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from carebench.errors import DEBUG_ENV_VAR
 from carebench.schema import conform_posts
 from carebench.store import Store
 
 SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 TWCS_DIR = SHARED_DATA / "twcs"
 T0 = datetime(2017, 10, 31, 12, 0, tzinfo=UTC)
+
+# A dashboard page that crashes shows users a plain message (page_guard); under test the
+# crash itself must surface, so AppTest sees it. Tests of that message unset it.
+os.environ[DEBUG_ENV_VAR] = "1"
 
 
 def make_posts(rows: list[tuple], platform: str = "twitter") -> pd.DataFrame:

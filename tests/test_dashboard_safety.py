@@ -210,6 +210,7 @@ def test_a_failing_page_shows_a_message_not_a_traceback(
         raise RuntimeError(f"boom in {store.parent}/secret.py")
 
     monkeypatch.setattr(agg, "kpi_tiles", broken)
+    monkeypatch.delenv("CAREBENCH_DEBUG")  # as for a user: no traceback shown
     log = Records()
     logging.getLogger("carebench.dashboard").addHandler(log)
     try:

@@ -10,13 +10,14 @@ callback runs before the page does).
 
 from __future__ import annotations
 
+import os
 from typing import Protocol
 
 import streamlit as st
 from streamlit.logger import get_logger
 
 from carebench.dashboard.escaping import md, without_folders
-from carebench.errors import CareBenchError
+from carebench.errors import DEBUG_ENV_VAR, CareBenchError
 from carebench.store import resolve_db_path
 
 PAGE_FAILED = (
@@ -44,5 +45,7 @@ def run_page(page: Runnable) -> None:
         st.error(md(without_folders(str(exc), resolve_db_path())), icon=":material/error:")
     except Exception:
         # st.stop() and st.rerun() raise BaseExceptions, so they still pass through.
+        if os.environ.get(DEBUG_ENV_VAR):
+            raise  # a developer (or the test suite) wants the crash itself
         _log.exception("The %s page failed", page.title)
         st.error(PAGE_FAILED, icon=":material/error:")
