@@ -228,20 +228,29 @@ def test_no_customer_handle_name_email_or_phone_is_left(analysis):
     )
 
 
+def post(post_id: str) -> str:
+    """The pseudonym an anonymised analysis gives a post id."""
+    return str(pseudonymise_ids(pd.Series([post_id]), SALT)[0])
+
+
 def test_threads_stay_readable(analysis):
     out = anonymise_analysis(analysis, salt=SALT)
     turns = out.turns.set_index("post_id")
-    sarah = turns.loc["1", "author_handle"]
+    sarah = turns.loc[post("1"), "author_handle"]
     assert sarah.startswith("customer-")
     # The brand's @reply and the later mention by another customer name the same tag.
-    assert turns.loc["2", "text"].startswith(f"@{sarah} Hi [name], so sorry!")
-    assert f"@{sarah}?" in turns.loc["4", "text"]
+    assert turns.loc[post("2"), "text"].startswith(f"@{sarah} Hi [name], so sorry!")
+    assert f"@{sarah}?" in turns.loc[post("4"), "text"]
     # The name the brand used is masked in the customer's own post too.
-    assert turns.loc["3", "text"] == f"@Acme done. Cheers, [name] ({MASK_EMAIL})"
+    assert turns.loc[post("3"), "text"] == f"@Acme done. Cheers, [name] ({MASK_EMAIL})"
     conversations = out.conversations.set_index("conversation_id")
-    assert conversations.loc["1", "customer_id"] == sarah
-    assert conversations.loc["4", "customer_id"] == conversations.loc["6", "customer_id"]
-    assert conversations.loc["1", "root_text"] == turns.loc["1", "text"]
+    assert conversations.loc[post("1"), "customer_id"] == sarah
+    assert conversations.loc[post("4"), "customer_id"] == conversations.loc[post("6"), "customer_id"]
+    assert conversations.loc[post("1"), "root_text"] == turns.loc[post("1"), "text"]
+    # Threads still join: replies point at their (pseudonymised) parents and roots.
+    assert turns.loc[post("3"), "parent_id"] == post("2")
+    assert turns.loc[post("3"), "conversation_id"] == post("1")
+    assert conversations.loc[post("1"), "first_response_id"] == post("2")
 
 
 def test_brand_accounts_and_signoffs_stay(analysis):
@@ -252,12 +261,19 @@ def test_brand_accounts_and_signoffs_stay(analysis):
     assert (out.conversations["brand"] == analysis.conversations["brand"]).all()
 
 
+ID_COLUMNS = ("conversation_id", "first_response_id", "answered_post_id")
+
+
 def test_figures_do_not_change(analysis):
     out = anonymise_analysis(analysis, salt=SALT)
-    signals = [c for c in analysis.conversations.columns if c not in ("customer_id", "root_text")]
+    masked = ("customer_id", "root_text", *ID_COLUMNS)
+    signals = [c for c in analysis.conversations.columns if c not in masked]
     pd.testing.assert_frame_equal(out.conversations[signals], analysis.conversations[signals])
     assert len(out.turns) == len(analysis.turns)
     assert out.issues == analysis.issues
+    for column in ID_COLUMNS:
+        expected = pseudonymise_ids(analysis.conversations[column], SALT)
+        assert out.conversations[column].tolist() == expected.tolist()
 
 
 def test_template_examples_are_masked():
