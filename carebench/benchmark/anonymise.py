@@ -79,8 +79,8 @@ _EMAIL = (
 # Cheap tests that pick the few texts a slower pattern needs to run on.
 _EMAIL_HINT = r"@[A-Za-z0-9-]+\."
 # (Every pattern of `PHONE_PATTERNS` has three digits, a separator and three digits, a
-# plus sign and a digit, or ten digits in a row.)
-_PHONE_HINT = r"[0-9]{3}[ .)-]{1,2}[0-9]{3}|[+][0-9]|[0-9]{10}"
+# plus sign and a digit, ten digits in a row, or pairs of digits.)
+_PHONE_HINT = r"[0-9]{3}[ .)-]{1,2}[0-9]{3}|[+][0-9]|[0-9]{10}|[0-9]{2}(?:[ .-][0-9]{2}){3}"
 # Below this many texts one thread is faster than two.
 _PARALLEL_MIN_TEXTS = 50_000
 
