@@ -179,7 +179,7 @@ def test_small_id_spaces_cannot_be_read_back_without_the_key():
 def test_post_ids_get_stable_tags():
     ids = pseudonymise_ids(pd.Series(["1", "2", "1", None]), SALT)
     assert ids[0] == ids[2] != ids[1] and pd.isna(ids[3])
-    assert re.fullmatch(r"post-[0-9a-f]{8}", str(ids[0]))
+    assert re.fullmatch(r"post-[0-9a-f]{16}", str(ids[0]))
 
 
 @settings(max_examples=60, deadline=None)
@@ -327,7 +327,7 @@ def test_cli_export_anonymise(tmp_path: Path):
     row = next(csv.DictReader(masked_csv.open(encoding="utf-8")))
     assert plain_row["customer_id"] == "111" and plain_row["conversation_id"] == "1"
     assert re.fullmatch(r"customer-[0-9a-f]{6}", row["customer_id"])
-    assert re.fullmatch(r"post-[0-9a-f]{8}", row["conversation_id"])
+    assert re.fullmatch(r"post-[0-9a-f]{16}", row["conversation_id"])
     assert row["answered_post_id"] == row["conversation_id"]
     # Every figure is the same.
     for column in ("brand", "ttfr_seconds", "deflected", "deflection_channels", "outcome"):
@@ -522,7 +522,7 @@ def test_social_addresses_of_customers_are_masked():
     out = masked("https://x.com/jane_d/status/123456 and https://bsky.app/profile/jane.example")
     assert "jane" not in out and "123456" not in out
     assert re.fullmatch(
-        r"https://x\.com/customer-[0-9a-f]{6}/status/post-[0-9a-f]{8} and "
+        r"https://x\.com/customer-[0-9a-f]{6}/status/post-[0-9a-f]{16} and "
         r"https://bsky\.app/profile/customer-[0-9a-f]{6}",
         out,
     ), out

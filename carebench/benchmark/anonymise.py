@@ -1,14 +1,28 @@
 """Anonymise an analysis: customers become stable pseudonyms, personal details are masked.
 
-What is masked, everywhere (turns, conversations, template examples, exports):
+One anonymiser for everything that shows or writes an analysis (CLI exports, every
+dashboard page, its CSV downloads and its page address). What is masked, everywhere
+(turns, conversations, template examples, exports):
 
 - **Customer accounts.** `author_handle` and `author_id` of customer posts and
   `conversations.customer_id` become a pseudonym such as ``customer-7f3a9c``; the url and
   raw_ref of customer posts are dropped (a post's url names its author on most platforms).
-- **@mentions** of any account that is not a brand account, in any text, become the same
-  pseudonym (``@customer-7f3a9c``): the customer's handle in a brand reply and in their own
-  posts match, so a thread stays readable. Mentions of unknown third parties (a friend, a
-  company not in the data) are masked too: a privacy switch fails closed.
+- **Accounts named in text**, of any account that is not a brand account, become the
+  same pseudonym: @mentions of every platform's syntax, whole (``@name_1``,
+  ``@jane-doe.bsky.social``, ``@tom@mastodon.social``), Bluesky DIDs (``did:plc:...``)
+  and the account in an x.com / twitter.com / bsky.app address. A DID and the handle it
+  belongs to, and a Mastodon ``@tom`` and the one known ``tom@host``, get one tag
+  (`account_aliases`), so a thread stays readable. Mentions of unknown third parties (a
+  friend, a company not in the data) are masked too: a privacy switch fails closed.
+- **Bare handles**: the handle of a conversation's customer, or of an account mentioned
+  with @ in it, written without @ ("it is jane-doe.bsky.social", in a URL path) becomes
+  the tag in that conversation, from `BARE_HANDLE_MIN` characters on.
+- **Post and conversation ids** become ``post-3f9a0c1b5e7d2a90`` (`pseudonymise_ids`) in every
+  id column, and so do post addresses in text (``at://did:.../app.bsky.feed.post/...``,
+  status ids in x.com addresses): a public post id leads back to its author, and a
+  Bluesky one holds the author's DID. Ids are hashed the same way everywhere, so
+  threads still join and a pseudonym can be matched back to its id by whoever holds the
+  data and the key (the dashboard does, to open a linked thread or pin one).
 - **Names**: a first name a brand reply addresses the customer by ("Hi Sarah,", "Thanks,
   Tom!", the forms of `text_signals.addresses_by_name`, plus "Thanks for reaching out
   Sarah.") becomes ``[name]``, as a whole word, in every post of that conversation (the
@@ -17,14 +31,14 @@ What is masked, everywhere (turns, conversations, template examples, exports):
 - **E-mail addresses** become ``[email]`` and **phone numbers** ``[phone]``, in brand posts
   too: a reply may quote the customer's own number or address, and text cannot tell it
   from the brand's help line; the channel stays visible (``call us on [phone]``). Phone
-  numbers are numbers laid out like one (see `PHONE_PATTERNS`); plain digit runs (order
-  and tracking numbers), dates and times are left alone.
+  numbers are numbers laid out like one (see `PHONE_PATTERNS`: national and
+  international forms, ten-digit North American numbers and UK mobiles unseparated);
+  other plain digit runs (order and tracking numbers), dates, times and prices are left
+  alone.
 
-What stays: brand accounts and brand mentions, and agents' sign-offs (``^AB``, ``-Becky``):
-the brands and their agents' public work are what the benchmark is about, and the
-personal-touch signal reads the sign-offs. Post ids stay in the analysis (they are the keys
-the dashboard opens threads and pins by); `pseudonymise_ids` hides them in exports, since a
-public post id leads back to its author.
+What stays: brand accounts, their mentions and addresses, other links (a help site), and
+agents' sign-offs (``^AB``, ``-Becky``): the brands and their agents' public work are what
+the benchmark is about, and the personal-touch signal reads the sign-offs.
 
 Pseudonyms are a keyed hash (SipHash, `pandas.util.hash_array`) of the lower-cased handle
 with a random key drawn once per process: stable within one analysis (and one dashboard
@@ -34,8 +48,9 @@ chance of one in 16.8 million.
 
 Everything is vectorised with pyarrow (RE2): tokens that need a lookup (mentions, names)
 are wrapped in NUL markers by one regex pass, split out, replaced column-wise and joined
-back; large inputs run as two halves in two threads. A million generated turns take about
-5 s of CPU on a busy 2-core machine.
+back; large inputs run as two halves in two threads. Bare handles are looked for with a
+substring test per text in Python (about 1 s per million texts). 300,000 generated turns
+take about 2.5 s of CPU on a busy 2-core machine.
 """
 
 from __future__ import annotations
@@ -62,6 +77,7 @@ MASK_EMAIL = "[email]"
 MASK_PHONE = "[phone]"
 MASK_NAME = "[name]"
 CUSTOMER_PREFIX = "customer-"
+POST_TAG_DIGITS = 16
 
 # One random key per process: pseudonyms are stable while the process lives, and nobody
 # can recompute them from a handle afterwards.
@@ -205,8 +221,12 @@ def pseudonyms(handles: pd.Series, salt: str | None = None) -> pd.Series:
 
 
 def pseudonymise_ids(ids: pd.Series, salt: str | None = None, prefix: str = "post-") -> pd.Series:
-    """Post ids replaced by stable salted tags (``post-3f9a0c1b``), for exports."""
-    return _tags(ids, salt, prefix, 8)
+    """Post ids replaced by stable salted tags (``post-3f9a0c1b5e7d2a90``).
+
+    All 64 bits of the hash: the tags are keys (threads join and open by them), and
+    among the 2.8M posts of TWCS 32 bits would give some 900 pairs of posts one tag.
+    """
+    return _tags(ids, salt, prefix, POST_TAG_DIGITS)
 
 
 # Columns of exported tables that hold a public post id: it leads back to the post and so

@@ -267,7 +267,8 @@ def sidebar(options: FilterOptions, store_key: object) -> Filters:
         "Anonymise customers",
         key=_KEYS["anonymise"],
         on_change=_commit,
-        help="Masks customer handles, names, e-mails and phone numbers on every page.",
+        help="Masks customer handles, names, e-mails, phone numbers and post ids on every "
+        "page, in every CSV and in the page address.",
     )
     filters: Filters = state[_STATE]
     _write_query(filters)
@@ -344,7 +345,7 @@ def _write_query(filters: Filters) -> None:
 
 
 # What `pseudonymise_ids` makes of a conversation id.
-_PSEUDONYM = re.compile(r"post-[0-9a-f]{8}")
+_PSEUDONYM = re.compile(r"post-[0-9a-f]{16}")
 
 
 def _pseudonymise_thread(params: Any) -> None:
