@@ -642,3 +642,24 @@ def not_a_phone() -> st.SearchStrategy[str]:
 @given(text=not_a_phone())
 def test_generated_order_numbers_dates_and_prices_stay(text: str):
     assert masked(text) == text
+
+
+@pytest.mark.parametrize("platform", list(HANDLES))
+@settings(max_examples=15, deadline=None)
+@given(data=st.data())
+def test_the_author_and_mentions_of_them_share_one_tag(platform: str, data: st.DataObject):
+    handle = data.draw(HANDLES[platform], label="handle")
+    if handle.lower() in {b.lower() for b in BRANDS} | {"help"}:
+        return
+    analysis = analyse(
+        make_posts(
+            [
+                ("1", None, handle, "customer", 0, "@Acme my parcel is late"),
+                ("2", "1", "Acme", "brand", 5, f"@{handle} Hi Jessica, so sorry! ^AB"),
+            ],
+            platform=platform,
+        )
+    )
+    out = anonymise_analysis(analysis, salt=SALT).turns.sort_values("created_at")
+    author = out["author_handle"].iloc[0]
+    assert out["text"].iloc[1] == f"@{author} Hi [name], so sorry! ^AB"
