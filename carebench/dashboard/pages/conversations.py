@@ -91,8 +91,8 @@ def _same_thread(view: View, key: str | None) -> str | None:
         return None
     platform, conversation_id = key.split("\x1f", 1)
     found = find_conversation(view.conversations, conversation_id, platform, view.filters.anonymise)
-    if found.empty:
-        return None
+    if found.empty or str(found["conversation_id"].iloc[0]) == conversation_id:
+        return None  # gone from the view, or the same form: the list decides as before
     return f"{found['platform'].iloc[0]}\x1f{found['conversation_id'].iloc[0]}"
 
 
