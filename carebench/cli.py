@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
-from carebench.benchmark.anonymise import anonymise_analysis, pseudonymise_post_ids
+from carebench.benchmark.anonymise import anonymise_analysis
 from carebench.benchmark.exports import conversations_table, templates_table, write_csv
 from carebench.benchmark.pipeline import analyse_store, only_brands
 from carebench.benchmark.scorecard import scorecard
@@ -186,9 +186,8 @@ def export(
         if anonymise:
             analysis = anonymise_analysis(analysis)
         if table is ExportTable.conversations:
+            # Anonymised, its post ids are pseudonyms already.
             frame = conversations_table(analysis)
-            if anonymise:
-                frame = pseudonymise_post_ids(frame)
         elif table is ExportTable.templates:
             frame = templates_table(analysis)
         else:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from carebench.benchmark.anonymise import (
+    BARE_HANDLE_MIN,
     MASK_EMAIL,
     MASK_NAME,
     MASK_PHONE,
@@ -178,7 +179,7 @@ def test_small_id_spaces_cannot_be_read_back_without_the_key():
 def test_post_ids_get_stable_tags():
     ids = pseudonymise_ids(pd.Series(["1", "2", "1", None]), SALT)
     assert ids[0] == ids[2] != ids[1] and pd.isna(ids[3])
-    assert re.fullmatch(r"post-[0-9a-f]{8}", str(ids[0]))
+    assert re.fullmatch(r"post-[0-9a-f]{16}", str(ids[0]))
 
 
 @settings(max_examples=60, deadline=None)
@@ -228,20 +229,31 @@ def test_no_customer_handle_name_email_or_phone_is_left(analysis):
     )
 
 
+def post(post_id: str) -> str:
+    """The pseudonym an anonymised analysis gives a post id."""
+    return str(pseudonymise_ids(pd.Series([post_id]), SALT)[0])
+
+
 def test_threads_stay_readable(analysis):
     out = anonymise_analysis(analysis, salt=SALT)
     turns = out.turns.set_index("post_id")
-    sarah = turns.loc["1", "author_handle"]
+    sarah = turns.loc[post("1"), "author_handle"]
     assert sarah.startswith("customer-")
     # The brand's @reply and the later mention by another customer name the same tag.
-    assert turns.loc["2", "text"].startswith(f"@{sarah} Hi [name], so sorry!")
-    assert f"@{sarah}?" in turns.loc["4", "text"]
+    assert turns.loc[post("2"), "text"].startswith(f"@{sarah} Hi [name], so sorry!")
+    assert f"@{sarah}?" in turns.loc[post("4"), "text"]
     # The name the brand used is masked in the customer's own post too.
-    assert turns.loc["3", "text"] == f"@Acme done. Cheers, [name] ({MASK_EMAIL})"
+    assert turns.loc[post("3"), "text"] == f"@Acme done. Cheers, [name] ({MASK_EMAIL})"
     conversations = out.conversations.set_index("conversation_id")
-    assert conversations.loc["1", "customer_id"] == sarah
-    assert conversations.loc["4", "customer_id"] == conversations.loc["6", "customer_id"]
-    assert conversations.loc["1", "root_text"] == turns.loc["1", "text"]
+    assert conversations.loc[post("1"), "customer_id"] == sarah
+    assert (
+        conversations.loc[post("4"), "customer_id"] == conversations.loc[post("6"), "customer_id"]
+    )
+    assert conversations.loc[post("1"), "root_text"] == turns.loc[post("1"), "text"]
+    # Threads still join: replies point at their (pseudonymised) parents and roots.
+    assert turns.loc[post("3"), "parent_id"] == post("2")
+    assert turns.loc[post("3"), "conversation_id"] == post("1")
+    assert conversations.loc[post("1"), "first_response_id"] == post("2")
 
 
 def test_brand_accounts_and_signoffs_stay(analysis):
@@ -252,12 +264,19 @@ def test_brand_accounts_and_signoffs_stay(analysis):
     assert (out.conversations["brand"] == analysis.conversations["brand"]).all()
 
 
+ID_COLUMNS = ("conversation_id", "first_response_id", "answered_post_id")
+
+
 def test_figures_do_not_change(analysis):
     out = anonymise_analysis(analysis, salt=SALT)
-    signals = [c for c in analysis.conversations.columns if c not in ("customer_id", "root_text")]
+    masked = ("customer_id", "root_text", *ID_COLUMNS)
+    signals = [c for c in analysis.conversations.columns if c not in masked]
     pd.testing.assert_frame_equal(out.conversations[signals], analysis.conversations[signals])
     assert len(out.turns) == len(analysis.turns)
     assert out.issues == analysis.issues
+    for column in ID_COLUMNS:
+        expected = pseudonymise_ids(analysis.conversations[column], SALT)
+        assert out.conversations[column].tolist() == expected.tolist()
 
 
 def test_template_examples_are_masked():
@@ -308,7 +327,7 @@ def test_cli_export_anonymise(tmp_path: Path):
     row = next(csv.DictReader(masked_csv.open(encoding="utf-8")))
     assert plain_row["customer_id"] == "111" and plain_row["conversation_id"] == "1"
     assert re.fullmatch(r"customer-[0-9a-f]{6}", row["customer_id"])
-    assert re.fullmatch(r"post-[0-9a-f]{8}", row["conversation_id"])
+    assert re.fullmatch(r"post-[0-9a-f]{16}", row["conversation_id"])
     assert row["answered_post_id"] == row["conversation_id"]
     # Every figure is the same.
     for column in ("brand", "ttfr_seconds", "deflected", "deflection_channels", "outcome"):
@@ -334,3 +353,313 @@ def test_large_inputs_mask_the_same_as_small_ones():
     assert big.iloc[:3].tolist() == small.tolist()
     assert big.iloc[-3:].tolist() == small.tolist()
     assert big.nunique() == 3
+
+
+# -- handles of every platform, DIDs, post addresses, bare handles (issue 15, item 1) -----
+
+LABEL = r"[a-z0-9](?:[a-z0-9-]{0,8}[a-z0-9])?"
+HANDLES = {
+    "twitter": st.from_regex(r"[A-Za-z0-9_]{1,15}", fullmatch=True),
+    "bluesky": st.from_regex(
+        rf"{LABEL}(?:\.{LABEL}){{0,2}}\.(?:bsky\.social|[a-z]{{2,6}})", fullmatch=True
+    ),
+    "mastodon": st.from_regex(
+        rf"[A-Za-z0-9_]{{1,15}}@{LABEL}(?:\.{LABEL}){{0,2}}\.[a-z]{{2,6}}", fullmatch=True
+    ),
+}
+BRANDS = ("Acme", "acme.bsky.social", "help@acme.example")
+
+
+def survives(value: str, text: str) -> bool:
+    """`value` as a whole handle (not inside a longer one) anywhere in `text`."""
+    edge = r"A-Za-z0-9_.@-"
+    return (
+        re.search(rf"(?<![{edge}]){re.escape(value)}(?![A-Za-z0-9_@-]|\.[A-Za-z0-9])", text, re.I)
+        is not None
+    )
+
+
+@pytest.mark.parametrize("platform", list(HANDLES))
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_generated_handles_are_masked_whole_with_one_tag(platform: str, data: st.DataObject):
+    handle = data.draw(HANDLES[platform], label="handle")
+    assume_not_brand = handle.lower() not in {b.lower() for b in BRANDS} | {"help"}
+    if not assume_not_brand:
+        return
+    texts = pd.Series(
+        [
+            "@Acme my parcel is late @acme.bsky.social",
+            f"@{handle} Hi Jessica, sorry about that! DM us. ^AB",
+            f"@{handle.upper()}: still waiting, my handle is {handle} for the record",
+        ],
+        dtype="string",
+    )
+    out = mask_text(
+        texts,
+        brand_handles=BRANDS,
+        salt=SALT,
+        groups=pd.Series([1, 1, 1]),
+        handles=pd.Series([handle, None, handle]),
+    )
+    joined = " ".join(out)
+    tag = str(pseudonyms(pd.Series([handle]), SALT)[0])
+    # Every @mention of the customer, in any case, is their own tag: the thread reads.
+    assert out[1].startswith(f"@{tag} Hi [name], sorry")
+    assert out[2].startswith(f"@{tag}: still waiting")
+    assert not survives(f"@{handle}", joined)
+    if len(handle) >= BARE_HANDLE_MIN:
+        # Written without @, the customer's own handle is masked too (user@host reads
+        # as an e-mail address).
+        bare = MASK_EMAIL if "@" in handle else tag
+        assert out[2].endswith(f"my handle is {bare} for the record")
+        assert not survives(handle, joined)
+    assert "Jessica" not in joined
+    # The brand's accounts stay.
+    assert out[0] == texts[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # The issue's example: masked whole, the greeting after it read.
+        ("@jane-doe.bsky.social Hi Jessica", "@{tag} Hi [name]"),
+        ("@jane-doe.bsky.social, Hi Jessica!", "@{tag}, Hi [name]!"),
+        ("thanks @jane-doe.bsky.social.", "thanks @{tag}."),
+        ("ask @jane-doe.bsky.social-", "ask @{tag}-"),
+    ],
+)
+def test_hyphenated_bluesky_handles_are_masked_whole(text: str, expected: str):
+    tag = str(pseudonyms(pd.Series(["jane-doe.bsky.social"]), SALT)[0])
+    assert masked(text) == expected.format(tag=tag)
+
+
+def test_mastodon_handles_are_one_account_not_an_email():
+    tag = str(pseudonyms(pd.Series(["tom@mastodon.social"]), SALT)[0])
+    assert (
+        masked("@tom@mastodon.social hi, mail tom@example.com") == f"@{tag} hi, mail {MASK_EMAIL}"
+    )
+
+
+DID = "did:plc:abcdefghijklmnopqrstuvwx"
+
+
+@pytest.fixture
+def bluesky():
+    """A Bluesky thread as the collector stores it: DIDs as author ids, at:// post ids."""
+    posts = make_posts(
+        [
+            (
+                "c1",
+                None,
+                "jane-doe.bsky.social",
+                "customer",
+                0,
+                "@acme.bsky.social my order is lost",
+            ),
+            (
+                "b1",
+                "c1",
+                "acme.bsky.social",
+                "brand",
+                5,
+                "@jane-doe.bsky.social Hi Jessica, sorry! ^AB",
+            ),
+            (
+                "c2",
+                "b1",
+                "jane-doe.bsky.social",
+                "customer",
+                9,
+                f"see at://{DID}/app.bsky.feed.post/c1 (I am {DID}, jane-doe.bsky.social) "
+                "https://bsky.app/profile/jane-doe.bsky.social/post/c1",
+            ),
+            ("m1", None, "tom@mastodon.social", "customer", 20, "@acme.bsky.social @tom hi"),
+        ],
+        platform="bluesky",
+    )
+    uri = {p: f"at://{DID}/app.bsky.feed.post/{p}" for p in ("c1", "c2", "m1")}
+    uri["b1"] = "at://did:plc:brandbrandbrandbrandbran/app.bsky.feed.post/b1"
+    posts["post_id"] = posts["post_id"].map(uri)
+    posts["parent_id"] = posts["parent_id"].map(uri)
+    customer = posts["author_role"] == "customer"
+    posts.loc[customer & (posts["author_handle"] != "tom@mastodon.social"), "author_id"] = DID
+    posts.loc[~customer, "author_id"] = "did:plc:brandbrandbrandbrandbran"
+    posts.loc[~customer, "brand"] = "Acme"
+    return analyse(posts), uri
+
+
+def test_dids_post_addresses_and_ids_are_masked_everywhere(bluesky):
+    analysis, uri = bluesky
+    out = anonymise_analysis(analysis, salt=SALT)
+    tag = str(pseudonyms(pd.Series(["jane-doe.bsky.social"]), SALT)[0])
+    frames = [out.turns.astype(str), out.conversations.astype(str)]
+    everything = "\n".join(frame.to_csv() for frame in frames)
+    for secret in (DID, "jane-doe", "Jessica", "at://"):
+        assert secret not in everything, secret
+    # The DID, the post address and the profile address name the same customer / post.
+    turns = out.turns.set_index("post_id")
+    text = turns.loc[post(uri["c2"]), "text"]
+    assert text.startswith(f"see {post(uri['c1'])} (I am {tag}, {tag}) ")
+    assert text.endswith(f"https://bsky.app/profile/{tag}/post/{post(uri['c1'])}")
+    assert set(out.turns.loc[out.turns["author_role"] == "customer", "author_id"]) >= {tag}
+    conversation = out.conversations.set_index("conversation_id").loc[post(uri["c1"])]
+    assert conversation["customer_id"] == tag
+    # A Mastodon mention without the instance is the known user@instance.
+    tom = str(pseudonyms(pd.Series(["tom@mastodon.social"]), SALT)[0])
+    assert turns.loc[post(uri["m1"]), "text"] == f"@acme.bsky.social @{tom} hi"
+
+
+def test_brand_accounts_and_help_site_addresses_stay():
+    text = (
+        "@Acme see https://help.acme.com/orders/123456 or https://twitter.com/Acme/status/99 "
+        "or DM https://twitter.com/messages/compose?recipient_id=15 and @acme.bsky.social"
+    )
+    assert masked(text, BRANDS) == text
+
+
+def test_social_addresses_of_customers_are_masked():
+    out = masked("https://x.com/jane_d/status/123456 and https://bsky.app/profile/jane.example")
+    assert "jane" not in out and "123456" not in out
+    assert re.fullmatch(
+        r"https://x\.com/customer-[0-9a-f]{6}/status/post-[0-9a-f]{16} and "
+        r"https://bsky\.app/profile/customer-[0-9a-f]{6}",
+        out,
+    ), out
+
+
+# -- phones in common national and international forms ----------------------------------
+
+digits = st.integers(min_value=0, max_value=9).map(str)
+
+
+def run(n: int) -> st.SearchStrategy[str]:
+    return st.lists(digits, min_size=n, max_size=n).map("".join)
+
+
+def nanp() -> st.SearchStrategy[str]:
+    area = st.tuples(st.sampled_from("23456789"), run(2)).map("".join)
+    exchange = st.tuples(st.sampled_from("23456789"), run(2)).map("".join)
+    layouts = [
+        "{a}-{e}-{l}",
+        "({a}) {e}-{l}",
+        "({a}){e}-{l}",
+        "{a}.{e}.{l}",
+        "{a} {e} {l}",
+        "{a}{e}{l}",
+        "+1 {a} {e} {l}",
+        "1-{a}-{e}-{l}",
+        "+1 ({a}) {e}-{l}",
+        "+1{a}{e}{l}",
+    ]
+    return st.builds(
+        lambda layout, a, e, ln: layout.format(a=a, e=e, l=ln),
+        st.sampled_from(layouts),
+        area,
+        exchange,
+        run(4),
+    )
+
+
+def uk() -> st.SearchStrategy[str]:
+    return st.one_of(
+        # 0151 1234 5678 (the issue's), 0345 600 7000, 020 7946 0958, 01632 960 123
+        st.builds(
+            lambda a, b, c: f"0{a} {b} {c}",
+            run(3).filter(lambda s: s[0] != "0"),
+            st.one_of(run(3), run(4)),
+            st.one_of(run(3), run(4)),
+        ),
+        st.builds(
+            lambda a, b, c: f"0{a} {b} {c}", run(2).filter(lambda s: s[0] != "0"), run(4), run(4)
+        ),
+        # 07700 900123, 07700900123
+        st.builds(lambda a, b: f"07{a} {b}", run(3), run(6)),
+        st.builds(lambda a: f"07{a}", run(9)),
+        # +44 151 123 4567, +44 20 7946 0958, +44 7700 900123, +44 (0) 20 7946 0958
+        st.builds(
+            lambda a, b, c: f"+44 {a} {b} {c}",
+            st.sampled_from(["151", "20", "161"]),
+            run(3),
+            run(4),
+        ),
+        st.builds(lambda a, b: f"+44 7{a} {b}", run(3), run(6)),
+        st.builds(lambda a, b: f"+44 (0) 20 {a} {b}", run(4), run(4)),
+    )
+
+
+def international() -> st.SearchStrategy[str]:
+    # +CC then groups, at most 15 digits in all (E.164): +49 151 12345678, +33 6 12 34 56 78
+    return st.one_of(
+        st.builds(
+            lambda c, a, b: f"+{c} {a} {b}",
+            st.sampled_from(["49", "33", "61", "353", "91"]),
+            run(3),
+            run(8),
+        ),
+        st.builds(lambda a, b, c, d: f"+33 6 {a} {b} {c} {d}", run(2), run(2), run(2), run(2)),
+        st.builds(lambda a: f"+49{a}", run(11)),
+        # French national pairs: 06 12 34 56 78
+        st.builds(lambda a, b, c, d: f"06 {a} {b} {c} {d}", run(2), run(2), run(2), run(2)),
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(number=st.one_of(nanp(), uk(), international()))
+def test_generated_phone_numbers_are_masked(number: str):
+    assert masked(f"call me on {number} please") == f"call me on {MASK_PHONE} please"
+    assert masked(f"{number}, thanks") == f"{MASK_PHONE}, thanks"
+
+
+def not_a_phone() -> st.SearchStrategy[str]:
+    day = st.integers(1, 28).map("{:02d}".format)
+    month = st.integers(1, 12).map("{:02d}".format)
+    year = st.integers(1990, 2030).map(str)
+    return st.one_of(
+        # Order, case and tracking numbers: digit runs a phone is not laid out like.
+        st.builds(lambda n: f"order #{n}", st.one_of(run(10), run(11), run(12))),
+        st.builds(lambda n: f"order {n}", st.one_of(run(5), run(8), run(12), run(16), run(19))),
+        st.builds(lambda n: f"order 1{n}", run(9)),  # ten digits, not a valid area code
+        st.builds(
+            lambda n: f"case 0{n}",
+            st.one_of(run(9), run(10)).filter(lambda s: not s.startswith("7")),
+        ),
+        st.builds(lambda n: f"tracking 1Z{n}", run(16)),
+        st.builds(lambda n: f"ref ABC-{n}", run(10)),
+        st.builds(lambda y, m, d: f"on {y}-{m}-{d}", year, month, day),
+        st.builds(lambda y, m, d: f"on {d}/{m}/{y}", year, month, day),
+        st.builds(lambda y, m, d: f"on {d}.{m}.{y}", year, month, day),
+        st.builds(
+            lambda h, m: f"at {h}:{m}",
+            st.integers(0, 23).map("{:02d}".format),
+            st.integers(0, 59).map("{:02d}".format),
+        ),
+        st.builds(lambda a, b: f"paid ${a},{b}.99", st.integers(1, 999).map(str), run(3)),
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=not_a_phone())
+def test_generated_order_numbers_dates_and_prices_stay(text: str):
+    assert masked(text) == text
+
+
+@pytest.mark.parametrize("platform", list(HANDLES))
+@settings(max_examples=15, deadline=None)
+@given(data=st.data())
+def test_the_author_and_mentions_of_them_share_one_tag(platform: str, data: st.DataObject):
+    handle = data.draw(HANDLES[platform], label="handle")
+    if handle.lower() in {b.lower() for b in BRANDS} | {"help"}:
+        return
+    analysis = analyse(
+        make_posts(
+            [
+                ("1", None, handle, "customer", 0, "@Acme my parcel is late"),
+                ("2", "1", "Acme", "brand", 5, f"@{handle} Hi Jessica, so sorry! ^AB"),
+            ],
+            platform=platform,
+        )
+    )
+    out = anonymise_analysis(analysis, salt=SALT).turns.sort_values("created_at")
+    author = out["author_handle"].iloc[0]
+    assert out["text"].iloc[1] == f"@{author} Hi [name], so sorry! ^AB"

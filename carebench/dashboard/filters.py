@@ -9,6 +9,7 @@ new page has not rendered yet.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
@@ -17,6 +18,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from carebench.benchmark.anonymise import pseudonymise_ids
 from carebench.dashboard.charts import md
 
 # The SLA choices in minutes: the thresholds care teams actually promise.
@@ -268,7 +270,8 @@ def sidebar(options: FilterOptions, store_key: object) -> Filters:
         "Anonymise customers",
         key=_KEYS["anonymise"],
         on_change=_commit,
-        help="Masks customer handles, names, e-mails and phone numbers on every page.",
+        help="Masks customer handles, names, e-mails, phone numbers and post ids on every "
+        "page, in every CSV and in the page address.",
     )
     filters: Filters = state[_STATE]
     _write_query(filters)
@@ -340,3 +343,18 @@ def _write_query(filters: Filters) -> None:
     for name, value in wanted.items():
         if params.get(name) != value:
             params[name] = value
+    if filters.anonymise:
+        _pseudonymise_thread(params)
+
+
+# What `pseudonymise_ids` makes of a conversation id.
+_PSEUDONYM = re.compile(r"post-[0-9a-f]{16}")
+
+
+def _pseudonymise_thread(params: Any) -> None:
+    """With anonymise on, the open thread's id in the address (the Conversations page's
+    ``thread``) becomes its pseudonym, on every page: a raw id names the customer (on
+    Bluesky it holds their DID). The Conversations page resolves either form."""
+    value = params.get("thread")
+    if value and not _PSEUDONYM.fullmatch(value):
+        params["thread"] = str(pseudonymise_ids(pd.Series([value], dtype="string")).iloc[0])

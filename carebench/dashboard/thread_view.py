@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from carebench.benchmark import lexicon
-from carebench.benchmark.anonymise import MASK_NAME, addressed_names
+from carebench.benchmark.anonymise import MASK_NAME, addressed_names, pseudonymise_ids
 from carebench.benchmark.quality import quality_reasons, quality_score
 
 Role = Literal["customer", "brand", "other brand"]
@@ -97,10 +97,10 @@ _QUOTES = "\u2018\u2019\u201b\u02bc\u0060\u00b4"
 _TOKENS = {
     "<link>": r"(?:https?://|www\.)[^ ]+",
     "<email>": r"[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+",
-    "<handle>": r"@[a-z0-9_]+(?:[.@][a-z0-9_-]+)*",
+    "<handle>": r"@[a-z0-9_]+(?:-+[a-z0-9_]+)*(?:[.@][a-z0-9_]+(?:-+[a-z0-9_]+)*)*",
     "<phone>": "(?:" + "|".join(f"(?:{p})" for p in lexicon.PHONE_NUMBER_PATTERNS) + ")",
 }
-_LEADING_HANDLES = re.compile(r"^(?:[ .]*@[a-z0-9_]+(?:[.@][a-z0-9_-]+)*[ ,:;]*)+")
+_LEADING_HANDLES = re.compile(r"^(?:[ .]*" + _TOKENS["<handle>"] + r"[ ,:;]*)+")
 
 
 def _phrase(phrase: str) -> str:
@@ -574,3 +574,32 @@ def thread_index(turns: pd.DataFrame) -> ThreadIndex:
     order = np.argsort(codes, kind="stable")
     starts = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
     return ThreadIndex(keys=pd.Index(uniques), order=order, starts=starts)
+
+
+def find_conversation(
+    conversations: pd.DataFrame, conversation_id: str, platform: str | None, anonymised: bool
+) -> pd.DataFrame:
+    """The conversations a thread link names, whichever form of id the link holds.
+
+    A link copied with anonymise on holds the conversation's pseudonym (``post-...``, see
+    `pseudonymise_ids`); one copied with it off holds the raw id. Either opens the
+    thread in either view: the raw id of an anonymised view is found by its pseudonym,
+    and a pseudonym in a plain view by hashing the view's ids (only when no raw id
+    matches). Pseudonyms are keyed per process, so they resolve while the dashboard
+    that made them runs.
+    """
+    ids = conversations["conversation_id"].astype("string")
+    keep = ids == conversation_id
+    if platform:
+        keep &= conversations["platform"].astype("string") == platform
+    found = conversations[keep.fillna(False).to_numpy(dtype=bool)]
+    if not found.empty:
+        return found
+    if anonymised:
+        wanted = str(pseudonymise_ids(pd.Series([conversation_id], dtype="string")).iloc[0])
+        keep = ids == wanted
+    else:
+        keep = pseudonymise_ids(ids) == conversation_id
+    if platform:
+        keep &= conversations["platform"].astype("string") == platform
+    return conversations[keep.fillna(False).to_numpy(dtype=bool)]

@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from carebench.benchmark.anonymise import mask_text, pseudonymise_ids
 from carebench.benchmark.quality import QUALITY_WEIGHTS, gallery, quality_reasons, quality_score
 from carebench.benchmark.scoring import OUTCOMES
 from carebench.dashboard.charts import md, show_table
@@ -18,6 +19,7 @@ from carebench.dashboard.thread_view import (
     annotate_thread,
     conversation_list,
     duration,
+    find_conversation,
     select_conversations,
     template_sizes,
     thread_html,
@@ -64,16 +66,16 @@ def page_filters(view: View) -> ThreadFilter:
 
 
 def _linked_thread(view: View) -> str | None:
-    """The thread a link names, as "platform\x1fid", if this view holds that conversation."""
+    """The thread a link names, as "platform\x1fid", if this view holds that conversation.
+
+    With anonymise on the link holds the conversation's pseudonym (the sidebar writes it
+    there, see `filters`); a raw id or a pseudonym opens the thread in either view.
+    """
     conversation_id = st.query_params.get("thread")
     if not conversation_id:
         return None
     platform = st.query_params.get("thread_platform")
-    conversations = view.conversations
-    match = conversations["conversation_id"].astype(str) == conversation_id
-    if platform:
-        match &= conversations["platform"].astype(str) == platform
-    found = conversations[match.to_numpy(dtype=bool)]
+    found = find_conversation(view.conversations, conversation_id, platform, view.filters.anonymise)
     if found.empty:
         st.caption(
             f"The linked thread {md(conversation_id)} is not among the conversations the "
@@ -81,6 +83,30 @@ def _linked_thread(view: View) -> str | None:
         )
         return None
     return f"{found['platform'].iloc[0]}\x1f{found['conversation_id'].iloc[0]}"
+
+
+def _same_thread(view: View, key: str | None) -> str | None:
+    """The open thread's key in this view, after anonymise was switched (its id form changed)."""
+    if not key or "\x1f" not in key:
+        return None
+    platform, conversation_id = key.split("\x1f", 1)
+    found = find_conversation(view.conversations, conversation_id, platform, view.filters.anonymise)
+    if found.empty or str(found["conversation_id"].iloc[0]) == conversation_id:
+        return None  # gone from the view, or the same form: the list decides as before
+    return f"{found['platform'].iloc[0]}\x1f{found['conversation_id'].iloc[0]}"
+
+
+def raw_conversation_id(view: View, platform: str, conversation_id: str) -> str:
+    """The stored id of a conversation of the view (pins are stored by it): anonymised
+    views show pseudonyms, and their rows line up with the raw analysis'."""
+    if not view.filters.anonymise:
+        return conversation_id
+    shown = view.analysis.conversations
+    keep = (shown["conversation_id"].astype("string") == conversation_id) & (
+        shown["platform"].astype("string") == platform
+    )
+    label = shown.index[keep.fillna(False).to_numpy(dtype=bool)][0]
+    return str(view.loaded.analysis.conversations.at[label, "conversation_id"])
 
 
 def show_thread(view: View, platform: str, conversation_id: str, key: str) -> None:
@@ -127,8 +153,9 @@ def pin_controls(view: View, platform: str, conversation_id: str, brand: str, ke
         try:
             # Read-write only for this one statement, so imports and other readers wait
             # milliseconds at most.
+            stored_id = raw_conversation_id(view, platform, conversation_id)
             with Store(view.store_path) as store:
-                store.pin(platform, conversation_id, brand, note.strip() or None)
+                store.pin(platform, stored_id, brand, note.strip() or None)
         except CareBenchError as exc:
             st.error(f"Could not pin this thread: {md(exc)}")
         else:
@@ -146,7 +173,26 @@ def read_pins(view: View) -> pd.DataFrame | None:
 
 
 def pins_table(pins: pd.DataFrame, view: View) -> pd.DataFrame:
-    """Pins with what a workshop needs beside them (from the view: masked when anonymised)."""
+    """Pins with what a workshop needs beside them (from the view: masked when anonymised).
+
+    Pins are stored by raw id; anonymised, the table shows (and its CSV holds) the
+    pseudonyms the view uses, and the notes masked like post text.
+    """
+    if view.filters.anonymise:
+        conversations = view.analysis.conversations
+        brands = pd.concat([conversations["brand"], conversations["brand_account"]]).dropna()
+        # A note may name the customer by handle, without @: their root post's author.
+        raw = view.loaded.analysis.turns
+        roots = raw[raw["post_id"].isin(pins["conversation_id"].dropna().tolist())]
+        author = dict(zip(roots["post_id"], roots["author_handle"], strict=True))
+        pins = pins.assign(
+            conversation_id=pseudonymise_ids(pins["conversation_id"]).to_numpy(),
+            note=mask_text(
+                pins["note"].astype("string"),
+                brand_handles=brands.unique().tolist(),
+                handles=pins["conversation_id"].map(author).astype("string"),
+            ).to_numpy(),
+        )
     conversations = view.analysis.conversations
     conversations = conversations[
         conversations["conversation_id"].isin(pins["conversation_id"].dropna().tolist())
@@ -234,6 +280,13 @@ else:
         labels = {linked: f"{linked.split(chr(31), 1)[1]} (from the link)", **labels}
     if linked and "conv_open" not in st.session_state:
         st.session_state["conv_open"] = linked
+    opened = st.session_state.get("conv_open")
+    if opened is not None and opened not in labels:
+        # Anonymise was switched: the open thread's id changed form; keep it open.
+        again = _same_thread(view, opened)
+        if again:
+            labels.setdefault(again, f"{again.split(chr(31), 1)[1]} (open before)")
+            st.session_state["conv_open"] = again
     chosen = st.selectbox(
         "Conversation",
         list(labels),
@@ -298,17 +351,25 @@ if pins is not None:
                 "first post": st.column_config.TextColumn(width="large"),
             },
         )
-        pairs = zip(table["platform"], table["conversation_id"], strict=True)
-        keys = [f"{platform}\x1f{conversation_id}" for platform, conversation_id in pairs]
+        # Chosen by row: the table shows pseudonyms when anonymised, the store keeps raw ids.
+        shown_keys = [
+            f"{platform} · {conversation_id}"
+            for platform, conversation_id in zip(
+                table["platform"], table["conversation_id"], strict=True
+            )
+        ]
         u_left, u_right = st.columns([4, 1], vertical_alignment="bottom")
         to_unpin = u_left.selectbox(
             "Unpin",
-            keys,
-            format_func=lambda k: k.replace("\x1f", " · "),
+            list(range(len(shown_keys))),
+            format_func=shown_keys.__getitem__,
             key="conv_unpin_choice",
         )
-        if u_right.button("Unpin", key="conv_unpin", icon=":material/delete:") and to_unpin:
-            platform, conversation_id = to_unpin.split("\x1f", 1)
+        if u_right.button("Unpin", key="conv_unpin", icon=":material/delete:") and (
+            to_unpin is not None
+        ):
+            platform = str(pins["platform"].iloc[to_unpin])
+            conversation_id = str(pins["conversation_id"].iloc[to_unpin])
             try:
                 with Store(view.store_path) as store:
                     store.unpin(platform, conversation_id)

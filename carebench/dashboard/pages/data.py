@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from carebench.benchmark.anonymise import mask_text
 from carebench.dashboard import aggregates as agg
 from carebench.dashboard.charts import show_table
 from carebench.dashboard.data import import_uploads, load_view, upload_target
@@ -42,6 +43,8 @@ if not loaded.rejected.empty:
     if view.filters.anonymise:
         # Raw rows hold customer handles and text the anonymiser never sees.
         rejected = rejected.drop(columns=["raw"])
+        # A reason may quote a value of the row (an at:// id holding a DID).
+        rejected["reason"] = mask_text(rejected["reason"].astype("string")).to_numpy()
         st.caption("Raw row text is hidden while customers are anonymised.")
     show_table(rejected, "rejected-rows")
     if len(loaded.rejected) >= 1000:
