@@ -663,3 +663,27 @@ def test_the_author_and_mentions_of_them_share_one_tag(platform: str, data: st.D
     out = anonymise_analysis(analysis, salt=SALT).turns.sort_values("created_at")
     author = out["author_handle"].iloc[0]
     assert out["text"].iloc[1] == f"@{author} Hi [name], so sorry! ^AB"
+
+
+def test_the_dashboard_key_file_keeps_pseudonyms_across_restarts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from carebench.benchmark import anonymise
+
+    ids = pd.Series(["1", "2", "at://did:plc:abc/app.bsky.feed.post/3k"], dtype="string")
+    key_file = anonymise.key_file_for(tmp_path / "store.duckdb")
+    monkeypatch.setattr(anonymise, "_PROCESS_SALT", "0" * 16)
+    anonymise.use_key_file(key_file)
+    first = anonymise.pseudonymise_ids(ids).tolist()
+    # Owner-only: the key is what keeps TWCS's 1, 2, 3, ... from being recomputed.
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert first != anonymise.pseudonymise_ids(ids, salt="other").tolist()
+    # A new process starts with another random key, then reads the same file.
+    monkeypatch.setattr(anonymise, "_PROCESS_SALT", "1" * 16)
+    anonymise.use_key_file(key_file)
+    assert anonymise.pseudonymise_ids(ids).tolist() == first
+    # A damaged key file is not used; the process key stays.
+    key_file.write_text("not a key\n")
+    monkeypatch.setattr(anonymise, "_PROCESS_SALT", "2" * 16)
+    anonymise.use_key_file(key_file)
+    assert anonymise._PROCESS_SALT == "2" * 16

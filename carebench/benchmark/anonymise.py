@@ -63,6 +63,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -80,8 +81,10 @@ CUSTOMER_PREFIX = "customer-"
 POST_TAG_DIGITS = 16
 
 # One random key per process: pseudonyms are stable while the process lives, and nobody
-# can recompute them from a handle afterwards.
+# can recompute them from a handle afterwards. The dashboard swaps in its store's key
+# (use_key_file), so a link copied with anonymise on still opens after a restart.
 _PROCESS_SALT = secrets.token_hex(8)
+KEY_FILE_SUFFIX = ".anonymise-key"
 
 _TEXT = pd.StringDtype("pyarrow")
 _MARK = "\x00"
@@ -171,6 +174,40 @@ _NAME_FORMS: tuple[str, ...] = (
     # "This made our day Sarah!"
     f"(?i:thanks|thank you|cheers|welcome|made our day)(?:[ ]+[a-z]+){{0,3}}[ ]+{_NAME}[.!,]",
 )
+
+
+def key_file_for(store: str | Path) -> Path:
+    """Where the dashboard keeps a store's pseudonym key: beside the store file."""
+    return Path(f"{store}{KEY_FILE_SUFFIX}")
+
+
+def use_key_file(path: Path) -> None:
+    """Take this process's pseudonym key from `path`, made (random, owner-only) if absent.
+
+    The key is what makes a tag impossible to recompute from an id or a handle (TWCS ids
+    are 1, 2, 3, ...), so it never leaves the server: not in a URL, not in an export. A
+    file that cannot be read or written leaves the random per-process key in place:
+    links then last as long as the dashboard process, and nothing is ever shown in clear.
+    """
+    global _PROCESS_SALT
+    try:
+        key = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        key = secrets.token_hex(8)
+        try:
+            # O_EXCL: two dashboards starting at once agree on the first one's key.
+            handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            use_key_file(path)
+            return
+        except OSError:
+            return
+        with os.fdopen(handle, "w", encoding="ascii") as out:
+            out.write(key + "\n")
+    except (OSError, UnicodeError):
+        return
+    if re.fullmatch(r"[0-9a-f]{16}", key):
+        _PROCESS_SALT = key
 
 
 def _hash_key(salt: str | None) -> str:

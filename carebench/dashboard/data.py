@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from carebench.benchmark.anonymise import key_file_for, use_key_file
 from carebench.benchmark.pipeline import analyse_store
 from carebench.benchmark.scoring import Analysis
 from carebench.benchmark.settings import Settings
@@ -264,6 +265,8 @@ def load_view(*, require_data: bool = True) -> View:
     no conversation matches the filters, instead of drawing empty charts.
     """
     path, is_demo = choose_store()
+    # Before the sidebar: it already writes the open thread's pseudonym into the address.
+    use_key_file(key_file_for(path))
     try:
         version, loaded = load_store(path)
     except CareBenchError as exc:
