@@ -64,11 +64,27 @@ def root_positions(parent: np.ndarray) -> np.ndarray:
     n = len(parent)
     own = np.arange(n, dtype=np.int64)
     up = np.where(parent == NO_POST, own, parent)
+    # A post whose pointer did not move this round points to a root (or a self-reply)
+    # for good. Once few still move (deep chains, cycles), only those are jumped.
+    moving: np.ndarray | None = None
     for _ in range(jump_rounds(n)):
-        jumped = up[up]
-        if np.array_equal(jumped, up):
-            break
-        up = jumped
+        if moving is None:
+            jumped = up[up]
+            moved = jumped != up
+            up = jumped
+            count = np.count_nonzero(moved)
+            if count == 0:
+                break
+            if count * 8 < n:
+                moving = np.flatnonzero(moved)
+        else:
+            target = up[moving]
+            jumped = up[target]
+            moved = jumped != target
+            moving = moving[moved]
+            if not len(moving):
+                break
+            up[moving] = jumped[moved]
     # A root points to itself and has no parent; anything else that settled on a
     # self-pointer, or never settled, is on (or hangs below) a cycle: a post that is,
     # through its replies, its own ancestor.
@@ -95,8 +111,8 @@ def customer_ancestor_positions(parent: np.ndarray, is_customer: np.ndarray) -> 
         target = pointer[waiting]
         arrived = settled[target]
         answer[waiting[arrived]] = answer[target[arrived]]
-        previous = pointer.copy()
-        pointer[waiting[~arrived]] = previous[target[~arrived]]
+        # The gather on the right is a new array: every pointer jumps from the old ones.
+        pointer[waiting[~arrived]] = pointer[target[~arrived]]
         settled[waiting[arrived]] = True
     return answer
 
