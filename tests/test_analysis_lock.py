@@ -5,13 +5,15 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from carebench.benchmark import pipeline
+from carebench.cli import app
 from carebench.dashboard import data as dashboard_data
-from carebench.dashboard.data import LoadedStore
 from carebench.ingest import import_twcs_files
 from carebench.store import Store
 from carebench.synthetic import generate
@@ -25,8 +27,26 @@ EXTRA_TWCS = """tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_
 """
 
 
-def test_an_import_lands_while_the_dashboard_scores_the_store(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def dashboard_read(path: Path) -> int:
+    """The dashboard reads and scores the store; returns the posts it read."""
+    loaded = dashboard_data.read_store(path)
+    assert "9000001" not in set(loaded.analysis.conversations["conversation_id"])
+    return loaded.posts
+
+
+def cli_scorecard(path: Path) -> int:
+    """`carebench scorecard` on the store; returns its exit code."""
+    return CliRunner().invoke(app, ["scorecard", "--db", str(path)]).exit_code
+
+
+@pytest.mark.parametrize(
+    ("reader", "expected"), [(dashboard_read, 300), (cli_scorecard, 0)], ids=["dashboard", "cli"]
+)
+def test_an_import_lands_while_the_store_is_scored(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    reader: Callable[[Path], int],
+    expected: int,
 ):
     monkeypatch.delenv(dashboard_data.BRANDS_ENV_VAR, raising=False)
     generated = tmp_path / "generated.csv"
@@ -47,9 +67,9 @@ def test_an_import_lands_while_the_dashboard_scores_the_store(
         return real_analyse(*args, **kwargs)
 
     monkeypatch.setattr(pipeline, "analyse", blocked_analyse)
-    loaded: list[LoadedStore] = []
-    reader = threading.Thread(target=lambda: loaded.append(dashboard_data.read_store(path)))
-    reader.start()
+    results: list[int] = []
+    worker = threading.Thread(target=lambda: results.append(reader(path)))
+    worker.start()
     try:
         assert computing.wait(WAIT_SECONDS), "the analysis never started"
         # What a user does meanwhile: `carebench import` from another process.
@@ -62,11 +82,10 @@ def test_an_import_lands_while_the_dashboard_scores_the_store(
         )
     finally:
         release.set()
-        reader.join(WAIT_SECONDS)
-    assert not reader.is_alive()
+        worker.join(WAIT_SECONDS)
+    assert not worker.is_alive()
     assert done.returncode == 0, done.stdout + done.stderr
-    # The dashboard scored the store as it read it; the import is in the store.
-    assert loaded[0].posts == 300
-    assert "9000001" not in set(loaded[0].analysis.conversations["conversation_id"])
+    # The store was scored as it was read; the import is in the store.
+    assert results == [expected]
     with Store(path, read_only=True) as store:
         assert store.count_posts() == 302

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
 
@@ -10,7 +11,7 @@ from carebench.benchmark.scoring import Analysis, analyse
 from carebench.benchmark.settings import Settings
 from carebench.brands import BrandConfig, apply_brand_config
 from carebench.errors import UnknownBrand
-from carebench.store import Store
+from carebench.store import Store, open_store
 
 # Post columns the analysis never reads (see `analyse_store`).
 ANALYSIS_SKIPS: tuple[str, ...] = ("url", "collector", "collected_at")
@@ -41,14 +42,20 @@ def analyse_posts(
 
 
 def analyse_store(
-    store: Store, settings: Settings | None = None, brands: BrandConfig | None = None
+    store: Store | str | Path | None,
+    settings: Settings | None = None,
+    brands: BrandConfig | None = None,
 ) -> Analysis:
     """Read every post, map declared brand accounts, and score every conversation.
 
-    The store stays open (and locked) while the analysis computes: a caller that keeps
-    the store open for no other reason reads with `read_posts`, closes the store and
-    calls `analyse_posts` instead.
+    `store` is a store path (None: the default, resolved like the CLI's --db), opened
+    read-only and closed before the scoring starts, so no lock is held while it
+    computes; or an open `Store`, which stays open (and locked) meanwhile.
     """
+    if not isinstance(store, Store):
+        with open_store(store, read_only=True) as opened:
+            posts = read_posts(opened, brands)
+        return analyse_posts(posts, settings, brands)
     # No local reference to the posts: `analyse` frees them once the turns are built.
     return analyse_posts(read_posts(store, brands), settings, brands)
 
