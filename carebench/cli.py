@@ -179,8 +179,7 @@ def export(
         if period not in (None, "week", "month"):
             fail(f"--period must be 'week' or 'month', not {period!r}.")
         settings = Settings(sla_seconds=sla_minutes * 60)
-        with open_store(db, read_only=True) as store:
-            analysis = analyse_store(store, settings, load_brand_config(brands))
+        analysis = analyse_store(db, settings, load_brand_config(brands))
         if brand:
             analysis = only_brands(analysis, brand)
         if anonymise:
@@ -213,8 +212,7 @@ def show_scorecard(
     """Print the headline figures per brand, largest brands first."""
     try:
         settings = Settings(sla_seconds=sla_minutes * 60)
-        with open_store(db, read_only=True) as store:
-            analysis = analyse_store(store, settings, load_brand_config(brands))
+        analysis = analyse_store(db, settings, load_brand_config(brands))
     except CareBenchError as exc:
         fail(str(exc))
     card = scorecard(analysis.conversations, settings)

@@ -357,25 +357,18 @@ def _reply_seconds(
     turn the earliest such brand turn counts. NaN for customer turns never answered
     and for brand turns. Only the conversation's own brand answers.
     """
+    # Imported here: numba takes ~0.2 s to load, and the kernel only on first use.
+    from carebench.benchmark.thread_kernels import subtree_minimum
+
+    # Each brand turn's time, carried up the tree of nearest customer ancestors: a
+    # customer post's earliest answer is the least time in its subtree there (its own
+    # is inf). One pass, children before parents: memory linear in posts at any depth.
     brand_pos = turns.loc[turns["is_brand_turn"], "_pos"].to_numpy()
-    brand_time = seconds[brand_pos]
-    answered: list[np.ndarray] = []
-    times: list[np.ndarray] = []
-    above = customer_ancestor[brand_pos]
-    stamp = brand_time
-    # Climb from every brand turn through its customer ancestors, one level a round.
-    while len(above):
-        keep = above != NO_POST
-        above, stamp = above[keep], stamp[keep]
-        answered.append(above)
-        times.append(stamp)
-        above = customer_ancestor[above]
+    answer_time = np.full(len(customer_ancestor), np.inf)
+    answer_time[brand_pos] = seconds[brand_pos]
+    earliest = subtree_minimum(customer_ancestor, answer_time)
+    del answer_time
     result = pd.Series(np.nan, index=turns.index)
-    if not answered:
-        return result
-    # The earliest answer per customer post, by position: no grouping, no index lookups.
-    earliest = np.full(len(customer_ancestor), np.inf)
-    np.minimum.at(earliest, np.concatenate(answered), np.concatenate(times))
     customer_rows = turns["is_customer_turn"].to_numpy()
     positions = turns["_pos"].to_numpy()[customer_rows]
     answered_at = earliest[positions]

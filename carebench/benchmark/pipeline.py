@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
 
@@ -10,27 +11,53 @@ from carebench.benchmark.scoring import Analysis, analyse
 from carebench.benchmark.settings import Settings
 from carebench.brands import BrandConfig, apply_brand_config
 from carebench.errors import UnknownBrand
-from carebench.store import Store
+from carebench.store import Store, open_store
 
 # Post columns the analysis never reads (see `analyse_store`).
 ANALYSIS_SKIPS: tuple[str, ...] = ("url", "collector", "collected_at")
 
 
-def analyse_store(
-    store: Store, settings: Settings | None = None, brands: BrandConfig | None = None
-) -> Analysis:
-    """Read every post, map declared brand accounts, and score every conversation."""
-    brands = brands or BrandConfig()
-    # No local reference to the posts: `analyse` frees them once the turns are built.
-    # Nothing in the analysis or the dashboard reads a post's url or who collected it
-    # when; the store keeps them. Not reading them saves ~0.2 GB at 2.8M posts. The
-    # analysis gives the same answer in any row order, so the posts are not sorted.
-    return analyse(
-        apply_brand_config(store.posts(skip=ANALYSIS_SKIPS, ordered=False), brands),
-        settings,
-        brands,
-        consume=True,
+def read_posts(store: Store, brands: BrandConfig | None = None) -> pd.DataFrame:
+    """Every post the analysis reads, declared brand accounts mapped (see `analyse_posts`).
+
+    Nothing in the analysis or the dashboard reads a post's url or who collected it
+    when; the store keeps them. Not reading them saves ~0.2 GB at 2.8M posts. The
+    analysis gives the same answer in any row order, so the posts are not sorted.
+    """
+    return apply_brand_config(
+        store.posts(skip=ANALYSIS_SKIPS, ordered=False), brands or BrandConfig()
     )
+
+
+def analyse_posts(
+    posts: pd.DataFrame, settings: Settings | None = None, brands: BrandConfig | None = None
+) -> Analysis:
+    """Score every conversation of posts from `read_posts`, emptying `posts` as it goes.
+
+    Needs no store: a caller that reads the posts, closes the store and then calls this
+    holds no lock on the file while the analysis computes (seconds to minutes on a big
+    store), so `carebench import` can write to it meanwhile.
+    """
+    return analyse(posts, settings, brands or BrandConfig(), consume=True)
+
+
+def analyse_store(
+    store: Store | str | Path | None,
+    settings: Settings | None = None,
+    brands: BrandConfig | None = None,
+) -> Analysis:
+    """Read every post, map declared brand accounts, and score every conversation.
+
+    `store` is a store path (None: the default, resolved like the CLI's --db), opened
+    read-only and closed before the scoring starts, so no lock is held while it
+    computes; or an open `Store`, which stays open (and locked) meanwhile.
+    """
+    if not isinstance(store, Store):
+        with open_store(store, read_only=True) as opened:
+            posts = read_posts(opened, brands)
+        return analyse_posts(posts, settings, brands)
+    # No local reference to the posts: `analyse` frees them once the turns are built.
+    return analyse_posts(read_posts(store, brands), settings, brands)
 
 
 def check_brands(known: pd.Series, wanted: list[str]) -> list[str]:

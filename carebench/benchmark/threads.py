@@ -3,6 +3,8 @@
 Posts point to their parent; walking those links one post at a time is too slow for
 millions of posts, so every walk here is pointer jumping over integer arrays: each
 round doubles the distance covered, so a thread of depth d needs about log2(d) rounds.
+No thread is deeper than there are posts, so ceil(log2(posts)) + 1 rounds reach every
+root: any depth is walked, and a walk still going after that is on a cycle.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ import pyarrow.compute as pc
 from carebench.benchmark.arrow_text import as_arrow
 
 NO_POST = -1
-# A reply chain longer than this is treated as a cycle in the source data (a post that
-# is, through its replies, its own ancestor). Real threads are far shallower.
-MAX_DEPTH = 1 << 16
+
+
+def jump_rounds(n: int) -> int:
+    """Pointer-jumping rounds that cover any chain among `n` posts: ceil(log2(n)) + 1."""
+    return max(n - 1, 0).bit_length() + 1
 
 
 @dataclass(frozen=True)
@@ -60,15 +64,30 @@ def root_positions(parent: np.ndarray) -> np.ndarray:
     n = len(parent)
     own = np.arange(n, dtype=np.int64)
     up = np.where(parent == NO_POST, own, parent)
-    distance = 1
-    while distance < MAX_DEPTH:
-        jumped = up[up]
-        if np.array_equal(jumped, up):
-            break
-        up = jumped
-        distance *= 2
+    # A post whose pointer did not move this round points to a root (or a self-reply)
+    # for good. Once few still move (deep chains, cycles), only those are jumped.
+    moving: np.ndarray | None = None
+    for _ in range(jump_rounds(n)):
+        if moving is None:
+            jumped = up[up]
+            moved = jumped != up
+            up = jumped
+            count = np.count_nonzero(moved)
+            if count == 0:
+                break
+            if count * 8 < n:
+                moving = np.flatnonzero(moved)
+        else:
+            target = up[moving]
+            jumped = up[target]
+            moved = jumped != target
+            moving = moving[moved]
+            if not len(moving):
+                break
+            up[moving] = jumped[moved]
     # A root points to itself and has no parent; anything else that settled on a
-    # self-pointer, or never settled, is on (or hangs below) a cycle.
+    # self-pointer, or never settled, is on (or hangs below) a cycle: a post that is,
+    # through its replies, its own ancestor.
     settled = (parent[up] == NO_POST) & (up[up] == up)
     return np.where(settled, up, NO_POST)
 
@@ -85,15 +104,15 @@ def customer_ancestor_positions(parent: np.ndarray, is_customer: np.ndarray) -> 
     # brand posts, doubling the stride each round, until a settled post is reached.
     settled = ~has_parent | direct
     pointer = np.where(settled, own, parent)
-    for _ in range(64):
+    for _ in range(jump_rounds(n)):
         waiting = np.flatnonzero(~settled)
         if not len(waiting):
             break
         target = pointer[waiting]
         arrived = settled[target]
         answer[waiting[arrived]] = answer[target[arrived]]
-        previous = pointer.copy()
-        pointer[waiting[~arrived]] = previous[target[~arrived]]
+        # The gather on the right is a new array: every pointer jumps from the old ones.
+        pointer[waiting[~arrived]] = pointer[target[~arrived]]
         settled[waiting[arrived]] = True
     return answer
 

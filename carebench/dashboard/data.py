@@ -24,7 +24,7 @@ import pandas as pd
 import streamlit as st
 
 from carebench.benchmark.anonymise import key_file_for, use_key_file
-from carebench.benchmark.pipeline import analyse_store
+from carebench.benchmark.pipeline import analyse_posts, read_posts
 from carebench.benchmark.scoring import Analysis
 from carebench.benchmark.settings import Settings
 from carebench.brands import load_brand_config
@@ -148,13 +148,20 @@ def upload_target(store_path: Path, is_demo: bool) -> Path:
 
 
 def read_store(path: Path) -> LoadedStore:
-    """Read and score one store, opened read-only and closed before returning."""
+    """Read one store, opened read-only and closed before scoring what it read.
+
+    DuckDB locks the file while any connection is open, and scoring a big store takes
+    a while: the store is closed first, so `carebench import` can land meanwhile (this
+    read stays one consistent version, and the next page load sees the import).
+    """
     brands = load_brand_config(brands_path())
     with Store(path, read_only=True) as store:
-        analysis = analyse_store(store, brands=brands)
+        read = read_posts(store, brands)
         imports = store.imports()
         rejected = store.rejected_rows(limit=REJECTED_ROWS_SHOWN)
         posts = store.count_posts()
+    analysis = analyse_posts(read, brands=brands)
+    del read  # emptied by the analysis
     sources = imports["source"].astype(str) if len(imports) else pd.Series(dtype=str)
     generated = bool(len(sources)) and bool(
         sources.map(lambda s: Path(s).name == DEMO_SOURCE_NAME).all()
