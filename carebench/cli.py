@@ -336,8 +336,9 @@ def delete(
             markup=False,
         )
     console.print(
-        f"The store now holds {posts_now:,} post{'' if posts_now == 1 else 's'}; the scorecard and the dashboard score "
-        "what is left (replies to a removed post stay, as orphans).",
+        f"The store now holds {posts_now:,} post{'' if posts_now == 1 else 's'}; the "
+        "scorecard and the dashboard score what is left (replies to a removed post stay, "
+        "as orphans).",
         highlight=False,
     )
 

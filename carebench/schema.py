@@ -87,22 +87,24 @@ def valid_years() -> tuple[int, int]:
     return int(found[1]), int(found[2])
 
 
-def year_bounds(years: tuple[int, int]) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """[start, end) in UTC of the years `years` (first and last year, inclusive)."""
+def year_bounds(years: tuple[int, int]) -> tuple[np.datetime64, np.datetime64]:
+    """[start, end) in UTC microseconds of the years `years` (first and last, inclusive).
+
+    numpy, not pandas Timestamps: those overflow in nanoseconds before the year 1678.
+    """
     return (
-        pd.Timestamp(year=years[0], month=1, day=1, tz="UTC").as_unit("us"),
-        pd.Timestamp(year=years[1] + 1, month=1, day=1, tz="UTC").as_unit("us"),
+        np.datetime64(f"{years[0]:04d}-01-01", "us"),
+        np.datetime64(f"{years[1] + 1:04d}-01-01", "us"),
     )
 
 
 def out_of_range(times: pd.Series, years: tuple[int, int]) -> np.ndarray:
     """Mask of the times (UTC, microseconds) outside the years; missing times are not."""
-    start, end = year_bounds(years)
-    # On the integer microseconds: comparing Timestamps element-wise is slower, and a
-    # time out of pandas' nanosecond range cannot become one.
+    start, end = (bound.view("i8") for bound in year_bounds(years))
+    # On the integer microseconds: comparing Timestamps element-wise is slower.
     micros = times.to_numpy(dtype="datetime64[us]", na_value=np.datetime64("NaT")).view("i8")
     missing = micros == np.iinfo(np.int64).min
-    return ~missing & ((micros < start.value // 1000) | (micros >= end.value // 1000))
+    return ~missing & ((micros < start) | (micros >= end))
 
 
 def empty_posts() -> pd.DataFrame:

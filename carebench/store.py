@@ -746,8 +746,8 @@ class Store:
 
     def _in_range(self) -> str:
         """SQL condition: a post's time is inside the valid years."""
-        start, end = year_bounds(valid_years())
-        return f"created_at >= '{start.isoformat()}' AND created_at < '{end.isoformat()}'"
+        start, end = (str(bound) for bound in year_bounds(valid_years()))
+        return f"created_at >= '{start}+00' AND created_at < '{end}+00'"
 
     def count_out_of_range(self) -> int:
         """Posts whose time is outside the valid years (`schema.valid_years`).
