@@ -757,16 +757,20 @@ class Store:
         return _scalar(self.con, f"SELECT count(*) FROM posts WHERE NOT ({self._in_range()})")
 
     def import_version(self) -> tuple[int, int]:
-        """(imports and deletions recorded, last import id): changes whenever posts can
-        have changed.
+        """(imports, deletions and migrations recorded, last import id): changes
+        whenever posts can have changed.
 
-        Posts only change through imports and deletions, so this is a cheap cache key
-        for anything computed from them; writing pins does not change it.
+        Posts only change through imports, deletions and the one migration of an old
+        store's ids, so this is a cheap cache key for anything computed from them;
+        writing pins does not change it.
         """
         row = self.con.execute("SELECT count(*), coalesce(max(import_id), 0) FROM imports")
         count, last = row.fetchone() or (0, 0)
         if self._has_table("deletions"):
             count += _scalar(self.con, "SELECT count(*) FROM deletions")
+        # Migrating an old store's ids (store_info gains its row) changes every TWCS id.
+        if self._has_table("store_info"):
+            count += _scalar(self.con, "SELECT count(*) FROM store_info")
         return int(count), int(last)
 
     def count_posts(self) -> int:

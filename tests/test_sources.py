@@ -191,8 +191,10 @@ def test_a_store_made_before_namespaces_is_migrated_once(tmp_path: Path):
     with Store(db, read_only=True) as store:  # read-only: read as it is, and it scores
         assert set(store.posts()["post_id"]) == {"1", "2", "3"}
         assert len(analyse_store(store).conversations) == 2
+        version = store.import_version()
     with Store(db) as store:
         assert set(store.posts()["post_id"]) == {"twcs:1", "twcs:2", "twcs:3"}
+        assert store.import_version() != version  # a cached analysis is computed again
         assert list(store.pins()["conversation_id"]) == ["twcs:1"]
         summary = import_files(store, "twcs", [path]).summaries[0]
         assert (summary.posts_new, summary.posts_updated, summary.posts_unchanged) == (0, 0, 3)
