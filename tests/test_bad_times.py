@@ -22,7 +22,9 @@ from carebench.errors import CareBenchError
 from carebench.ingest import ImportOptions, import_files
 from carebench.schema import valid_years
 from carebench.store import Source, Store
+from carebench.synthetic import generate
 from tests.conftest import make_posts
+from tests.test_dashboard_app import PAGE_FILES, run_page
 from tests.test_importers_ibm_care import DIALOGS
 from tests.test_importers_snscrape import ACME, PAT
 from tests.test_importers_snscrape import tweet as scraped
@@ -259,3 +261,32 @@ def test_delete_explains_what_it_needs(tmp_path: Path):
     assert nowhere.exit_code == 1 and not (tmp_path / "none.duckdb").exists()
     for option in ("--platform", "--post-id", "--import-id", "--out-of-range", "--db"):
         assert option in invoke("delete", "--help").output
+
+
+@pytest.fixture(scope="module")
+def dashboard_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated store, plus one year-0 post inserted as the old code let it land."""
+    folder = tmp_path_factory.mktemp("year0")
+    generated = folder / "small.csv"
+    generate(generated, posts=600, seed=3)
+    db = folder / "store.duckdb"
+    with Store(db) as store:
+        import_files(store, "twcs", [generated])
+    con = duckdb.connect(str(db))
+    con.execute(
+        "INSERT INTO posts VALUES ('twitter', '9', NULL, NULL, NULL, 'c9', 'c9', 'customer', "
+        f"NULL, TIMESTAMPTZ '{YEAR_0}', '@SkyLarkAir year zero', NULL, 'csv', NULL, 'o.csv:2')"
+    )
+    con.close()
+    return db
+
+
+@pytest.mark.parametrize("page", PAGE_FILES)
+def test_every_dashboard_page_opens_on_a_store_holding_a_year_0_post(
+    dashboard_store: Path, page: str, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("CAREBENCH_DB", str(dashboard_store))
+    at = run_page(page)  # fails on any exception the page raised
+    assert not at.error, [e.value for e in at.error]
+    if page == "data":
+        assert "posts out of range" in str([df.value for df in at.dataframe])
