@@ -112,6 +112,14 @@ def import_files_command(
             "platform are brand accounts, their posts get the brand's name.",
         ),
     ] = None,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="Overwrite posts another source (collector or file) wrote with the same "
+            "ids; without it such an import is refused and nothing changes.",
+        ),
+    ] = False,
 ) -> None:
     """Import files into the store: all of them land, or nothing changes."""
     options = ImportOptions(tuple(brand_handle or ()), tuple(column_map or ()))
@@ -126,7 +134,9 @@ def import_files_command(
             def report(done: int, total: int) -> None:
                 progress.update(task, completed=done, total=total)
 
-            result = import_files(store, fmt.value, paths, options, on_progress=report)
+            result = import_files(
+                store, fmt.value, paths, options, on_progress=report, replace=replace
+            )
             posts_now = store.count_posts()
     except KeyboardInterrupt:
         interrupted("Nothing was imported; the store is unchanged.")
@@ -281,6 +291,83 @@ def generate(
         f"Wrote {summary.posts:,} posts in {summary.conversations:,} conversations to "
         f"{escape(str(output))} "
         f"in {summary.seconds:.1f} s."
+    )
+
+
+@app.command("delete")
+def delete(
+    platform: Annotated[
+        str | None,
+        typer.Option(
+            "--platform",
+            help="Platform of the --post-id posts: twitter, bluesky, mastodon, reddit or csv.",
+        ),
+    ] = None,
+    post_id: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--post-id",
+            help="Id of a post to remove, as the store keeps it (TWCS ids read 'twcs:42'); "
+            "repeatable.",
+            show_default=False,
+        ),
+    ] = None,
+    import_id: Annotated[
+        int | None,
+        typer.Option(
+            "--import-id",
+            help="Undo import N: remove the posts it wrote (as they are now), its rejected "
+            "rows and its log entry. The import log is on the dashboard's Data page.",
+            show_default=False,
+        ),
+    ] = None,
+    out_of_range: Annotated[
+        bool,
+        typer.Option(
+            "--out-of-range",
+            help="Remove every post whose time is outside the valid years (1990-2100, or "
+            "$CAREBENCH_VALID_YEARS): the 'posts out of range' of the data-quality report.",
+        ),
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Remove posts from the store, in one transaction, and say what went."""
+    try:
+        with open_store(db, read_only=True):
+            pass  # no store there: say so instead of creating an empty one
+        with open_store(db) as store:
+            report = store.delete_posts(platform, post_id or (), import_id, out_of_range)
+            posts_now = store.count_posts()
+    except CareBenchError as exc:
+        fail(str(exc))
+    brands = ", ".join(f"{b} {n:,}" for b, n in list(report.by_brand.items())[:10])
+    more = len(report.by_brand) - 10
+    console.print(
+        f"Removed {report.removed:,} post{'' if report.removed == 1 else 's'} from "
+        f"{resolve_db_path(db)}"
+        + (f" ({brands}{f', +{more} more' if more > 0 else ''})." if brands else "."),
+        highlight=False,
+        markup=False,
+    )
+    if import_id is not None:
+        console.print(
+            f"Import #{import_id} is undone: {report.import_removed or 0:,} of its posts, its "
+            "rejected rows and its log entry are gone.",
+            highlight=False,
+        )
+    if report.not_found:
+        console.print(
+            f"Not in the store: {', '.join(report.not_found[:10])}"
+            + (" ..." if len(report.not_found) > 10 else "")
+            + f" ({platform} ids are matched exactly; TWCS ids read 'twcs:42').",
+            highlight=False,
+            markup=False,
+        )
+    console.print(
+        f"The store now holds {posts_now:,} post{'' if posts_now == 1 else 's'}; the "
+        "scorecard and the dashboard score what is left (replies to a removed post stay, "
+        "as orphans).",
+        highlight=False,
     )
 
 

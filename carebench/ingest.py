@@ -160,11 +160,14 @@ def import_files(
     paths: Sequence[Path],
     options: ImportOptions | None = None,
     on_progress: ProgressCallback | None = None,
+    *,
+    replace: bool = False,
 ) -> ImportReport:
     """Import files of one format in one transaction: every file is checked, then all land.
 
     Raises the reader's `UnreadableFile` / `NotThisFormat` before anything is written,
-    and `ImportFailed` (store unchanged) if reading fails part-way.
+    and `ImportFailed` (store unchanged) if reading fails part-way, or if the files would
+    change posts another source wrote (`OverwriteRefused`) and `replace` is false.
     """
     options = options or ImportOptions()
     reader = _reader(fmt, options)
@@ -187,7 +190,7 @@ def import_files(
                 )
             )
         try:
-            summaries = store.import_sources(fmt, sources)
+            summaries = store.import_sources(fmt, sources, replace=replace)
         finally:
             for source in sources:  # a failed import drops the hashes not yet started
                 if isinstance(source.content_sha256, Future):

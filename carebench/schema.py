@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import re
 from typing import Literal, get_args
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+
+from carebench.errors import CareBenchError
 
 Platform = Literal["twitter", "bluesky", "mastodon", "reddit", "csv"]
 AuthorRole = Literal["brand", "customer"]
@@ -47,6 +52,59 @@ _TIMESTAMP_COLUMNS = ("created_at", "collected_at")
 # A collector that had to derive a post's time (e.g. from a Twitter snowflake id) ends the
 # post's raw_ref with this, so the data-quality report can count such posts.
 DERIVED_TIME_MARK = "#created_at-from-id"
+
+
+# Post ids are unique per platform only when the platform made them (a tweet's snowflake,
+# a Bluesky at:// URI). Ids a data set made up itself (the Kaggle TWCS corpus numbers its
+# tweets 1, 2, 3, ...; a generated file does the same) live in a namespace of their own,
+# written before the id and this separator ("twcs:42"), so two such sources never share
+# a key. Parent ids carry the same namespace, so replies still find their parents.
+NAMESPACE_SEP = ":"
+# The Kaggle TWCS corpus: every subset of it (head, random sample, brand replies) shares
+# this one namespace, so overlapping files dedupe.
+TWCS_NAMESPACE = "twcs"
+
+# Post times outside these years (inclusive) are refused on import and left out of the
+# analysis: a year-0 time is a broken export, and breaks every date on the dashboard.
+VALID_YEARS_ENV_VAR = "CAREBENCH_VALID_YEARS"
+DEFAULT_VALID_YEARS = (1990, 2100)
+
+
+def valid_years() -> tuple[int, int]:
+    """The accepted years of a post's time: $CAREBENCH_VALID_YEARS ("1990-2100"), or 1990-2100.
+
+    Raises CareBenchError naming the fix when the variable is not FIRST-LAST.
+    """
+    value = os.environ.get(VALID_YEARS_ENV_VAR, "").strip()
+    if not value:
+        return DEFAULT_VALID_YEARS
+    found = re.fullmatch(r"(\d{1,4})\s*-\s*(\d{1,4})", value)
+    if not found or not 1 <= int(found[1]) <= int(found[2]) <= 9998:
+        raise CareBenchError(
+            f"{VALID_YEARS_ENV_VAR}={value!r} is not a range of years like 1990-2100 "
+            "(first year, a dash, last year, between 1 and 9998); fix or unset it."
+        )
+    return int(found[1]), int(found[2])
+
+
+def year_bounds(years: tuple[int, int]) -> tuple[np.datetime64, np.datetime64]:
+    """[start, end) in UTC microseconds of the years `years` (first and last, inclusive).
+
+    numpy, not pandas Timestamps: those overflow in nanoseconds before the year 1678.
+    """
+    return (
+        np.datetime64(f"{years[0]:04d}-01-01", "us"),
+        np.datetime64(f"{years[1] + 1:04d}-01-01", "us"),
+    )
+
+
+def out_of_range(times: pd.Series, years: tuple[int, int]) -> np.ndarray:
+    """Mask of the times (UTC, microseconds) outside the years; missing times are not."""
+    start, end = (bound.view("i8") for bound in year_bounds(years))
+    # On the integer microseconds: comparing Timestamps element-wise is slower.
+    micros = times.to_numpy(dtype="datetime64[us]", na_value=np.datetime64("NaT")).view("i8")
+    missing = micros == np.iinfo(np.int64).min
+    return ~missing & ((micros < start) | (micros >= end))
 
 
 def empty_posts() -> pd.DataFrame:

@@ -3,6 +3,12 @@
 Posts are keyed by (platform, post_id) and upserted, so loading the same data twice
 leaves the store as loading it once. Every import runs in one transaction: it lands
 whole or changes nothing, even if the process dies half-way.
+
+A post belongs to the source that last wrote it: its collector and, for a file, the file
+name (read off its raw_ref, "FILE:LINE"). An import that would change (not just re-read)
+posts of another source is refused unless asked to replace them: ids that happen to be
+equal across unrelated data must never overwrite each other silently. A live collector
+re-collecting its own posts (edits) is the same source.
 """
 
 from __future__ import annotations
@@ -10,6 +16,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
@@ -19,12 +26,22 @@ from pathlib import Path
 from typing import Protocol
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from carebench.errors import ImportFailed, StoreError
-from carebench.schema import POST_COLUMNS, conform_posts
+from carebench.errors import CareBenchError, ImportFailed, StoreError
+from carebench.schema import (
+    NAMESPACE_SEP,
+    POST_COLUMNS,
+    TWCS_NAMESPACE,
+    VALID_YEARS_ENV_VAR,
+    conform_posts,
+    out_of_range,
+    valid_years,
+    year_bounds,
+)
 
 DEFAULT_DB = Path("data") / "carebench.duckdb"
 _IMPORT_MEMORY_LIMIT = "1500MB"
@@ -95,14 +112,38 @@ CREATE TABLE IF NOT EXISTS rejected_rows (
     reason VARCHAR NOT NULL,
     raw VARCHAR
 );
+CREATE TABLE IF NOT EXISTS store_info (key VARCHAR PRIMARY KEY, value VARCHAR);
 """
+# Stores made before TWCS ids had a namespace keep bare ids; the first writable open
+# moves them into it (see `_migrate_ids`), recorded under this key.
+_ID_SCHEME_KEY = "id_namespaces"
+_ID_SCHEME = "1"
+
+# The file a raw_ref ("FILE:LINE", maybe followed by "#mark") names; '' for the refs of
+# live collectors ("run/page.json#3"), whose posts belong to the collector as a whole.
+_FILE_OF_REF = r"^(.*):[0-9]+(#.*)?$"
+_LINE_OF_REF = r"(?::([0-9]+)(?:#.*)?|#([0-9]+))$"
+
+
+class OverwriteRefused(ImportFailed):
+    """An import would change posts that another source wrote; nothing was imported."""
+
+
+@dataclass(frozen=True)
+class DeleteReport:
+    """What `Store.delete_posts` removed."""
+
+    removed: int
+    by_brand: dict[str, int]
+    not_found: tuple[str, ...] = ()
+    import_removed: int | None = None
 
 
 class RejectedRecord(Protocol):
     """A source record a reader could not turn into a post."""
 
     @property
-    def line(self) -> int: ...
+    def line(self) -> int | None: ...
     @property
     def reason(self) -> str: ...
     @property
@@ -144,7 +185,7 @@ class _Staged:
     held: list[pa.Table] | None = field(default_factory=list)
     records_read: int = 0
     rejected: int = 0
-    rejected_examples: list[tuple[int, str]] = field(default_factory=list)
+    rejected_examples: list[tuple[int | None, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -158,7 +199,7 @@ class ImportSummary:
     posts_unchanged: int
     duplicates_in_source: int
     rejected: int
-    rejected_examples: tuple[tuple[int, str], ...]
+    rejected_examples: tuple[tuple[int | None, str], ...]
 
 
 def _held_bytes(staged: _Staged) -> int:
@@ -220,6 +261,7 @@ class Store:
         try:
             if not read_only:
                 self.con.execute(_SCHEMA)
+                self._migrate_ids()
             elif not self._has_posts_table():
                 raise StoreError(
                     f"{self.path} is not a CareBench store (no posts table). "
@@ -229,6 +271,40 @@ class Store:
             self.con.close()
             if isinstance(exc, duckdb.Error) and not is_interrupt(exc):
                 raise store_failure(self.path, exc) from exc
+            raise
+
+    def _migrate_ids(self) -> None:
+        """Give the TWCS posts of a store made before id namespaces their namespace.
+
+        Such a store holds TWCS ids bare ("42"); the reader now writes "twcs:42", so a
+        re-import would otherwise duplicate every post. Posts of the twcs collector are
+        all TWCS-shaped (generated files came through it too, so they join the TWCS
+        namespace, where they already were). Runs once, in one transaction.
+        """
+        done = self.con.execute(
+            "SELECT count(*) FROM store_info WHERE key = ?", [_ID_SCHEME_KEY]
+        ).fetchone()
+        if done and done[0]:
+            return
+        prefix = TWCS_NAMESPACE + NAMESPACE_SEP
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            if self._has_pins_table():
+                self.con.execute(
+                    "UPDATE pins SET conversation_id = ? || conversation_id "
+                    "WHERE platform = 'twitter' AND conversation_id IN (SELECT post_id FROM "
+                    "posts WHERE collector = 'twcs' AND NOT starts_with(post_id, ?))",
+                    [prefix, prefix],
+                )
+            self.con.execute(
+                "UPDATE posts SET post_id = ? || post_id, parent_id = ? || parent_id "
+                "WHERE collector = 'twcs' AND NOT starts_with(post_id, ?)",
+                [prefix, prefix, prefix],
+            )
+            self.con.execute("INSERT INTO store_info VALUES (?, ?)", [_ID_SCHEME_KEY, _ID_SCHEME])
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
             raise
 
     def _has_posts_table(self) -> bool:
@@ -258,8 +334,13 @@ class Store:
         sources: Sequence[Source],
         *,
         on_chunk: Callable[[PostChunk], None] | None = None,
+        replace: bool = False,
     ) -> list[ImportSummary]:
         """Upsert every source's posts in ONE transaction and record each source's counts.
+
+        A post whose time is outside the valid years (`schema.valid_years`) is rejected
+        with its line. Changing posts another source wrote raises `OverwriteRefused`
+        (nothing changes) unless `replace` is true.
 
         Every source is read first into a temporary staging table (outside the store's
         tables), then all are merged into the store in one transaction. Any exception
@@ -274,16 +355,17 @@ class Store:
             self.con.execute(f"SET memory_limit = '{_IMPORT_MEMORY_LIMIT}'")
         staged: list[_Staged] = []
         failed = False
+        years = valid_years()
         try:
             # Staging happens before the transaction opens: DuckDB copies rows out of a
             # table created inside the same transaction about twice as slowly (7.5 s
             # instead of 3.8 s per 2.8M posts), and temporary tables never reach the file.
             for source in sources:
                 held_bytes = sum(_held_bytes(s) for s in staged)
-                staged.append(self._stage(len(staged), source, on_chunk, held_bytes))
+                staged.append(self._stage(len(staged), source, on_chunk, held_bytes, years))
             self.con.execute("BEGIN TRANSACTION")
             try:
-                summaries = [self._merge(collector, s, started) for s in staged]
+                summaries = [self._merge(collector, s, started, replace) for s in staged]
                 self.con.execute("COMMIT")
             except BaseException:
                 # A failed COMMIT (a full disk) has already ended the transaction: the
@@ -326,6 +408,7 @@ class Store:
         source: Source,
         on_chunk: Callable[[PostChunk], None] | None,
         held_before: int,
+        years: tuple[int, int] | None = None,
     ) -> _Staged:
         """Read one source: its posts (in file order, see `_Staged`) and its rejects.
 
@@ -345,6 +428,9 @@ class Store:
         for chunk in source.chunks:
             staged.records_read += chunk.records_read
             posts = conform_posts(chunk.posts)
+            rejected_rows = list(chunk.rejected)
+            if years is not None and len(posts):
+                posts = _without_bad_times(posts, years, rejected_rows)
             if len(posts):
                 # seq keeps the source order so a post repeated in a file resolves to
                 # its last occurrence, like a re-collection would.
@@ -359,21 +445,21 @@ class Store:
                         self._spill(staged)
                 else:
                     self._insert_staged(staged, table)
-            if chunk.rejected:
+            if rejected_rows:
                 rejected = pd.DataFrame(
                     {
                         "source": source.name,
-                        "line": [r.line for r in chunk.rejected],
-                        "reason": [r.reason for r in chunk.rejected],
-                        "raw": [r.raw for r in chunk.rejected],
+                        "line": pd.array([r.line for r in rejected_rows], dtype="Int64"),
+                        "reason": [r.reason for r in rejected_rows],
+                        "raw": [r.raw for r in rejected_rows],
                     }
                 )
                 con.register("chunk_rejected", rejected)
                 con.execute(f"INSERT INTO {staged.rejected_table} SELECT * FROM chunk_rejected")
                 con.unregister("chunk_rejected")
-                staged.rejected += len(chunk.rejected)
+                staged.rejected += len(rejected_rows)
                 room = 20 - len(staged.rejected_examples)
-                staged.rejected_examples.extend((r.line, r.reason) for r in chunk.rejected[:room])
+                staged.rejected_examples.extend((r.line, r.reason) for r in rejected_rows[:room])
             if on_chunk is not None:
                 on_chunk(chunk)
         if staged.held:
@@ -399,7 +485,9 @@ class Store:
         self.con.execute(f"INSERT INTO {staged.posts_table} SELECT * FROM chunk_posts")
         self.con.unregister("chunk_posts")
 
-    def _merge(self, collector: str, staged: _Staged, started: datetime) -> ImportSummary:
+    def _merge(
+        self, collector: str, staged: _Staged, started: datetime, replace: bool = False
+    ) -> ImportSummary:
         """Upsert one staged source into the store (inside the import's transaction)."""
         con = self.con
         import_id = _scalar(con, "SELECT nextval('import_ids')")
@@ -426,6 +514,8 @@ class Store:
             f"SELECT count(*) FROM {incoming} i JOIN posts p USING (platform, post_id) "
             f"WHERE {changed}",
         )
+        if posts_updated and not replace:
+            self._refuse_overwrites(staged.source.name, incoming, changed)
         if posts_updated:
             assignments = ", ".join(
                 f"{c} = i.{c}" for c in POST_COLUMNS if c not in ("platform", "post_id")
@@ -471,6 +561,160 @@ class Store:
             rejected_examples=tuple(staged.rejected_examples),
         )
 
+    def _refuse_overwrites(self, name: str, incoming: str, changed: str) -> None:
+        """Raise OverwriteRefused if the import would change posts of another source."""
+        con = self.con
+        owners = con.execute(
+            f"SELECT p.collector, regexp_extract(p.raw_ref, '{_FILE_OF_REF}', 1) AS file, "
+            f"count(*) AS posts FROM {incoming} i JOIN posts p USING (platform, post_id) "
+            f"WHERE ({changed}) AND (p.collector IS DISTINCT FROM i.collector OR "
+            f"regexp_extract(p.raw_ref, '{_FILE_OF_REF}', 1) IS DISTINCT FROM "
+            f"regexp_extract(i.raw_ref, '{_FILE_OF_REF}', 1)) "
+            "GROUP BY ALL ORDER BY posts DESC, file, p.collector"
+        ).fetchall()
+        if not owners:
+            return
+        total = sum(int(n) for _, _, n in owners)
+        named = []
+        for collector, file, count in owners[:3]:
+            named.append(f"{count:,} from {self._source_label(collector, file)}")
+        if len(owners) > 3:
+            named.append(f"{sum(int(n) for _, _, n in owners[3:]):,} from other sources")
+        raise OverwriteRefused(
+            f"{Path(name).name}: would change {total:,} post(s) that another source wrote "
+            f"({'; '.join(named)}): their ids are the same but the posts differ. Nothing "
+            "was imported; the store is unchanged. To keep both, import into another "
+            "store (--db OTHER.duckdb); to overwrite those posts, import again with "
+            "--replace."
+        )
+
+    def _source_label(self, collector: str | None, file: str | None) -> str:
+        """A source as a user knows it: file (collector, import #N), or the collector."""
+        found = self.con.execute(
+            "SELECT max(import_id) FROM imports WHERE collector = ? AND (? = '' OR "
+            "source = ? OR ends_with(replace(source, '\\', '/'), '/' || ?))",
+            [collector, file or "", file or "", file or ""],
+        ).fetchone()
+        number = f", import #{found[0]}" if found and found[0] is not None else ""
+        return f"{file} ({collector}{number})" if file else f"{collector}{number}"
+
+    # -- removing ----------------------------------------------------------------------
+
+    _DELETIONS_SCHEMA = """
+    CREATE TABLE IF NOT EXISTS deletions (
+        deleted_at TIMESTAMPTZ NOT NULL,
+        what VARCHAR NOT NULL,
+        posts_removed BIGINT NOT NULL
+    );
+    """
+
+    def delete_posts(
+        self,
+        platform: str | None = None,
+        post_ids: Sequence[str] = (),
+        import_id: int | None = None,
+        out_of_range: bool = False,
+    ) -> DeleteReport:
+        """Remove posts, in one transaction: by id (on `platform`), an import's, and/or
+        (`out_of_range`) those whose time is outside the valid years.
+
+        An import's posts are those whose current version came from it: its collector
+        and file (or, for a collection run, its run), as their raw_ref says. Posts it
+        read unchanged from an earlier source stay; its log entry and rejected rows go.
+        Replies to a removed post stay, as orphans. The deletion is logged, which
+        changes `import_version`, so cached analyses are computed again.
+        """
+        if post_ids and not platform:
+            raise CareBenchError("Name the platform of the post ids, e.g. --platform twitter.")
+        if not post_ids and import_id is None and not out_of_range:
+            raise CareBenchError(
+                "Say what to delete: --post-id ID (with --platform), --import-id N or "
+                "--out-of-range."
+            )
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(self._DELETIONS_SCHEMA)
+            con.execute("CREATE OR REPLACE TEMP TABLE doomed (platform VARCHAR, post_id VARCHAR)")
+            what: list[str] = []
+            not_found: list[str] = []
+            import_removed = None
+            if post_ids:
+                ids = pd.DataFrame({"platform": platform, "post_id": list(dict.fromkeys(post_ids))})
+                con.register("wanted_ids", ids)
+                found = {
+                    row[0]
+                    for row in con.execute(
+                        "SELECT w.post_id FROM wanted_ids w SEMI JOIN posts p "
+                        "USING (platform, post_id)"
+                    ).fetchall()
+                }
+                con.execute("INSERT INTO doomed SELECT platform, post_id FROM wanted_ids")
+                con.unregister("wanted_ids")
+                not_found = [i for i in ids["post_id"] if i not in found]
+                what.append(f"{platform} post(s) {', '.join(ids['post_id'][:10])}")
+            if import_id is not None:
+                import_removed = self._doom_import(import_id)
+                what.append(f"import #{import_id}")
+            if out_of_range:
+                con.execute(
+                    "INSERT INTO doomed SELECT platform, post_id FROM posts "
+                    f"WHERE NOT ({self._in_range()})"
+                )
+                what.append("posts out of the valid years")
+            by_brand = {
+                str(brand) if brand is not None else "(no brand)": int(count)
+                for brand, count in con.execute(
+                    "SELECT p.brand, count(*) FROM posts p SEMI JOIN doomed d "
+                    "USING (platform, post_id) GROUP BY ALL ORDER BY 2 DESC, 1"
+                ).fetchall()
+            }
+            removed = sum(by_brand.values())
+            con.execute(
+                "DELETE FROM posts p USING doomed d WHERE p.platform = d.platform "
+                "AND p.post_id = d.post_id"
+            )
+            if import_id is not None:
+                con.execute("DELETE FROM rejected_rows WHERE import_id = ?", [import_id])
+                con.execute("DELETE FROM imports WHERE import_id = ?", [import_id])
+            con.execute(
+                "INSERT INTO deletions VALUES (?, ?, ?)",
+                [datetime.now(UTC), "; ".join(what), removed],
+            )
+            con.execute("DROP TABLE doomed")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return DeleteReport(removed, by_brand, tuple(not_found), import_removed)
+
+    def _doom_import(self, import_id: int) -> int:
+        """Add the posts import `import_id` last wrote to `doomed`; how many there are."""
+        con = self.con
+        row = con.execute(
+            "SELECT collector, source FROM imports WHERE import_id = ?", [import_id]
+        ).fetchone()
+        if row is None:
+            last = _scalar(con, "SELECT coalesce(max(import_id), 0) FROM imports")
+            raise CareBenchError(
+                f"There is no import #{import_id} in {self.path} (the last is #{last}); "
+                "see the import log on the dashboard's Data page."
+            )
+        collector, source = str(row[0]), str(row[1])
+        run = source.split(":")[-1] if source.startswith(f"{collector}:") else None
+        if run:  # a collection run: its raw pages sit in a folder named after the run
+            match, value = "contains(raw_ref, ?)", f"/{run}/"
+        else:
+            match = f"regexp_extract(raw_ref, '{_FILE_OF_REF}', 1) = ?"
+            value = source.replace("\\", "/").rsplit("/", 1)[-1]
+        return len(
+            con.execute(
+                f"INSERT INTO doomed SELECT platform, post_id FROM posts "
+                f"WHERE collector = ? AND {match} RETURNING 1",
+                [collector, value],
+            ).fetchall()
+        )
+
     # -- reading ---------------------------------------------------------------------
 
     def posts(self, skip: Sequence[str] = (), ordered: bool = True) -> pd.DataFrame:
@@ -481,12 +725,19 @@ class Store:
         Posts come sorted by platform, time and id unless `ordered` is False: then in
         the store's own order, which is stable while the store is unchanged. The sort
         costs ~4 s per 2.8M posts, and the analysis does not depend on row order.
+
+        Posts whose time is outside the valid years (a store filled before imports
+        checked them) are left out: one year-0 time breaks every date shown. They are
+        counted by `count_out_of_range`, and can be removed with `delete_posts`.
         """
         unknown = set(skip) - set(POST_COLUMNS)
         if unknown:
             raise ValueError(f"Not post columns: {', '.join(sorted(unknown))}")
         wanted = [c for c in POST_COLUMNS if c not in skip]
         order = " ORDER BY platform, created_at, post_id" if ordered else ""
+        # Only when there are such posts: the filter costs a little on every read.
+        if self.count_out_of_range():
+            order = f" WHERE {self._in_range()}{order}"
         # DuckDB frees a result batch only when every column of it is gone, but a caller
         # may drop columns one by one as it uses them (the analysis does). So the text,
         # most of the memory, comes in a query of its own, and the other columns are
@@ -524,14 +775,33 @@ class Store:
         # Python str objects only for pandas to turn them back into Arrow strings.
         return conform_posts(table.to_pandas(types_mapper=_ARROW_STRINGS.get))
 
-    def import_version(self) -> tuple[int, int]:
-        """(imports recorded, last import id): changes whenever posts can have changed.
+    def _in_range(self) -> str:
+        """SQL condition: a post's time is inside the valid years."""
+        start, end = (str(bound) for bound in year_bounds(valid_years()))
+        return f"created_at >= '{start}+00' AND created_at < '{end}+00'"
 
-        Posts only change through imports, so this is a cheap cache key for anything
-        computed from them; writing pins does not change it.
+    def count_out_of_range(self) -> int:
+        """Posts whose time is outside the valid years (`schema.valid_years`).
+
+        Cheap when there are none: DuckDB skips every block whose times are in range.
+        """
+        return _scalar(self.con, f"SELECT count(*) FROM posts WHERE NOT ({self._in_range()})")
+
+    def import_version(self) -> tuple[int, int]:
+        """(imports, deletions and migrations recorded, last import id): changes
+        whenever posts can have changed.
+
+        Posts only change through imports, deletions and the one migration of an old
+        store's ids, so this is a cheap cache key for anything computed from them;
+        writing pins does not change it.
         """
         row = self.con.execute("SELECT count(*), coalesce(max(import_id), 0) FROM imports")
         count, last = row.fetchone() or (0, 0)
+        if self._has_table("deletions"):
+            count += _scalar(self.con, "SELECT count(*) FROM deletions")
+        # Migrating an old store's ids (store_info gains its row) changes every TWCS id.
+        if self._has_table("store_info"):
+            count += _scalar(self.con, "SELECT count(*) FROM store_info")
         return int(count), int(last)
 
     def count_posts(self) -> int:
@@ -619,10 +889,52 @@ class Store:
         return frame
 
     def _has_pins_table(self) -> bool:
+        return self._has_table("pins")
+
+    def _has_table(self, name: str) -> bool:
         found = self.con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'pins'"
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
         ).fetchone()
         return bool(found and found[0])
+
+
+@dataclass(frozen=True)
+class _TimeRejected:
+    """A post refused for its time, where its raw_ref says it came from."""
+
+    line: int | None
+    reason: str
+    raw: str
+
+
+def _without_bad_times(
+    posts: pd.DataFrame, years: tuple[int, int], rejected: list[RejectedRecord]
+) -> pd.DataFrame:
+    """`posts` without those whose time is outside `years`; each is added to `rejected`.
+
+    Checked here, where every importer's and collector's posts pass, so no path lets
+    one in. The line is read off the post's raw_ref ("FILE:LINE", or "PAGE#INDEX").
+    """
+    bad = out_of_range(posts["created_at"], years)
+    if not bad.any():
+        return posts
+    rows = posts[bad]
+    times = np.datetime_as_string(
+        rows["created_at"].to_numpy(dtype="datetime64[us]"), unit="s", timezone="UTC"
+    )
+    refs = rows["raw_ref"].astype("object").where(rows["raw_ref"].notna(), "")
+    for post_id, when, ref in zip(rows["post_id"], times, refs, strict=True):
+        found = re.search(_LINE_OF_REF, ref)
+        line = int(found[1] or found[2]) if found else None
+        rejected.append(
+            _TimeRejected(
+                line,
+                f"created_at {when} is outside the years {years[0]}-{years[1]}: fix the "
+                f"time in the source, or set {VALID_YEARS_ENV_VAR}=FIRST-LAST to accept it",
+                f"post {post_id} ({ref})" if ref else f"post {post_id}",
+            )
+        )
+    return posts[~bad].reset_index(drop=True)
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:

@@ -5,10 +5,14 @@ response_tweet_id,in_response_to_tweet_id`), Twitter dates (`Tue Oct 31 22:10:47
 2017`), customers as numeric author ids, brands as handles, parent ids written as floats
 (`3.0`, the real file's quirk) and `response_tweet_id` as the comma-separated child ids.
 Tweet ids count up in the order posts are written, and a parent is always written before
-its replies. Conversations are drawn `batch_conversations` at a time with numpy (brands,
-lengths, times, random picks) and written as they are made, so memory does not grow with
-the number of posts. The same seed (and the same `posts` and batch size) gives the same
-bytes; the last conversation is cut short when needed so the file holds exactly `posts`.
+its replies. They are this file's own, not the real corpus's: a last, empty column named
+`carebench_namespace=gen<seed>` tells the importer to keep them in a namespace of their
+own ("gen1:42"), so a generated file never overwrites real TWCS posts in a store, nor one
+generated with another seed. Conversations are drawn `batch_conversations` at a time with
+numpy (brands, lengths, times, random picks) and written as they are made, so memory does
+not grow with the number of posts. The same seed (and the same `posts` and batch size)
+gives the same bytes; the last conversation is cut short when needed so the file holds
+exactly `posts`.
 
 Brand personas (fictional brands; "reply" is the median minutes of a first reply to a
 post written in the brand's business hours, 09-18 local on weekdays; outside them replies
@@ -82,10 +86,21 @@ from typing import TextIO
 import numpy as np
 import numpy.typing as npt
 
-from carebench.collectors.twcs import TWCS_COLUMNS
+from carebench.collectors.twcs import NAMESPACE_COLUMN, TWCS_COLUMNS
 
 # The generated file has exactly the columns of the Kaggle file the twcs reader reads.
 HEADER: tuple[str, ...] = TWCS_COLUMNS
+
+
+def namespace(seed: int) -> str:
+    """The id namespace of the posts generated with `seed`."""
+    return f"gen{seed}"
+
+
+def header(seed: int) -> tuple[str, ...]:
+    """The header line of a file generated with `seed`: TWCS's, then the namespace column."""
+    return (*HEADER, f"{NAMESPACE_COLUMN}={namespace(seed)}")
+
 
 Channel = str  # "dm" | "phone" | "web" | "email" | "store"
 
@@ -640,7 +655,7 @@ def generate(
 def write_posts(out: TextIO, *, posts: int, seed: int, batch_conversations: int = 50_000) -> int:
     """Write the header and `posts` posts to `out`; return the number of conversations."""
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(HEADER)
+    writer.writerow(header(seed))
     rng = np.random.default_rng(seed)
     state = _State(remaining=posts)
     while state.remaining > 0:
@@ -751,6 +766,7 @@ def _rows(batch: _Batch, state: _State) -> Iterator[tuple[str, ...]]:
                 texts[k],
                 str(tweet_id + 1) if k + 1 < length else "",
                 f"{tweet_id - 1}.0" if k else "",
+                "",
             )
         state.next_tweet_id += length
         state.remaining -= length

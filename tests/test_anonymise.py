@@ -325,7 +325,7 @@ def test_cli_export_anonymise(tmp_path: Path):
         assert result.exit_code == 0, result.output
     plain_row = next(csv.DictReader(plain.open(encoding="utf-8")))
     row = next(csv.DictReader(masked_csv.open(encoding="utf-8")))
-    assert plain_row["customer_id"] == "111" and plain_row["conversation_id"] == "1"
+    assert plain_row["customer_id"] == "111" and plain_row["conversation_id"] == "twcs:1"
     assert re.fullmatch(r"customer-[0-9a-f]{6}", row["customer_id"])
     assert re.fullmatch(r"post-[0-9a-f]{16}", row["conversation_id"])
     assert row["answered_post_id"] == row["conversation_id"]

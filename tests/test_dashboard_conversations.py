@@ -26,7 +26,7 @@ APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
 PAGE = "carebench/dashboard/pages/conversations.py"
 TIMEOUT = 90
 BRAND = "SkyLarkAir"
-HOSTILE_ID = "900001"
+HOSTILE_ID = "twcs:900001"  # TWCS ids are kept in their namespace
 HOSTILE_CUSTOMER = "hostile_customer"
 HOSTILE_POSTS = [
     "<script>alert('x')</script> **bold** [link](http://x) $math$ my card is blocked, "

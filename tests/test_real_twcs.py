@@ -49,20 +49,20 @@ def test_about_1290_customer_started_conversations(conversations: pd.DataFrame):
 def test_first_brand_post_answers_a_later_customer_post(conversations: pd.DataFrame):
     # Root 348 (2011) got no answer; AirAsiaSupport's first reply (343) answers the
     # customer's later post 347, 12,706 s after it.
-    row = conversations.loc["348"]
+    row = conversations.loc["twcs:348"]
     assert row["brand"] == "AirAsiaSupport"
-    assert row["answered_post_id"] == "347"
-    assert row["first_response_id"] == "343"
+    assert row["answered_post_id"] == "twcs:347"
+    assert row["first_response_id"] == "twcs:343"
     assert row["ttfr_seconds"] == 12706
 
 
 def test_multi_customer_thread(conversations: pd.DataFrame):
     # 116136 posts an announcement, 117232 complains under it, comcastcares answers
     # 117232 105 s later: TTFR is measured from the customer actually answered.
-    row = conversations.loc["7081"]
+    row = conversations.loc["twcs:7081"]
     assert row["brand"] == "comcastcares"
     assert row["customer_id"] == "116136"
-    assert row["answered_post_id"] == "7079"
+    assert row["answered_post_id"] == "twcs:7079"
     assert row["ttfr_seconds"] == 105
     assert row["customer_posts"] == 3
 
@@ -70,7 +70,7 @@ def test_multi_customer_thread(conversations: pd.DataFrame):
 def test_brand_replying_twice_with_two_agents(conversations: pd.DataFrame):
     # Morrisons answers (Kirsty), the customer pushes back, then Janay replies twice in
     # a row (387 replies to Morrisons' own 386).
-    row = conversations.loc["385"]
+    row = conversations.loc["twcs:385"]
     assert row["brand"] == "Morrisons"
     assert row["ttfr_seconds"] == 36 * 60 + 30
     assert row["brand_posts"] == 3

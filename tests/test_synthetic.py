@@ -23,7 +23,7 @@ from carebench.benchmark.text_signals import (
 )
 from carebench.collectors.twcs import read_twcs
 from carebench.store import Source, Store
-from carebench.synthetic import HEADER, generate, write_posts
+from carebench.synthetic import HEADER, generate, header, write_posts
 
 COLLECTED = datetime(2018, 1, 1, tzinfo=UTC)
 
@@ -46,7 +46,7 @@ def test_exactly_n_posts_even_when_the_last_conversation_is_cut(posts: int):
     out = io.StringIO()
     write_posts(out, posts=posts, seed=3, batch_conversations=100)
     rows = list(csv.reader(io.StringIO(out.getvalue())))
-    assert tuple(rows[0]) == HEADER
+    assert tuple(rows[0]) == (*HEADER, "carebench_namespace=gen3")
     assert len(rows) - 1 == posts
 
 
@@ -61,7 +61,8 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path: Path):
 
 def test_twcs_shape_and_every_parent_is_written_before_its_reply(sample: Path):
     frame = pd.read_csv(sample, dtype=str, keep_default_na=False)
-    assert tuple(frame.columns) == HEADER
+    assert tuple(frame.columns) == header(11) == (*HEADER, "carebench_namespace=gen11")
+    assert frame[frame.columns[-1]].eq("").all()
     assert set(frame["inbound"]) == {"True", "False"}
     assert frame["created_at"].str.fullmatch(r"\w{3} \w{3} \d\d \d\d:\d\d:\d\d \+0000 \d{4}").all()
     brands = frame[frame["inbound"] == "False"]["author_id"]

@@ -582,6 +582,11 @@ ISSUE_MEANINGS = {
         "Clock skew: the first reply is older than the post it answers; left out of speed."
     ),
     "unassigned_conversations": "Conversations no brand answered or was mentioned in.",
+    "posts_out_of_range": (
+        "Posts whose time is outside the valid years (1990-2100, or CAREBENCH_VALID_YEARS), "
+        "e.g. year 0 from a broken export: left out. Remove them with `carebench delete "
+        "--out-of-range`."
+    ),
     "posts_with_derived_time": (
         "Posts whose time was not in the source and was derived from the post id (a "
         "Twitter snowflake), e.g. the last brand turn of IBM customer-care dialogs."
