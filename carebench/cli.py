@@ -18,6 +18,12 @@ from carebench.benchmark.exports import conversations_table, templates_table, wr
 from carebench.benchmark.pipeline import analyse_store, only_brands
 from carebench.benchmark.scorecard import scorecard
 from carebench.benchmark.settings import Settings
+from carebench.benchmark.validation import (
+    Validation,
+    analyse_sources,
+    load_labels,
+    validate,
+)
 from carebench.brands import load_brand_config
 from carebench.cli_output import (
     DbOption,
@@ -274,6 +280,109 @@ def demo(
         f"Explore it: carebench scorecard --db {escape(str(summary.path))}\n"
         "Load real data: carebench import twcs FILE.csv"
     )
+
+
+class LabelSplit(StrEnum):
+    """Which half of a labels file `carebench validate` measures."""
+
+    all = "all"
+    tune = "tune"
+    test = "test"
+
+
+# The published figures: what a consultant quotes (README's accuracy table).
+_HEADLINE: tuple[tuple[str, str, str], ...] = (
+    ("care_request", "f1", "care request F1"),
+    ("deflected", "precision", "deflection precision"),
+    ("deflected", "recall", "deflection recall"),
+    ("deflected", "f1", "deflection F1"),
+    ("first_touch_deflection", "f1", "first-touch deflection F1"),
+    ("empathy_first_reply", "accuracy", "empathy accuracy"),
+    ("outcome", "accuracy", "outcome accuracy"),
+    ("outcome:resolved", "recall", "resolved recall"),
+    ("outcome:unresolved", "recall", "unresolved recall"),
+)
+
+
+@app.command("validate")
+def validate_command(
+    labels: Annotated[
+        Path, typer.Argument(help="Human labels, JSON lines (see evaluation/README.md).")
+    ],
+    db: DbOption = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help="Import the labelled source files from this folder into a fresh in-memory "
+            "store instead of reading --db (e.g. --data ../shared/data).",
+        ),
+    ] = None,
+    split: Annotated[
+        LabelSplit, typer.Option("--split", help="Measure the tune half, the test half or all.")
+    ] = LabelSplit.all,
+    brands: BrandsOption = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="Also write every figure (and n) to this CSV."),
+    ] = None,
+) -> None:
+    """How far CareBench's labels agree with human labels: precision, recall, F1, n."""
+    try:
+        wanted = load_labels(labels, split.value)
+        if wanted.empty:
+            fail(f"{labels} has no labels in the {split.value} half.")
+        if data is not None:
+            conversations = analyse_sources(wanted, data)
+        else:
+            conversations = analyse_store(db, brands=load_brand_config(brands)).conversations
+        result = validate(conversations, wanted)
+        if result.matched == 0:
+            fail(
+                f"None of the {len(wanted):,} labelled conversations is in the store. Import "
+                "the labelled sources first, or pass --data with the folder they are in."
+            )
+        if output is not None:
+            output.parent.mkdir(parents=True, exist_ok=True)
+            write_csv(result.figures, output)
+    except CareBenchError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"Cannot write {output}: {exc.strerror or exc}.")
+    _print_validation(result, split.value)
+    if output is not None:
+        console.print(f"Wrote {len(result.figures):,} figures to {escape(str(output))}.")
+
+
+def _print_validation(result: Validation, split: str) -> None:
+    figures = result.figures
+    sources = list(dict.fromkeys(figures["source"]))
+    table = Table(title=f"Agreement with human labels ({split}; 95% intervals, n)")
+    table.add_column("measure")
+    for source in sources:
+        table.add_column(escape(source), justify="right")
+    for field, measure, label in _HEADLINE:
+        cells = []
+        for source in sources:
+            row = figures[
+                (figures["source"] == source)
+                & (figures["field"] == field)
+                & (figures["measure"] == measure)
+            ]
+            if row.empty or pd.isna(row["value"].iloc[0]):
+                cells.append("-")
+                continue
+            r = row.iloc[0]
+            cells.append(f"{r['value']:.2f} [{r['low']:.2f}-{r['high']:.2f}] n={int(r['n'])}")
+        table.add_row(label, *cells)
+    console.print(table)
+    console.print(f"{result.matched:,} labelled conversations matched.", highlight=False)
+    if len(result.missing):
+        console.print(
+            f"{len(result.missing):,} labelled conversations are not in the store and were "
+            "left out (import their sources, or use --data).",
+            highlight=False,
+        )
 
 
 @app.command("generate")
