@@ -18,12 +18,7 @@ from carebench.benchmark.exports import conversations_table, templates_table, wr
 from carebench.benchmark.pipeline import analyse_store, only_brands
 from carebench.benchmark.scorecard import scorecard
 from carebench.benchmark.settings import Settings
-from carebench.benchmark.validation import (
-    Validation,
-    analyse_sources,
-    load_labels,
-    validate,
-)
+from carebench.benchmark.validation import Validation, load_labels, validate
 from carebench.brands import load_brand_config
 from carebench.cli_output import (
     DbOption,
@@ -39,6 +34,7 @@ from carebench.collect_cli import collect_app
 from carebench.demo import DEMO_DB, build_demo_store
 from carebench.errors import CareBenchError
 from carebench.ingest import ImportOptions, check_files, import_files
+from carebench.labelled_sources import analyse_sources
 from carebench.store import folder_problem, open_store, resolve_db_path
 from carebench.synthetic import generate as generate_synthetic
 
