@@ -200,3 +200,15 @@ def test_the_published_labels_match_every_conversation_of_their_sources():
     test_half = load_labels(LABELS, "test")
     assert f"{len(test_half):,} labelled conversations matched" in result.output
     assert "not in the store" not in result.output
+
+
+def test_cohen_kappa_matches_a_worked_example():
+    from carebench.benchmark.validation import cohen_kappa
+
+    # 50 items: both yes 20, both no 15, A yes/B no 5, A no/B yes 10 (a textbook table):
+    # observed 0.7, chance 0.5*0.6 + 0.5*0.4 = 0.5, kappa 0.4.
+    a = pd.Series(["y"] * 20 + ["n"] * 15 + ["y"] * 5 + ["n"] * 10)
+    b = pd.Series(["y"] * 20 + ["n"] * 15 + ["n"] * 5 + ["y"] * 10)
+    assert cohen_kappa(a, b) == pytest.approx(0.4)
+    assert cohen_kappa(a, a) == 1.0
+    assert pd.isna(cohen_kappa(pd.Series(["y", "y"]), pd.Series(["y", "y"])))

@@ -274,3 +274,21 @@ def format_of(source: str, labels: pd.DataFrame) -> str:
         if len(given):
             return str(given.iloc[0])
     return "ibm-care" if source.endswith(".json") else "twcs"
+
+
+def cohen_kappa(first: pd.Series, second: pd.Series) -> float:
+    """Cohen's kappa of two readers' labels (any categories): agreement beyond chance.
+
+    1 is perfect agreement, 0 what two readers labelling at random with the same label
+    shares would reach. NaN when chance agreement is already total (one label only).
+    """
+    a = first.astype(str).to_numpy()
+    b = second.astype(str).to_numpy()
+    if len(a) == 0:
+        return float("nan")
+    observed = float(np.mean(a == b))
+    categories = np.union1d(a, b)
+    chance = float(sum(np.mean(a == c) * np.mean(b == c) for c in categories))
+    if chance >= 1:
+        return float("nan")
+    return (observed - chance) / (1 - chance)
