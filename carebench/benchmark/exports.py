@@ -43,6 +43,7 @@ CONVERSATION_COLUMNS: tuple[str, ...] = (
     "resolved_at",
     "time_to_resolution_seconds",
     "opened_hour_of_week",
+    "outcome_reason",
 )
 
 TEMPLATE_COLUMNS: tuple[str, ...] = (

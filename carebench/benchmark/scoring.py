@@ -468,27 +468,39 @@ def _outcomes(turns: pd.DataFrame, conversations: pd.DataFrame) -> pd.DataFrame:
     signal_after_last = sig_at > last_at
     has_fix = ~np.isnan(fix_at)
 
-    conditions = [
-        ~answered,
-        signal_after_last & (sig_pol > 0),
-        signal_after_last & (sig_pol < 0),
-        last_cannot_help & ~last_deflects,
-        sig_pol > 0,
-        last_deflects,
-        has_fix,
+    # The rule table: (condition, outcome, the reason shown beside the label).
+    rules = [
+        (~answered, "unanswered", "no reply from the brand"),
+        (
+            signal_after_last & (sig_pol > 0),
+            "resolved",
+            "the customer's last word, after the brand's last reply, says it is solved",
+        ),
+        (
+            signal_after_last & (sig_pol < 0),
+            "unresolved",
+            "the customer's last word, after the brand's last reply, says it persists",
+        ),
+        (
+            last_cannot_help & ~last_deflects,
+            "unresolved",
+            "the brand says it cannot help and offers no route",
+        ),
+        (sig_pol > 0, "resolved", "the customer said it is solved"),
+        (last_deflects, "unknown", "moved to a private channel, no public signal after"),
+        (has_fix, "resolved", "the brand gave a concrete fix, no objection after"),
     ]
-    choices = [
-        "unanswered",
-        "resolved",
-        "unresolved",
-        "unresolved",
-        "resolved",
-        "unknown",
-        "resolved",
-    ]
+    fallback = "nothing in public tells either way"
     # Outcomes as codes into `names`: a Python str per conversation is slow to make.
     names = ["unanswered", "resolved", "unresolved", "unknown"]
-    code = np.select(conditions, [names.index(c) for c in choices], default=names.index("unknown"))
+    conditions = [condition for condition, _, _ in rules]
+    code = np.select(
+        conditions, [names.index(c) for _, c, _ in rules], default=names.index("unknown")
+    )
+    reasons = [reason for _, _, reason in rules] + [fallback]
+    reason = pa.array(reasons).take(
+        pa.array(np.select(conditions, np.arange(len(rules)), default=len(rules)))
+    )
     resolved = code == names.index("resolved")
     outcome = pa.array(names).take(pa.array(code))
     by_signal = resolved & (sig_pol > 0)
@@ -499,6 +511,7 @@ def _outcomes(turns: pd.DataFrame, conversations: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "outcome": pd.Series(pd.array(outcome, dtype="string"), index=index),
+            "outcome_reason": pd.Series(pd.array(reason, dtype="string"), index=index),
             "resolved_at": pd.to_datetime(resolved_seconds, unit="s", utc=True).dt.round("s"),
             "time_to_resolution_seconds": seconds,
         },
