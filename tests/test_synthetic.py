@@ -168,7 +168,7 @@ def test_a_link_in_a_brand_reply_keeps_what_carebench_reads_in_it(cores: tuple[s
         ("praise", synthetic._PRAISE, "no care request"),
         ("problem", sum(synthetic._ROOTS.values(), ()), "care request"),
         ("solved", synthetic._CUSTOMER_SOLVED, "solved"),
-        ("persists", synthetic._CUSTOMER_PERSISTS, "problem"),
+        ("persists", synthetic._CUSTOMER_PERSISTS, "persists"),
         ("after_deflect", synthetic._CUSTOMER_AFTER_DEFLECT, "its signal"),
         ("closing", synthetic._CUSTOMER_CLOSING, "its signal"),
     ],

@@ -144,7 +144,7 @@ def test_annotated_thread_has_roles_delays_and_badges(analysis):
         ("signature", "^AB"),
     }
     assert [b.label for b in fix.badges] == ["on time: 5 min (within SLA)", "states a fix"]
-    assert [b.label for b in turns[2].badges] == ["problem"]
+    assert [b.label for b in turns[2].badges] == ["says it persists"]
     assert [b.label for b in turns[4].badges] == ["says it is solved"]
     for turn, original in zip(turns, thread.sort_values("created_at")["text"], strict=True):
         assert "".join(s.text for s in turn.segments) == original

@@ -160,6 +160,11 @@ WEB_LINK_POINTERS: tuple[str, ...] = (
     "faq",
     "site",
     "click",
+    "(?:this|these|that) (?:might|may|should|will|could) help",
+    "give (?:this|it|these) a (?:shot|try|go|read)",
+    "(?:please )?review",
+    "tips",
+    "next link",
 )
 
 # Verbs that point at a link when they come right before it ("visit <link>"); same rule.
@@ -199,6 +204,9 @@ STORE_PHRASES: tuple[str, ...] = (
     "branch|gate|restaurant)",
     "airport (?:agent|staff|personnel|team)s?",
     "manager on duty",
+    "(?:reach out to|speak (?:to|with)|talk to|ask|let|contact|address (?:this |it )?with) "
+    "(?:the |a |your )?(?:flight attendants?|cabin crew|crew members?|gate agents?|"
+    "cafe management|restaurant management|store management)",
     "store locator",
 )
 
@@ -243,6 +251,19 @@ DEFLECTION_EXCEPTIONS: tuple[str, ...] = (
     "which (?:store|location|restaurant|branch|shop)",
     "(?:i|we)(?:'ll| will| can| could)? (?:call|contact|email|reach out to) the (?:store|restaurant"
     "|branch|location)",
+    # "website" inside a question names where the problem is, not where to go:
+    # "does this occur in specific apps or website?", "is it on the app or the website?"
+    "(?:apps?|application|phone|device|computer) or (?:the |a |our |your )?(?:website|web ?site|"
+    "browser|web)",
+    "(?:website|web ?site|browser|web) or (?:the |a |our |your )?(?:apps?|application)",
+    # A fallback after an answer, or an open offer, does not move this case anywhere:
+    # "if you're still having trouble, please DM us", "feel free to DM us for any other
+    # questions", "we're just a DM away".
+    "(?:if|should) (?:you're|you are|you|it's|it is|the (?:issue|problem)|that|this|things) "
+    "(?:still|continues?|persists?|keeps?|doesn't|does not|don't|do not|need)[^.!?]*",
+    "(?:feel free to|don't hesitate to|do not hesitate to) (?:dm|message|reach out to|contact|"
+    "send) us (?:for|with|if|should|any ?time)[^.!?]*",
+    "(?:just )?a (?:dm|message|tweet) away[^.!?]*",
 )
 
 # Empathy: the brand acknowledges or apologises for the customer's problem.
@@ -463,6 +484,25 @@ SOLVED_PHRASES: tuple[str, ...] = (
     "found it[!.]",
     "good to go",
     "(?:solved|fixed|sorted|resolved) (?:this|that|it|the (?:issue|problem))",
+    # the answer helped, said in other words: "Worked 👌", "restarting does resolve it"
+    "^ ?worked",
+    "(?:does|did|do) (?:resolve|fix|solve|sort) (?:the|my|it|this|that)",
+    "(?:it|that|this) helps",
+    "(?:you|u) (?:guys )?(?:were|are|have been) (?:great|amazing|awesome|fantastic|brilliant|"
+    "so helpful|the best|very helpful|a great help)",
+    "(?:fab|great|excellent|amazing|awesome|brilliant|fantastic|outstanding|superb) "
+    "(?:customer )?(?:service|support|help)",
+    "(?:happy|satisfied|pleased) with (?:the|your|this|that|my)",
+    "(?:thanks|thank you|thx) (?:so much )?for (?:the|your) (?:help|assistance|resolution|"
+    "quick (?:response|reply|help)|intervention)",
+    "(?:appreciate|appreciated) (?:the|your|you) (?:help|getting back|quick|prompt|response)",
+    "(?:exchanged|refunded|replaced|rebooked) (?:with no fuss|no problem|quickly|today)",
+    "(?:seems|seem|appears) to (?:be working|work now|have worked|be fixed|be sorted|be ok)",
+    "(?:it's|it is|its) working",
+    "(?:item|phone|bag|luggage|suitcase|parcel|package|wallet|laptop|card|it|they) (?:has |have "
+    "|was |were |been )*(?:recovered|found|returned|located|retrieved)",
+    "(?:recovered|found|got back) (?:my|the) (?:item|phone|bag|luggage|suitcase|parcel|package|"
+    "wallet|laptop|card)",
 )
 
 # Phrases that look solved but are not; removed before SOLVED_PHRASES are matched: a
@@ -524,6 +564,26 @@ PROBLEM_PERSISTS_PHRASES: tuple[str, ...] = (
     "nope",
     "again and again",
     "yet again",
+    # dissatisfaction said without "still": "this is nuts", "Bye AA", "lost my business"
+    "(?:this|that|it) is (?:nuts|ridiculous|outrageous|unacceptable|a joke|insane|absurd|"
+    "crazy|terrible|awful|disgusting|a disgrace|shameful|not right|not fair|not ok)",
+    "ridiculous",
+    "unacceptable",
+    "outrageous",
+    "pathetic",
+    "disgrace*",
+    "criminals?",
+    "(?:rip ?off|scam)",
+    "(?:lost|losing) (?:my|our) (?:business|custom)",
+    "(?:i'll|i will|i'm going to|gonna|going to) (?:fly|go|switch|move|shop|take my business) "
+    "(?:with|to|elsewhere)",
+    "(?:never|not) (?:again|flying with you|shopping|using)",
+    "(?:you|u) (?:are|were|r) (?:not right|wrong|lying)",
+    "(?:another|more|empty) promises?",
+    "(?:bye|goodbye),? @?[a-z]*$",
+    "(?:not|nothing) (?:fun|funny|good enough)",
+    "(?:i'd|i would) rather",
+    "cost (?:you|u) (?:a|my|thousands?|hundreds?)",
 )
 
 # Faces and emoticons of an upset customer; both problem lists below include them.
@@ -800,6 +860,12 @@ FIX_EXCEPTIONS: tuple[str, ...] = (
     "(?:you|u) (?:can|may) (?:also )?(?:use|stop by|give)",
     "(?:glad|happy|great to hear) (?:it's|it is|that it's|everything's|everything is)",
     "(?:we'd|we would) recommend (?:suggesting|sharing|voting|reaching|contacting|leaving)",
+    # "you may be/have ...", "you can find tips here": no step, and no answer
+    "(?:you|u) (?:can|may) (?:also |still |just )?(?:be|have|having|need|want|find|see|read|"
+    "learn|access|view)",
+    # steps that live behind a link are the link's, not a public answer
+    "follow (?:these|the|this) (?:steps|instructions|guide) (?:in|at|on|from|here|found|via|"
+    "below|listed)",
 )
 
 # A cannot-help answer that comes with an alternative or a route is not `cannot_help`
@@ -977,4 +1043,87 @@ CARE_REQUEST_PHRASES: tuple[str, ...] = (
     "changed my (?:email|password|details)",
     "i need",
     "need (?:help|to know|some|a|an|my|your)",
+)
+
+# -- What a brand reply does (text_signals.brand_reply_act) ----------------------------
+# Read in order: pleasantries and sympathy are taken out first (they carry no answer),
+# then a reply that asks, passes feedback on or promises is that; one with words left
+# over is an answer in public (METRICS.md: "a concrete public answer or explanation").
+
+# Courtesy without substance: greetings, thanks, closers, offers to help later.
+PLEASANTRY_PHRASES: tuple[str, ...] = (
+    "(?:hi|hey|hello|howdy|good (?:morning|afternoon|evening)) (?:there|again|all|everyone)?",
+    "(?:thanks|thank you|thx|ty|cheers)(?: so much| very much| again)?(?: for [a-z' ]{1,40}?"
+    "(?:reaching out|getting in touch|contacting us|letting us know|the (?:heads up|update|"
+    "info|information|feedback|kind words|shout ?out|love|patience)|your (?:patience|"
+    "understanding|feedback|kind words|message|tweet|time|support|business|reply)|"
+    "following up|sharing|checking|asking|that|this))?",
+    "(?:you're|you are|you're very|you are very|you're most|you are most|you're so) welcome",
+    "(?:no problem|no worries|anytime|any time|my pleasure|our pleasure|happy to help|"
+    "glad to help|glad we could help|here to help|here for you|we're here for you)",
+    "(?:we're|we are|i'm|i am|so) (?:glad|happy|thrilled|delighted|pleased) (?:to hear|"
+    "you|that|it|we|everything)[a-z' ]{0,40}",
+    "(?:great|glad|good|awesome) to hear[a-z' ]{0,40}",
+    "(?:have|enjoy) (?:a|an|the|your) (?:great|good|nice|wonderful|lovely|awesome|fantastic|"
+    "safe|amazing)? ?(?:day|night|evening|weekend|week|flight|trip|time|one|holiday|meal)",
+    "take care",
+    "(?:please )?(?:let us know|reach (?:back )?out|tweet us|don't hesitate to (?:reach|"
+    "contact|tweet|let)|feel free to (?:reach|contact|tweet|let))[a-z' ]{0,30}(?:if|should|"
+    "whenever|any ?time)[a-z' ]{0,50}(?:questions?|help|assistance|anything|need us|concerns?|"
+    "else|further)",
+    "(?:is there )?anything else (?:we|i) (?:can|could|may) (?:help|assist|do)[a-z ]{0,20}[?]?",
+    "(?:we're|we are) (?:just )?a tweet away",
+    "(?:we|i)(?:'d| would)? (?:be )?(?:happy|glad|love) to (?:help|assist|look into this)",
+    "(?:we|i) (?:want|wanna) to help",
+    "(?:let's|let us) (?:take a look|look into this|get this sorted|investigate)",
+    "(?:we|i) understand",
+    "if (?:we|i) can (?:be of )?(?:any |further )?(?:assistance|help)[a-z' ,]{0,60}",
+    "(?:it was|it's been|it has been) (?:a|our|my) (?:pleasure|privilege)[a-z' ]{0,40}",
+    "(?:we're|we are|i'm|i am) (?:happy|glad|here) to (?:help|assist)[a-z' ]{0,40}",
+    "(?:we'd|we would|i'd|i would) (?:love|like) to (?:help|assist)",
+    "(?:thank you|thanks) for (?:your |the )?(?:patience|waiting)",
+    "(?:my|our) apologies for the (?:long )?(?:delay|wait)[a-z' ,]{0,30}",
+    "(?:we|i) (?:apologi[sz]e|are sorry|'re sorry) for the (?:long )?(?:delay|wait)[a-z' ]{0,20}",
+    "as you (?:can|may) imagine[a-z' ,]{0,40}",
+    "congratulations on [a-z' ]{1,30}",
+    "(?:hope|i hope) (?:this|that) helps",
+    "(?:please )?let (?:us|me) know (?:the results?|how (?:it|that|this) goes|how you get on|"
+    "if (?:this|that|it|these) (?:helps?|works?|does the trick)|if the (?:issue|problem) "
+    "(?:persists|continues)[a-z' ]{0,40})",
+)
+
+# The reply asks the customer for something: a clarifying question or details.
+ASK_PHRASES: tuple[str, ...] = (
+    "(?:could|can|would|will) (?:you|u) (?:please )?(?:tell|let us know|confirm|share|"
+    "provide|send|clarify|explain|describe|check|give us|elaborate|advise)",
+    "(?:please|pls|kindly) (?:confirm|provide|share|send|tell us|let us know|clarify|advise|"
+    "tell me|let me know)",
+    "let us know (?:which|what|the|your|if|how|when|where|whether|more)",
+    "(?:what|which) (?:version|model|device|ios|browser|app|os|error)",
+    "(?:do|did|are|have|has|is|does) (?:you|u|this|it) [a-z' ]{1,40}[?]",
+)
+
+# The reply only passes the customer's point on, or says it heard it.
+FEEDBACK_ONLY_PHRASES: tuple[str, ...] = (
+    "(?:pass|passed|passing|share|shared|sharing|forward|forwarded|send|sent|relay|relayed|"
+    "note|noted) (?:your|this|the|that|these|those|all)? ?(?:feedback|comments?|suggestions?|"
+    "thoughts|concerns?|request|idea|ideas|input) (?:on|along|with|to)?",
+    "(?:we'll|we will|we've|we have|i'll|i will) (?:make sure to )?(?:let|tell) the "
+    "(?:team|teams|relevant team)",
+    "(?:we|i) hear you",
+    "(?:let|tell|told|informed|let's let) (?:our|the) (?:team|teams|relevant team)",
+    "(?:your )?feedback (?:is|has been) (?:noted|passed|shared|forwarded|appreciated)",
+    "(?:we|i)(?:'ve| have)? (?:made a note|taken note|noted)",
+)
+
+# The reply promises to act, or says it is on it, with nothing concrete yet.
+PROMISE_PHRASES: tuple[str, ...] = (
+    "(?:we're|we are|i'm|i am|team is|teams are|they are|they're) (?:currently |actively )?"
+    "(?:looking into|investigating|working on|working to|working hard|reviewing|aware)",
+    "(?:will|'ll) (?:follow up|be in touch|get back|reach out to you|research|look into|"
+    "investigate|keep you (?:posted|updated)|update you|contact you|call you)",
+    "(?:we|i) hope to",
+    "(?:as soon as|asap)",
+    "one moment",
+    "(?:let|allow) me (?:check|look|see)",
 )

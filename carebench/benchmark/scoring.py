@@ -239,6 +239,7 @@ def _brand_signal_columns(texts: pd.Series) -> pd.DataFrame:
             "addresses_by_name": text_signals.addresses_by_name(given),
             "agent_signature": text_signals.agent_signature(given),
             "answer_kind": text_signals.brand_answer_kind(given),
+            "reply_act": text_signals.brand_reply_act(given),
         },
         index=texts.index,
     )
@@ -377,23 +378,20 @@ def _customer_turn_signals(turns: pd.DataFrame) -> pd.DataFrame:
 def _outcomes(turns: pd.DataFrame, conversations: pd.DataFrame) -> pd.DataFrame:
     """The public outcome of each conversation and when it was reached.
 
-    Rules, first match wins (METRICS.md, "Resolution"); a customer *signal* is a
-    customer turn after the brand's first reply that says solved (positive), the problem
-    persists (negative), or thanks (positive only when the brand turn before it did
-    not deflect: thanks for "please DM us" is politeness, not a resolution):
+    Each turn is modelled first: what the brand's reply does (`answer_kind`: a fix or
+    "cannot help"; `reply_act`: asks, passes feedback on, promises, answers; and whether
+    it deflects) and what the customer's turn says (`customer_signal`: solved, problem,
+    thanks). A customer *signal* is a customer turn after the brand's first reply that
+    says solved (positive), the problem persists or objects (negative), or thanks
+    (positive only when the brand turn before it answered in public: thanks for "please
+    DM us" or for sympathy is politeness, not a resolution). A brand *answer* is a reply
+    that states a fix or answers in public without deflecting.
 
-    1. no reply from the brand -> `unanswered`;
-    2. the last signal comes after the brand's last reply -> `resolved` if positive,
-       `unresolved` if negative;
-    3. the brand's last reply says it cannot help and offers no route -> `unresolved`;
-    4. the last signal (before the brand's last reply) is positive -> `resolved`;
-    5. the brand's last reply deflects -> `unknown` (the case went private);
-    6. the brand stated a concrete fix or answer after the last negative signal
-       (and its last reply does not deflect) -> `resolved`;
-    7. otherwise -> `unknown`.
+    The rule table below decides, first match wins (METRICS.md, "Resolution" and its
+    reading guide); the same table names each conversation's `outcome_reason`.
 
     resolved_at is the turn that signals the resolution (the customer's positive
-    signal, or the brand's fix in rule 6).
+    signal, or the brand's answer).
     """
     # Turns come grouped by conversation, in time order: each conversation is a run of
     # rows, and every figure below is a reduction over runs (numpy `reduceat`) or a
@@ -409,7 +407,10 @@ def _outcomes(turns: pd.DataFrame, conversations: pd.DataFrame) -> pd.DataFrame:
     is_customer = turns["is_customer_turn"].to_numpy(dtype=bool)[rows]
     deflects = turns["deflects"].to_numpy(dtype=bool)[rows]
     kind = _equals_of(turns["answer_kind"].iloc[rows], ("fix", "cannot_help"))
-    signal = _equals_of(turns["customer_signal"].iloc[rows], ("solved", "problem", "thanks"))
+    act = _equals_of(turns["reply_act"].iloc[rows], ("asks", "feedback", "promise", "answer"))
+    signal = _equals_of(
+        turns["customer_signal"].iloc[rows], ("persists", "solved", "problem", "thanks")
+    )
     # Epoch seconds: plain floats, with inf and NaN for "none".
     t = epoch_seconds(turns["created_at"].iloc[rows]).to_numpy()
 
@@ -421,29 +422,50 @@ def _outcomes(turns: pd.DataFrame, conversations: pd.DataFrame) -> pd.DataFrame:
         """Per run, the earliest time of its `mask` rows (inf when none)."""
         return np.minimum.reduceat(np.where(mask, t, np.inf), starts) if len(rows) else t
 
+    # A public answer: a fix or a statement, not a deflection.
+    answers = is_brand & (kind["fix"] | act["answer"]) & ~deflects
     first_brand_at = first_time_where(is_brand)
     # The brand turn before each customer turn (running maximum of brand rows, kept
-    # only within the run): did it deflect?
+    # only within the run): did it answer?
     prev_brand = np.maximum.accumulate(np.where(is_brand, at, -1)) if len(rows) else at
     has_prev = prev_brand >= starts[run]
-    after_plain_reply = has_prev & ~deflects[np.maximum(prev_brand, 0)]
+    after_answer = has_prev & answers[np.maximum(prev_brand, 0)]
+    # A problem described in reply to the brand's question is an answer to it, not an
+    # objection ("I can't say for sure, it started with iOS 11"); "still not working" is.
+    after_question = has_prev & act["asks"][np.maximum(prev_brand, 0)]
     polarity = np.select(
-        [signal["solved"], signal["problem"], signal["thanks"] & after_plain_reply],
-        [1, -1, 1],
+        [
+            signal["persists"],
+            signal["solved"],
+            signal["problem"] & ~after_question,
+            signal["thanks"] & after_answer,
+        ],
+        [-1, 1, -1, 1],
         default=0,
     )
     after_first = t > first_brand_at[run]
     is_signal = is_customer & after_first & (polarity != 0)
     last_signal = last_where(is_signal)
     negative = is_signal & (polarity < 0)
-    # Per run, the latest negative signal (-inf when none: every fix comes after it).
+    # Per run, the latest negative signal (-inf when none: every answer comes after it).
     last_negative_at = (
         np.maximum.reduceat(np.where(negative, t, -np.inf), starts) if len(rows) else t
     )
-    fixes = is_brand & kind["fix"] & ~deflects
-    fixes_after = fixes & (t > last_negative_at[run])
-    fix_time = first_time_where(fixes_after)
+    later = t > last_negative_at[run]
+    fix_time = first_time_where(answers & later)
+    deflect_after_negative = first_time_where(is_brand & deflects & later)
     last_brand = last_where(is_brand)
+    # The brand's last reply with substance (courtesy-only replies are skipped).
+    substantive = is_brand & (
+        deflects
+        | kind["fix"]
+        | kind["cannot_help"]
+        | act["asks"]
+        | act["feedback"]
+        | act["promise"]
+        | act["answer"]
+    )
+    last_substance = last_where(substantive)
 
     # Per conversation, in the order of `conversations` (each has a run: its root).
     index = conversations.index
@@ -462,8 +484,18 @@ def _outcomes(turns: pd.DataFrame, conversations: pd.DataFrame) -> pd.DataFrame:
     brand_row = np.maximum(last_brand, 0)
     last_at = per_conversation(np.where(has_brand, t[brand_row], np.nan), np.nan)
     last_cannot_help = per_conversation(has_brand & kind["cannot_help"][brand_row], False)
-    last_deflects = per_conversation(has_brand & deflects[brand_row], False)
+    has_substance = last_substance >= 0
+    sub_row = np.maximum(last_substance, 0)
+
+    def last_act(mask: np.ndarray) -> np.ndarray:
+        return per_conversation(has_substance & mask[sub_row], False)
+
+    last_deflects = last_act(deflects)
+    last_open = last_act(
+        (act["asks"] | act["promise"] | act["feedback"]) & ~kind["fix"] & ~act["answer"]
+    )
     fix_at = per_conversation(np.where(np.isinf(fix_time), np.nan, fix_time), np.nan)
+    routed_after = per_conversation(np.isfinite(deflect_after_negative), False)
     answered = conversations["answered"].to_numpy(dtype=bool)
     signal_after_last = sig_at > last_at
     has_fix = ~np.isnan(fix_at)
@@ -479,16 +511,26 @@ def _outcomes(turns: pd.DataFrame, conversations: pd.DataFrame) -> pd.DataFrame:
         (
             signal_after_last & (sig_pol < 0),
             "unresolved",
-            "the customer's last word, after the brand's last reply, says it persists",
+            "the customer's last word, after the brand's last reply, objects",
         ),
         (
             last_cannot_help & ~last_deflects,
             "unresolved",
             "the brand says it cannot help and offers no route",
         ),
+        (
+            (sig_pol < 0) & ~has_fix & ~routed_after,
+            "unresolved",
+            "the customer objected; the brand's later replies did not answer it",
+        ),
         (sig_pol > 0, "resolved", "the customer said it is solved"),
         (last_deflects, "unknown", "moved to a private channel, no public signal after"),
-        (has_fix, "resolved", "the brand gave a concrete fix, no objection after"),
+        (
+            last_open,
+            "unknown",
+            "the brand asked, promised or passed it on; nothing public after",
+        ),
+        (has_fix, "resolved", "the brand answered in public, no objection after"),
     ]
     fallback = "nothing in public tells either way"
     # Outcomes as codes into `names`: a Python str per conversation is slow to make.

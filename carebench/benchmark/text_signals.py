@@ -96,6 +96,16 @@ _FIX_STEP = _phrase_regex(lexicon.FIX_STEP_PHRASES)
 _FIX_PUBLIC = _phrase_regex(lexicon.FIX_DONE_PHRASES + lexicon.FIX_STEP_PHRASES)
 _FIX_LINK = _phrase_regex(lexicon.FIX_LINK_PHRASES)
 _CARE = _phrase_regex(lexicon.CARE_REQUEST_PHRASES)
+_COURTESY = _phrase_regex(lexicon.PLEASANTRY_PHRASES + lexicon.EMPATHY_PHRASES)
+_ASK = "[?]|" + _phrase_regex(lexicon.ASK_PHRASES)
+_FEEDBACK_ONLY = _phrase_regex(lexicon.FEEDBACK_ONLY_PHRASES)
+_PROMISE = _phrase_regex(lexicon.PROMISE_PHRASES)
+# A reply with fewer words than this left once courtesy is taken out says nothing more.
+ANSWER_MIN_WORDS = 6
+# The sentence (or clause) that carries a link, and the words a reply must still hold
+# without it for the link to be a supplement to an answer rather than the whole reply.
+_LINK_SENTENCE = "[^.!?]*<LINK>[^.!?]*[.!?]?"
+SUPPLEMENTED_MIN_WORDS = 16
 
 # Name forms on the original-case text (greeting words case-insensitive, the name
 # capitalised): "Hi Sarah", "Thanks, Tom!"; "Colton, we're glad"; "Here to help, Rajshree."
@@ -239,7 +249,16 @@ def _channel_flags(
     # A link pointer needs a link: test the pointer only where there is one.
     linked = _has(text, "<LINK>") & ~named
     pointer = _has_where(text, linked, _WEB_LINK_POINTER)
-    link_only = pointer & ~_has_where(text, pointer, _FIX_PUBLIC)
+    # The fix phrases as the answer-kind reads them: "you can find tips here: <link>" or
+    # "follow the steps in this link" is no step in public (`lexicon.FIX_EXCEPTIONS`).
+    fixable = _without(text, _FIX_EXCEPTION, exceptions)
+    link_only = pointer & ~_has_where(fixable, pointer, _FIX_PUBLIC)
+    # A link that supplements a public answer is not a deflection (METRICS.md's reading
+    # guide): with the link's sentence and the courtesy taken out, words still left.
+    rows = np.flatnonzero(link_only)
+    if len(rows):
+        words = _substance_words(text.take(rows))
+        link_only[rows[words >= SUPPLEMENTED_MIN_WORDS]] = False
     flags["web"] = flags["web"] | link_only
     return flags
 
@@ -446,7 +465,7 @@ def customer_signal(texts: TextInput) -> pd.Series:
     -------
     pd.Series
         dtype ``string``, aligned on ``texts.index``, the first that applies of:
-        ``"problem"`` when the text contains a phrase from
+        ``"persists"`` when the text contains a phrase from
         `lexicon.PROBLEM_PERSISTS_PHRASES` ("still not working", "didn't help",
         "already tried that", "thanks for nothing"); ``"solved"`` for
         `lexicon.SOLVED_PHRASES` ("that worked", "sorted", "all good now") once the
@@ -465,7 +484,7 @@ def customer_signal(texts: TextInput) -> pd.Series:
     thanks = _has(text, _THANKS)
     thanks &= ~_has_where(text, thanks, _THANKS_BLOCKER)
     signal = np.select(
-        [persists, solved, problem, thanks], ["problem", "solved", "problem", "thanks"], ""
+        [persists, solved, problem, thanks], ["persists", "solved", "problem", "thanks"], ""
     )
     return pd.Series(signal, index=given.original.index, dtype="string")
 
@@ -526,3 +545,59 @@ def is_care_request(texts: TextInput) -> pd.Series:
     given = prepare_texts(texts)
     care = _has(given.prepared_array, _any_of("[?]", _CARE))
     return pd.Series(care, index=given.original.index, dtype=bool)
+
+
+def _substance_words(text: pa.Array, courtesy_free: pa.Array | None = None) -> np.ndarray:
+    """Words a reply holds besides courtesy and the sentences that carry its links.
+
+    What is left is what the reply says in public itself: a reply that only wraps a link
+    in thanks and apologies holds none. (Tokens such as <LINK> are upper-case: not words.)
+    """
+    rest = courtesy_free
+    if rest is None:
+        rest = pc.replace_substring_regex(text, pattern=_COURTESY, replacement=" ")
+    linked = pc.match_substring(rest, "<LINK>")
+    rest = rewrite_where(
+        rest,
+        linked,
+        lambda t: pc.replace_substring_regex(t, pattern=_LINK_SENTENCE, replacement=" "),
+    )
+    return pc.count_substring_regex(rest, pattern="[a-z0-9']+").to_numpy(zero_copy_only=False)
+
+
+def brand_reply_act(texts: TextInput) -> pd.Series:
+    """What a brand reply does besides deflecting: asks, passes on, promises or answers.
+
+    Parameters
+    ----------
+    texts : pd.Series
+        Brand post texts; missing values count as empty text.
+
+    Returns
+    -------
+    pd.Series
+        dtype ``string``, aligned on ``texts.index``. Courtesy is taken out first
+        (`lexicon.PLEASANTRY_PHRASES` and `lexicon.EMPATHY_PHRASES`: greetings, thanks,
+        "glad to hear", "let us know if you need anything", apologies); then the first
+        that applies of: ``"asks"``, what is left asks something (a question mark, or
+        `lexicon.ASK_PHRASES` such as "could you confirm", "which version");
+        ``"feedback"``, it only passes the point on (`lexicon.FEEDBACK_ONLY_PHRASES`,
+        "we'll pass your feedback on", "we hear you"); ``"promise"``, it says it is on
+        it with nothing concrete yet (`lexicon.PROMISE_PHRASES`, "we're looking into
+        it", "we'll follow up"); ``"answer"``, at least `ANSWER_MIN_WORDS` words are
+        left besides the sentences that carry a link: a statement in public (a link
+        wrapped in thanks is no answer); otherwise ``""`` (courtesy only). Whether the reply
+        also deflects is `deflection_channels`' to say; the outcome rules read both.
+    """
+    given = prepare_texts(texts)
+    rest = pc.replace_substring_regex(given.prepared_array, pattern=_COURTESY, replacement=" ")
+    asks = _has(rest, _ASK)
+    feedback = _has(rest, _FEEDBACK_ONLY)
+    promise = _has(rest, _PROMISE)
+    words = _substance_words(given.prepared_array, rest)
+    act = np.select(
+        [asks, feedback, promise, words >= ANSWER_MIN_WORDS],
+        ["asks", "feedback", "promise", "answer"],
+        "",
+    )
+    return pd.Series(act, index=given.original.index, dtype="string")

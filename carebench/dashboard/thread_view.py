@@ -44,6 +44,7 @@ KIND_COLOURS: dict[str, str] = {
     "template": "#fff3bf",
     "solved": "#d3f9d8",
     "problem": "#ffc9c9",
+    "persists": "#ffc9c9",
     "fix": "#d3f9d8",
     "cannot_help": "#ffc9c9",
     "thanks": "#f1f3f5",
@@ -382,7 +383,12 @@ def annotate_thread(
         elif role == "customer":
             signal = _text(turn.get("customer_signal"))
             if signal:
-                label = {"solved": "says it is solved", "problem": "problem", "thanks": "thanks"}
+                label = {
+                    "solved": "says it is solved",
+                    "persists": "says it persists",
+                    "problem": "problem",
+                    "thanks": "thanks",
+                }
                 badges.append(Badge(signal, label.get(signal, signal)))
         annotated.append(
             AnnotatedTurn(
