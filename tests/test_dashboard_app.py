@@ -29,7 +29,16 @@ from carebench.synthetic import generate
 
 APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
 PAGES = "carebench/dashboard/pages"
-PAGE_FILES = ("scorecard", "speed", "deflection", "templates", "conversations", "trends", "data")
+PAGE_FILES = (
+    "scorecard",
+    "speed",
+    "deflection",
+    "templates",
+    "conversations",
+    "trends",
+    "measure",
+    "data",
+)
 TIMEOUT = 60
 
 
