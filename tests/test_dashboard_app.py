@@ -29,7 +29,16 @@ from carebench.synthetic import generate
 
 APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
 PAGES = "carebench/dashboard/pages"
-PAGE_FILES = ("scorecard", "speed", "deflection", "templates", "conversations", "trends", "data")
+PAGE_FILES = (
+    "scorecard",
+    "speed",
+    "deflection",
+    "templates",
+    "conversations",
+    "trends",
+    "measure",
+    "data",
+)
 TIMEOUT = 60
 
 
@@ -125,6 +134,28 @@ def test_scorecard_tiles_show_the_scorecard_figures(store: Path):
         agg.ranking(card.reset_index(), agg.TILE_METRICS[0], focus)["Brand"]
     )
     assert set(ranked["n"]) <= set(card["ttfr_median_seconds_n"].astype(int))
+
+
+def test_the_resolution_tile_shows_the_unresolved_and_unknown_shares(store: Path):
+    at = run_page("scorecard")
+    filters = current_filters(at)
+    card = expected_card(store, filters).set_index("brand").loc[filters.focus]
+    expected = " · ".join(
+        f"{outcome} {card[column] * 100:.0f}%"
+        for outcome, column in (
+            ("resolved", "resolution_rate"),
+            ("unresolved", "unresolved_share"),
+            ("unknown", "unknown_share"),
+        )
+    )
+    assert expected in [m.value for m in at.markdown]
+    # Ranked by resolution, the table (and its CSV) carries the other two shares.
+    at.selectbox(key="scorecard_metric").set_value("Resolved in public").run()
+    ranked = at.dataframe[0].value.set_index("Brand")
+    assert ranked.loc[filters.focus, "Unknown (%)"] == pytest.approx(card["unknown_share"] * 100)
+    assert ranked.loc[filters.focus, "Unresolved (%)"] == pytest.approx(
+        card["unresolved_share"] * 100
+    )
 
 
 def test_lower_is_better_metrics_invert_the_delta_colour():

@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 from carebench.benchmark.anonymise import pseudonymise_ids
 from carebench.benchmark.quality import quality_score
 from carebench.dashboard import data as dashboard_data
+from carebench.dashboard.escaping import md
 from carebench.dashboard.thread_view import ThreadFilter, duration, select_conversations
 from carebench.ingest import import_twcs_files
 from carebench.store import Store
@@ -139,6 +140,16 @@ def test_opening_a_thread_shows_its_annotations(store: Path):
     assert f"outcome **{chosen['outcome']}**" in summary
 
 
+def test_an_open_thread_shows_each_label_with_its_reason(store: Path):
+    at = open_page()
+    open_thread(at, HOSTILE_ID)
+    row = view_conversations(store, at).set_index("conversation_id").loc[HOSTILE_ID]
+    assert row["deflected"] and row["outcome_reason"]
+    captions = [c.value for c in at.caption]
+    expected = f"{row['outcome']}: {row['outcome_reason']}; deflected at first reply to DM"
+    assert "Labels: " + md(expected) in captions
+
+
 def test_post_text_is_never_markup(store: Path):
     at = open_page()
     shown = open_thread(at, HOSTILE_ID)
@@ -215,6 +226,14 @@ def test_the_gallery_ranks_by_quality(store: Path):
     assert worst["quality"].min() == pytest.approx(scores.min())
     assert best["quality"].min() >= worst["quality"].max()
     assert (shown["why"].str.len() > 0).all()
+    # Each label with its reason: the outcome with the rule that set it, deflection with
+    # its channels.
+    rows = own.set_index("conversation_id").loc[shown["conversation_id"]]
+    for labels, outcome, reason, deflected in zip(
+        shown["labels"], rows["outcome"], rows["outcome_reason"], rows["deflected"], strict=True
+    ):
+        assert labels.startswith(f"{outcome}: {reason}") and reason
+        assert ("deflected " in labels) == bool(deflected)
     # Each gallery thread can be read in place.
     assert len(at.html) >= 1 + 6
 

@@ -214,6 +214,45 @@ def test_ranking_puts_the_best_first_and_judges_each_gap_by_interval_overlap():
     assert table.loc["Fast", "Median first response (min)"] == 2.0  # display units
 
 
+def outcome_card() -> pd.DataFrame:
+    """Brand A: 100 answered care requests, 31 resolved, 9 unresolved, 60 unknown."""
+    card = pd.DataFrame({"brand": ["A", "B"], "conversations": [150, 80]})
+    card["small_sample"] = False
+    for column, hits in (
+        ("resolution_rate", (31, 40)),
+        ("unresolved_share", (9, 20)),
+        ("unknown_share", (60, 20)),
+    ):
+        card[column] = [h / 100 for h in hits]
+        card[f"{column}_low"] = card[column] - 0.05
+        card[f"{column}_high"] = card[column] + 0.05
+        card[f"{column}_n"] = 100
+    return card
+
+
+def test_the_resolution_tile_says_how_much_nothing_in_public_settles():
+    shares = agg.outcome_split(outcome_card(), "A")
+    assert [s.outcome for s in shares] == ["resolved", "unresolved", "unknown"]
+    assert agg.outcome_split_text(shares) == "resolved 31% · unresolved 9% · unknown 60%"
+    detail = agg.outcome_split_intervals(shares)
+    assert "unknown 60.0% (55.0% – 65.0%)" in detail and "of 100 answered care" in detail
+    # A brand with no figures says so instead of failing.
+    missing = agg.outcome_split(outcome_card(), "Nobody")
+    assert agg.outcome_split_text(missing) == "resolved — · unresolved — · unknown —"
+
+
+def test_the_resolution_ranking_carries_the_unresolved_and_unknown_shares():
+    metric = agg.METRIC_BY_COLUMN["resolution_rate"]
+    table = agg.ranking(outcome_card(), metric, "A").set_index("Brand")
+    assert table.loc["A", "Unresolved (%)"] == pytest.approx(9.0)
+    assert table.loc["A", "Unknown (%)"] == pytest.approx(60.0)
+    assert table.loc["B", "Unknown (%)"] == pytest.approx(20.0)
+    # Other metrics' rankings stay as they were.
+    speed = agg.METRIC_BY_COLUMN["ttfr_median_seconds"]
+    other = agg.ranking(card_of({"A": (60, 50, 70)}, speed.column), speed, "A")
+    assert "Unknown (%)" not in other.columns
+
+
 def test_for_rates_higher_is_better():
     assert agg.verdict(0.8, 0.9, 0.5, 0.6, "higher") == "better (real)"
     assert agg.verdict(0.8, 0.9, 0.5, 0.6, "lower") == "worse (real)"

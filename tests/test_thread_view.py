@@ -17,6 +17,7 @@ from carebench.dashboard.thread_view import (
     duration,
     empathy_spans,
     hedging_spans,
+    label_reasons,
     name_spans,
     segments,
     select_conversations,
@@ -227,3 +228,55 @@ def test_the_thread_index_finds_the_same_turns_as_a_scan(analysis):
         pd.testing.assert_frame_equal(found, thread_of(analysis.turns, "twitter", conversation_id))
     assert len(index.positions("twitter", "404")) == 0
     assert len(index.positions("bluesky", "1")) == 0
+
+
+# -- why each label ---------------------------------------------------------------------
+
+
+def labelled(**columns) -> pd.DataFrame:
+    base = {
+        "outcome": ["resolved", "unknown", "unanswered"],
+        "outcome_reason": [
+            "the brand gave a concrete fix, no objection after",
+            "moved to a private channel, no public signal after",
+            "no reply from the brand",
+        ],
+        "answered": [True, True, False],
+        "deflected": [False, True, False],
+        "first_touch_deflection": [False, True, False],
+        "deflection_channels": [None, "dm;phone", None],
+    }
+    return pd.DataFrame({**base, **columns})
+
+
+def test_each_label_says_what_set_it():
+    reasons = label_reasons(labelled()).tolist()
+    assert reasons == [
+        "resolved: the brand gave a concrete fix, no objection after; "
+        "not deflected: no reply sends the customer elsewhere",
+        "unknown: moved to a private channel, no public signal after; "
+        "deflected at first reply to DM, phone",
+        "unanswered: no reply from the brand",
+    ]
+    later = labelled(first_touch_deflection=[False, False, False])
+    assert label_reasons(later).iloc[1].endswith("deflected later in the thread to DM, phone")
+
+
+def test_labels_of_an_analysis_without_reasons_show_the_outcome_alone():
+    frame = labelled().drop(columns=["outcome_reason"])
+    assert label_reasons(frame).iloc[2] == "unanswered"
+
+
+def test_the_analysis_gives_every_conversation_a_labelled_reason():
+    conversations = analyse(
+        make_posts(
+            [
+                (1, None, "cust", "customer", 0, "@Air my bag is lost"),
+                (2, 1, "Air", "brand", 10, "@cust Sorry! Please DM us your booking ref."),
+            ]
+        )
+    ).conversations
+    (reason,) = label_reasons(conversations).tolist()
+    outcome = conversations["outcome"].iloc[0]
+    assert reason.startswith(f"{outcome}: {conversations['outcome_reason'].iloc[0]}")
+    assert "deflected at first reply to DM" in reason

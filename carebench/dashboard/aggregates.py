@@ -214,6 +214,73 @@ def kpi_tiles(
     return tiles
 
 
+# The answered care requests the resolution rate is over, split by public outcome: the
+# rate alone hides how many cases nothing in public settles (`unknown`).
+OUTCOME_SPLIT: tuple[tuple[str, str], ...] = (
+    ("resolved", "resolution_rate"),
+    ("unresolved", "unresolved_share"),
+    ("unknown", "unknown_share"),
+)
+
+
+@dataclass(frozen=True)
+class Share:
+    """One outcome's share of a brand's answered care requests, with its 95% interval."""
+
+    outcome: str
+    value: float
+    low: float
+    high: float
+    n: int
+
+
+def outcome_split(card: pd.DataFrame, brand: str) -> tuple[Share, ...]:
+    """A brand's resolved, unresolved and unknown shares of its answered care requests.
+
+    NaN shares (and n = 0) when the brand is not in the scorecard or has no answered
+    care request.
+    """
+    rows = card[card["brand"] == brand]
+    shares = []
+    for outcome, column in OUTCOME_SPLIT:
+        if rows.empty:
+            shares.append(Share(outcome, math.nan, math.nan, math.nan, 0))
+            continue
+        row = rows.iloc[0]
+        shares.append(
+            Share(
+                outcome,
+                float(row[column]),
+                float(row[f"{column}_low"]),
+                float(row[f"{column}_high"]),
+                int(row[f"{column}_n"]),
+            )
+        )
+    return tuple(shares)
+
+
+def _whole_percent(value: float) -> str:
+    return "—" if math.isnan(value) else f"{value * 100:.0f}%"
+
+
+def outcome_split_text(shares: Sequence[Share]) -> str:
+    """The line beside the resolution tile's rate: "resolved 31% · unresolved 9% ·
+    unknown 60%". Whole percents: the tile is read across a room, and the intervals are
+    wider than a decimal anyway."""
+    return " · ".join(f"{s.outcome} {_whole_percent(s.value)}" for s in shares)
+
+
+def outcome_split_intervals(shares: Sequence[Share]) -> str:
+    """Each share with its 95% interval and the n they share, for the tile's tooltip."""
+    n = shares[0].n if shares else 0
+    parts = [
+        f"{s.outcome} {format_value(s.value, 'share')} "
+        f"({format_value(s.low, 'share')} – {format_value(s.high, 'share')})"
+        for s in shares
+    ]
+    return f"{'; '.join(parts)}; of {n:,} answered care requests."
+
+
 def verdict(low: float, high: float, focus_low: float, focus_high: float, better: Better) -> str:
     """Is a brand really ahead of or behind the focus brand? Judged by interval overlap.
 
@@ -256,6 +323,15 @@ def ranking(card: pd.DataFrame, metric: Metric, focus: str | None) -> pd.DataFra
     for name in ("value", "low", "high"):
         frame[name] = [display_value(float(v), metric.unit) for v in frame[name]]
     unit = "min" if metric.unit == "minutes" else "%"
+    # Beside the resolution rate, the rest of its denominator: unresolved and unknown.
+    split = [
+        (f"{outcome.capitalize()} (%)", column)
+        for outcome, column in OUTCOME_SPLIT
+        if column != metric.column and metric.column == "resolution_rate"
+    ]
+    for label, share in split:
+        values = card.loc[frame.index, share]
+        frame[label] = [display_value(float(v), "share") for v in values]
     return frame.rename(
         columns={
             "rank": "Rank",
@@ -276,6 +352,7 @@ def ranking(card: pd.DataFrame, metric: Metric, focus: str | None) -> pd.DataFra
             "95% low",
             "95% high",
             "n",
+            *(label for label, _ in split),
             "vs focus brand",
             "Small sample",
         ]

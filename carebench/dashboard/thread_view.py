@@ -609,3 +609,49 @@ def find_conversation(
     if platform:
         keep &= conversations["platform"].astype("string") == platform
     return conversations[keep.fillna(False).to_numpy(dtype=bool)]
+
+
+# -- why each label -------------------------------------------------------------------------
+
+# Channel names as a reader says them (the analysis stores them `;`-joined).
+CHANNEL_WORDS: dict[str, str] = {
+    "dm": "DM",
+    "phone": "phone",
+    "email": "e-mail",
+    "web": "web / form",
+    "store": "store",
+    "other_account": "another account",
+}
+
+
+def label_reasons(conversations: pd.DataFrame) -> pd.Series:
+    """Each conversation's outcome and deflection labels with what set them, `; `-joined.
+
+    E.g. "resolved: the brand gave a concrete fix, no objection after; deflected at
+    first reply to DM, phone". The outcome's reason is the analysis' `outcome_reason`
+    (the rule that fired, see `scoring._outcomes`); a trainer can then tell a label
+    the rules earned from one they guessed. Empathy and templates are in
+    `quality_reasons`. An analysis without `outcome_reason` shows the outcome alone.
+    A loop per row: meant for the few conversations a page shows.
+    """
+    c = conversations
+    outcome = c["outcome"].astype("string").fillna("")
+    if "outcome_reason" in c:
+        why = c["outcome_reason"].astype("string").fillna("")
+    else:
+        why = pd.Series("", index=c.index, dtype="string")
+    answered = c["answered"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    deflected = c["deflected"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    first = c["first_touch_deflection"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    channels = c["deflection_channels"].astype("string").fillna("")
+    rows = []
+    for i, (label, reason, lists) in enumerate(zip(outcome, why, channels, strict=True)):
+        parts = [f"{label}: {reason}" if reason else label] if label else []
+        if deflected[i]:
+            named = ", ".join(CHANNEL_WORDS.get(x, x) for x in str(lists).split(";") if x)
+            when = "at first reply" if first[i] else "later in the thread"
+            parts.append(f"deflected {when}" + (f" to {named}" if named else ""))
+        elif answered[i]:
+            parts.append("not deflected: no reply sends the customer elsewhere")
+        rows.append("; ".join(parts))
+    return pd.Series(rows, index=c.index, dtype="string")

@@ -20,6 +20,7 @@ from carebench.dashboard.thread_view import (
     conversation_list,
     duration,
     find_conversation,
+    label_reasons,
     select_conversations,
     template_sizes,
     thread_html,
@@ -132,6 +133,7 @@ def show_thread(view: View, platform: str, conversation_id: str, key: str) -> No
     st.markdown(" · ".join(facts))
     if reasons:
         st.caption("Why: " + md(reasons))
+    st.caption("Labels: " + md(label_reasons(row).iloc[0]))
     sizes = _sizes(view.version, view.analysis.turns, view.analysis.templates)
     index = _index(view.version, view.filters.anonymise, view.analysis.turns)
     thread = view.analysis.turns.iloc[index.positions(platform, conversation_id)]
@@ -255,6 +257,7 @@ column_config: dict[str, Any] = {
     "opened": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
     "first post": st.column_config.TextColumn(width="large"),
     "why": st.column_config.TextColumn(width="large"),
+    "labels": st.column_config.TextColumn(width="large"),
     "quality": st.column_config.ProgressColumn(min_value=0, max_value=100, format="%.0f"),
 }
 if listed.empty:
@@ -322,6 +325,7 @@ else:
     summary = shown[
         ["side", "rank", "brand", "conversation_id", "opened_at", "quality", "reasons"]
     ].rename(columns={"opened_at": "opened", "reasons": "why"})
+    summary["labels"] = label_reasons(shown)
     show_table(summary, f"gallery-{gallery_brand}", column_config=column_config)
     for side in ("best", "worst"):
         st.subheader("Best" if side == "best" else "Worst")

@@ -51,6 +51,10 @@ for row in (tiles[:3], tiles[3:]):
                     f"{agg.format_value(tile.peer_median, kind)}. {better} is better."
                 ),
             )
+            if tile.metric.column == "resolution_rate":
+                # The rate alone hides how much of it nothing in public settles.
+                split = agg.outcome_split(card, focus)
+                st.markdown(agg.outcome_split_text(split), help=agg.outcome_split_intervals(split))
             st.caption(f"{interval} · n = {tile.n:,}")
 if not filters.competitors:
     st.caption("No competitors chosen: pick some in the sidebar to see deltas.")
