@@ -191,8 +191,6 @@ def test_validate_says_what_to_do_when_nothing_matches(tmp_path: Path):
 def test_the_published_labels_match_every_conversation_of_their_sources():
     if not (SHARED_DATA / "twcs" / "twcs_head_5k.csv").exists():
         pytest.skip("real data is absent (needs ../shared/data beside the repo)")
-    if not LABELS.exists():
-        pytest.skip("evaluation/labels.jsonl is not built yet")
     result = runner.invoke(
         app, ["validate", str(LABELS), "--data", str(SHARED_DATA), "--split", "test"]
     )

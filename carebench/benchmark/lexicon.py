@@ -204,6 +204,7 @@ STORE_PHRASES: tuple[str, ...] = (
     "branch|gate|restaurant)",
     "airport (?:agent|staff|personnel|team)s?",
     "manager on duty",
+    "(?:return|go back|head back|come back) to the (?:airport|store|shop|branch|restaurant)",
     "(?:reach out to|speak (?:to|with)|talk to|ask|let|contact|address (?:this |it )?with) "
     "(?:the |a |your )?(?:flight attendants?|cabin crew|crew members?|gate agents?|"
     "cafe management|restaurant management|store management)",
