@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,8 +12,10 @@ import pandas as pd
 import pytest
 
 from carebench.errors import DEBUG_ENV_VAR
+from carebench.ingest import import_twcs_files
 from carebench.schema import conform_posts
-from carebench.store import Store
+from carebench.store import DB_ENV_VAR, Store
+from carebench.synthetic import generate
 
 SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 TWCS_DIR = SHARED_DATA / "twcs"
@@ -60,4 +63,22 @@ def twcs_file(name: str) -> Path:
     path = TWCS_DIR / name
     if not path.exists():
         pytest.skip(f"real data {path} is absent (needs ../shared/data beside the repo)")
+    return path
+
+
+def generated_store(folder: Path, posts: int, seed: int) -> Path:
+    """A store in `folder` holding `posts` generated posts (seeded: the same every run)."""
+    csv_path = folder / "generated.csv"
+    generate(csv_path, posts=posts, seed=seed)
+    path = folder / "store.duckdb"
+    with Store(path) as store:
+        import_twcs_files(store, [csv_path])
+    return path
+
+
+def private_copy(store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of `store` for one test, which the dashboard opens through CAREBENCH_DB."""
+    path = tmp_path / "store.duckdb"
+    shutil.copy(store, path)
+    monkeypatch.setenv(DB_ENV_VAR, str(path))
     return path

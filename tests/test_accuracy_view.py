@@ -6,7 +6,6 @@ The figures come from a small CSV fixture in the format `carebench validate -o` 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -16,9 +15,7 @@ from streamlit.testing.v1 import AppTest
 from carebench.benchmark.exports import write_csv
 from carebench.benchmark.validation import validate
 from carebench.dashboard import accuracy
-from carebench.ingest import import_twcs_files
-from carebench.store import Store
-from carebench.synthetic import generate
+from tests.conftest import generated_store, private_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "streamlit_app.py"
@@ -93,21 +90,12 @@ def test_what_validate_writes_is_what_the_page_reads(tmp_path: Path):
 
 @pytest.fixture(scope="module")
 def small_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("measure")
-    csv_path = folder / "small.csv"
-    generate(csv_path, posts=600, seed=5)
-    path = folder / "small.duckdb"
-    with Store(path) as store:
-        import_twcs_files(store, [csv_path])
-    return path
+    return generated_store(tmp_path_factory.mktemp("measure"), posts=600, seed=5)
 
 
 @pytest.fixture
 def store(small_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "store.duckdb"
-    shutil.copy(small_store, path)
-    monkeypatch.setenv("CAREBENCH_DB", str(path))
-    return path
+    return private_copy(small_store, tmp_path, monkeypatch)
 
 
 def open_page(monkeypatch: pytest.MonkeyPatch, published: Path) -> AppTest:

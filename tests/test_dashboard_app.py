@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import re
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -23,9 +22,9 @@ from carebench.dashboard import data as dashboard_data
 from carebench.dashboard.filters import Filters
 from carebench.dashboard.page_guard import PAGE_FAILED
 from carebench.demo import build_demo_store
-from carebench.ingest import import_twcs_files
 from carebench.store import Store
 from carebench.synthetic import generate
+from tests.conftest import generated_store, private_copy
 
 APP = Path(__file__).resolve().parents[1] / "streamlit_app.py"
 PAGES = "carebench/dashboard/pages"
@@ -45,22 +44,13 @@ TIMEOUT = 60
 @pytest.fixture(scope="module")
 def small_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A store of 3,000 generated posts (a dozen brands, two months)."""
-    folder = tmp_path_factory.mktemp("dashboard")
-    csv_path = folder / "small.csv"
-    generate(csv_path, posts=3000, seed=11)
-    path = folder / "small.duckdb"
-    with Store(path) as store:
-        import_twcs_files(store, [csv_path])
-    return path
+    return generated_store(tmp_path_factory.mktemp("dashboard"), posts=3000, seed=11)
 
 
 @pytest.fixture
 def store(small_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A private copy of the small store, opened by the app through CAREBENCH_DB."""
-    path = tmp_path / "store.duckdb"
-    shutil.copy(small_store, path)
-    monkeypatch.setenv("CAREBENCH_DB", str(path))
-    return path
+    return private_copy(small_store, tmp_path, monkeypatch)
 
 
 def run_page(page: str, query: dict[str, str] | None = None) -> AppTest:

@@ -627,7 +627,7 @@ CHANNEL_WORDS: dict[str, str] = {
 def label_reasons(conversations: pd.DataFrame) -> pd.Series:
     """Each conversation's outcome and deflection labels with what set them, `; `-joined.
 
-    E.g. "resolved: the brand gave a concrete fix, no objection after; deflected at
+    E.g. "resolved: the brand answered in public, no objection after; deflected at
     first reply to DM, phone". The outcome's reason is the analysis' `outcome_reason`
     (the rule that fired, see `scoring._outcomes`); a trainer can then tell a label
     the rules earned from one they guessed. Empathy and templates are in
