@@ -1,5 +1,6 @@
 """`python -m carebench` and the `carebench` script run the command line."""
 
+import os
 import sys
 
 
@@ -11,7 +12,11 @@ def run() -> None:
         from carebench.cli import main
     except KeyboardInterrupt:
         print("Interrupted. Nothing was done; the store is unchanged.", file=sys.stderr)
-        sys.exit(130)
+        sys.stderr.flush()
+        # An interrupt that passed through C code run by a library's import marks the
+        # interpreter, which then ends itself by SIGINT (status -2) even after
+        # sys.exit(130). Nothing is open yet, so end here, with the status we promise.
+        os._exit(130)
     main()
 
 
