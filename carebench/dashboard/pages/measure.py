@@ -1,4 +1,4 @@
-"""How we measure: how far CareBench's per-conversation labels agree with human readers.
+"""How we measure: how far CareBench's per-conversation labels agree with independent readers.
 
 Its own page rather than a section of Data: Data is about this store, these figures are
 about the tool and hold for every store, and a consultant asked "can I trust this
@@ -19,7 +19,7 @@ from carebench.dashboard.escaping import md
 load_view(require_data=False)
 
 st.title("How we measure")
-st.caption("How far CareBench's labels agree with careful human reading of real threads.")
+st.caption("How far CareBench's labels agree with careful independent reading of real threads.")
 
 try:
     figures = accuracy.load_published()
@@ -39,9 +39,10 @@ st.markdown(
     "Every figure in this dashboard counts labels CareBench puts on each conversation: "
     "is it a care request, did the brand send the customer elsewhere (and already at its "
     "first reply), was the first reply empathic, and how did it end in public. To know "
-    "how far those labels can be trusted, two people read real customer-care "
+    "how far those labels can be trusted, two independent readers (AI assistants "
+    "given only the written rubric and each thread) labelled real customer-care "
     "conversations (Twitter threads and IBM customer-care dialogs) without seeing "
-    "CareBench's answers, and settled their disagreements. The figures below compare "
+    "CareBench's answers, and a third settled their disagreements. The figures below compare "
     "CareBench with them on the test half of that set, whose brands CareBench's rules "
     "were never tuned on (no brand is in both halves). 1.00 is perfect agreement; the "
     "bracket is the 95% interval, the range the true figure lies in given how many "
