@@ -249,15 +249,19 @@ def _channel_flags(
     # A link pointer needs a link: test the pointer only where there is one.
     linked = _has(text, "<LINK>") & ~named
     pointer = _has_where(text, linked, _WEB_LINK_POINTER)
-    # The fix phrases as the answer-kind reads them: "you can find tips here: <link>" or
-    # "follow the steps in this link" is no step in public (`lexicon.FIX_EXCEPTIONS`).
-    fixable = _without(text, _FIX_EXCEPTION, exceptions)
-    link_only = pointer & ~_has_where(fixable, pointer, _FIX_PUBLIC)
+    # A step in public beside the link? Read as the answer kind reads fix phrases: "you
+    # can find tips here: <link>" or "follow the steps in this link" is no step in public
+    # (`lexicon.FIX_EXCEPTIONS`). Only the pointer rows are read, not every text.
+    step = np.zeros(len(text), dtype=bool)
+    if pointer.any():
+        at_pointer = pc.filter(text, pa.array(pointer))
+        step[pointer] = _has(_without(at_pointer, _FIX_EXCEPTION), _FIX_PUBLIC)
+    link_only = pointer & ~step
     # A link that supplements a public answer is not a deflection (METRICS.md's reading
     # guide): with the link's sentence and the courtesy taken out, words still left.
     rows = np.flatnonzero(link_only)
     if len(rows):
-        words = _substance_words(text.take(rows))
+        words = _substance_words(_courtesy_free(text.take(rows)))
         link_only[rows[words >= SUPPLEMENTED_MIN_WORDS]] = False
     flags["web"] = flags["web"] | link_only
     return flags
@@ -547,15 +551,17 @@ def is_care_request(texts: TextInput) -> pd.Series:
     return pd.Series(care, index=given.original.index, dtype=bool)
 
 
-def _substance_words(text: pa.Array, courtesy_free: pa.Array | None = None) -> np.ndarray:
-    """Words a reply holds besides courtesy and the sentences that carry its links.
+def _courtesy_free(text: pa.Array) -> pa.Array:
+    """Prepared texts with their courtesy (greetings, thanks, closers, apologies) taken out."""
+    return pc.replace_substring_regex(text, pattern=_COURTESY, replacement=" ")
+
+
+def _substance_words(rest: pa.Array) -> np.ndarray:
+    """Words a courtesy-free reply holds besides the sentences that carry its links.
 
     What is left is what the reply says in public itself: a reply that only wraps a link
     in thanks and apologies holds none. (Tokens such as <LINK> are upper-case: not words.)
     """
-    rest = courtesy_free
-    if rest is None:
-        rest = pc.replace_substring_regex(text, pattern=_COURTESY, replacement=" ")
     linked = pc.match_substring(rest, "<LINK>")
     rest = rewrite_where(
         rest,
@@ -590,11 +596,11 @@ def brand_reply_act(texts: TextInput) -> pd.Series:
         also deflects is `deflection_channels`' to say; the outcome rules read both.
     """
     given = prepare_texts(texts)
-    rest = pc.replace_substring_regex(given.prepared_array, pattern=_COURTESY, replacement=" ")
+    rest = _courtesy_free(given.prepared_array)
     asks = _has(rest, _ASK)
     feedback = _has(rest, _FEEDBACK_ONLY)
     promise = _has(rest, _PROMISE)
-    words = _substance_words(given.prepared_array, rest)
+    words = _substance_words(rest)
     act = np.select(
         [asks, feedback, promise, words >= ANSWER_MIN_WORDS],
         ["asks", "feedback", "promise", "answer"],
