@@ -24,8 +24,11 @@ import re
 from pathlib import Path
 
 import pandas as pd
+from draw_sample import SOURCES  # run as a script from evaluation/: its sibling
 
 from carebench.benchmark.validation import cohen_kappa
+
+FORMATS = {source: fmt for source, fmt, _ in SOURCES}  # each source's importer
 
 HERE = Path(__file__).resolve().parent
 FIELDS = (
@@ -169,7 +172,7 @@ def finalise(args: argparse.Namespace) -> None:
         key = (x["source"], x["conversation_id"])
         record = {
             "source": key[0],
-            "format": "ibm-care" if key[0].endswith(".json") else "twcs",
+            "format": FORMATS[key[0]],
             "platform": meta.loc[key, "platform"],
             "conversation_id": key[1],
             "brand": meta.loc[key, "brand"],

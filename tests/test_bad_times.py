@@ -22,8 +22,7 @@ from carebench.errors import CareBenchError
 from carebench.ingest import ImportOptions, import_files
 from carebench.schema import valid_years
 from carebench.store import Source, Store
-from carebench.synthetic import generate
-from tests.conftest import make_posts
+from tests.conftest import generated_store, make_posts
 from tests.test_dashboard_app import PAGE_FILES, run_page
 from tests.test_importers_ibm_care import DIALOGS
 from tests.test_importers_snscrape import ACME, PAT
@@ -266,12 +265,7 @@ def test_delete_explains_what_it_needs(tmp_path: Path):
 @pytest.fixture(scope="module")
 def dashboard_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A generated store, plus one year-0 post inserted as the old code let it land."""
-    folder = tmp_path_factory.mktemp("year0")
-    generated = folder / "small.csv"
-    generate(generated, posts=600, seed=3)
-    db = folder / "store.duckdb"
-    with Store(db) as store:
-        import_files(store, "twcs", [generated])
+    db = generated_store(tmp_path_factory.mktemp("year0"), posts=600, seed=3)
     con = duckdb.connect(str(db))
     con.execute(
         "INSERT INTO posts VALUES ('twitter', '9', NULL, NULL, NULL, 'c9', 'c9', 'customer', "
