@@ -32,6 +32,17 @@ ALLOWED = {
         "carebench.benchmark",
         "carebench.dashboard",
     },
+    # The deck and report sit beside the dashboard: they read analyses and may use the
+    # dashboard's streamlit-free thread annotations, never its pages.
+    "report": {
+        "carebench.schema",
+        "carebench.errors",
+        "carebench.store",
+        "carebench.brands",
+        "carebench.benchmark",
+        "carebench.dashboard.thread_view",
+        "carebench.report",
+    },
 }
 REPO = PACKAGE.parent
 
