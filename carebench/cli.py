@@ -14,10 +14,16 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 from rich.table import Table
 
 from carebench.benchmark.anonymise import anonymise_analysis
-from carebench.benchmark.exports import conversations_table, templates_table, write_csv
+from carebench.benchmark.exports import (
+    conversations_table,
+    templates_table,
+    themes_table,
+    write_csv,
+)
 from carebench.benchmark.pipeline import analyse_store, check_brands, only_brands
 from carebench.benchmark.scorecard import scorecard
 from carebench.benchmark.settings import Settings
+from carebench.benchmark.topics import other_themes, topic_table
 from carebench.benchmark.validation import Validation, load_labels, validate
 from carebench.brands import load_brand_config
 from carebench.cli_output import (
@@ -71,6 +77,8 @@ class ExportTable(StrEnum):
     conversations = "conversations"
     scorecard = "scorecard"
     templates = "templates"
+    topics = "topics"
+    themes = "themes"
 
 
 @app.command("import")
@@ -175,7 +183,10 @@ def export(
         list[str] | None, typer.Option("--brand", help="Only these brands (repeatable).")
     ] = None,
     period: Annotated[
-        str | None, typer.Option(help="Scorecard only: 'week' or 'month' rows per brand.")
+        str | None,
+        typer.Option(
+            help="Scorecard and topics: 'week' or 'month' rows per brand (topics: week by default)."
+        ),
     ] = None,
     sla_minutes: SlaOption = 60.0,
     anonymise: Annotated[
@@ -186,7 +197,7 @@ def export(
         ),
     ] = False,
 ) -> None:
-    """Write conversations, the scorecard or the top templates as CSV."""
+    """Write conversations, the scorecard, the top templates, topics or themes as CSV."""
     try:
         if period not in (None, "week", "month"):
             fail(f"--period must be 'week' or 'month', not {period!r}.")
@@ -201,6 +212,10 @@ def export(
             frame = conversations_table(analysis)
         elif table is ExportTable.templates:
             frame = templates_table(analysis)
+        elif table is ExportTable.topics:
+            frame = topic_table(analysis.conversations, period or "week")  # type: ignore[arg-type]
+        elif table is ExportTable.themes:
+            frame = themes_table(other_themes(analysis.conversations))
         else:
             frame = scorecard(analysis.conversations, settings, period=period)  # type: ignore[arg-type]
         output.parent.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,6 @@ features from CareBench's own turn signals and rule outputs, and compares the ru
 with three models by 5-fold cross-validation grouped by brand (no brand in both the
 training and the scoring fold, as in the tune/test split itself).
 
-    pip install scikit-learn        # not a CareBench dependency: only this trial uses it
     python evaluation/learned_model_trial.py [--data ../shared/data]
 
 Reading the result: the rules were tuned on this same half, so their figure here is

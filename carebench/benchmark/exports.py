@@ -44,6 +44,7 @@ CONVERSATION_COLUMNS: tuple[str, ...] = (
     "time_to_resolution_seconds",
     "opened_hour_of_week",
     "outcome_reason",
+    "topic",
 )
 
 TEMPLATE_COLUMNS: tuple[str, ...] = (
@@ -82,3 +83,11 @@ def write_csv(table: pd.DataFrame, path: str | Path) -> None:
     (see `carebench.benchmark.csv_safety`); numeric columns are written as they are.
     """
     write_csv_file(table, path)
+
+
+def themes_table(themes: pd.DataFrame) -> pd.DataFrame:
+    """Discovered themes for CSV: the example texts joined, one cell each."""
+    table = themes.copy()
+    table["examples"] = [" | ".join(texts) for texts in table["examples"]]
+    table["share"] = table["share"].astype(float).round(3)
+    return table

@@ -17,7 +17,7 @@ SIGNOFF_PATTERN = (
 # ---------------------------------------------------------------------------------------
 # Phrase lists for `text_signals`.
 #
-# How an entry is matched (see `text_signals._phrase_regex`):
+# How an entry is matched (see `text_signals.phrase_regex`):
 # - against the post lower-cased, with curly quotes straightened, `&amp;` decoded,
 #   whitespace collapsed and the leading reply @handles removed;
 # - links, e-mail addresses, other @handles and phone numbers are replaced by the tokens

@@ -224,7 +224,7 @@ def scorecard(
     data = conversations[conversations["brand"].notna()]
     keys = ["brand"]
     if period is not None:
-        data = data.assign(period=_period_start(data["opened_at"], period))
+        data = data.assign(period=period_start(data["opened_at"], period))
         keys.append("period")
     rows = []
     if len(data):
@@ -243,7 +243,8 @@ def scorecard(
     return pd.DataFrame(rows)
 
 
-def _period_start(opened_at: pd.Series, period: Period) -> pd.Series:
+def period_start(opened_at: pd.Series, period: Period) -> pd.Series:
+    """The UTC start of each time's week (Monday) or calendar month."""
     naive = opened_at.dt.tz_convert("UTC").dt.tz_localize(None)
     freq = "W-SUN" if period == "week" else "M"
     return naive.dt.to_period(freq).dt.start_time.dt.tz_localize("UTC")

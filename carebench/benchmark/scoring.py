@@ -25,6 +25,7 @@ from carebench.benchmark.runs import first_of_runs
 from carebench.benchmark.settings import Settings
 from carebench.benchmark.shared_jobs import SharedJobs
 from carebench.benchmark.templates import search_templates, top_templates
+from carebench.benchmark.topics import conversation_topics, topic_of_texts
 from carebench.brands import BrandConfig
 
 Outcome = Literal["resolved", "unresolved", "unknown", "unanswered"]
@@ -247,10 +248,12 @@ def _brand_signal_columns(texts: pd.Series) -> pd.DataFrame:
 
 def _customer_signal_columns(texts: pd.Series) -> pd.DataFrame:
     given = text_signals.prepare_texts(texts)
+    care = text_signals.is_care_request(given)
     return pd.DataFrame(
         {
             "customer_signal": text_signals.customer_signal(given),
-            "care_request": text_signals.is_care_request(given),
+            "care_request": care,
+            "topic": topic_of_texts(given, care.to_numpy(dtype=bool)),
         },
         index=texts.index,
     )
@@ -369,10 +372,13 @@ def _channel_bits(channels: str) -> int:
 
 
 def _customer_turn_signals(turns: pd.DataFrame) -> pd.DataFrame:
-    """Per conversation: care_request when any customer turn raises a problem or question."""
-    customer = turns.loc[turns["is_customer_turn"].to_numpy(dtype=bool), ["_root", "care_request"]]
+    """Per conversation: care_request when any customer turn raises a problem or question;
+    the topic of a care request (`topics.conversation_topics`)."""
+    customer = turns.loc[
+        turns["is_customer_turn"].to_numpy(dtype=bool), ["_root", "care_request", "topic"]
+    ]
     care = customer.groupby("_root", sort=False)["care_request"].any()
-    return care.rename("care_request").to_frame()
+    return pd.DataFrame({"care_request": care, "topic": conversation_topics(customer, care)})
 
 
 def _outcomes(turns: pd.DataFrame, conversations: pd.DataFrame) -> pd.DataFrame:
@@ -618,4 +624,5 @@ def _fill_defaults(conversations: pd.DataFrame) -> pd.DataFrame:
     conversations["deflection_channels"] = (
         conversations["deflection_channels"].astype("string").fillna("")
     )
+    conversations["topic"] = conversations["topic"].astype("string").fillna("")
     return conversations

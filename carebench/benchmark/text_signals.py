@@ -49,7 +49,7 @@ _EMAIL = "(?:[a-z0-9._%+-]+@[a-z0-9-]+(?:[.][a-z0-9-]+)+|__email__)"
 _HANDLE = "@[a-z0-9_]+(?:[.@][a-z0-9_-]+)*"
 
 
-def _phrase_regex(phrases: Iterable[str]) -> str:
+def phrase_regex(phrases: Iterable[str]) -> str:
     """Join lexicon phrases into one regex; word edges only where a phrase has a word edge."""
     parts = []
     for phrase in phrases:
@@ -67,39 +67,39 @@ _PHONE_NUMBER = (
     "[^0-9+](?:" + "|".join(f"(?:{p})" for p in lexicon.PHONE_NUMBER_PATTERNS) + ")[^0-9]"
 )
 _CHANNEL_REGEX: dict[Channel, str] = {
-    "dm": _phrase_regex(lexicon.DM_PHRASES),
-    "phone": _phrase_regex(lexicon.PHONE_PHRASES),
-    "email": _phrase_regex(lexicon.EMAIL_PHRASES),
-    "web": _phrase_regex(lexicon.WEB_PHRASES),
-    "store": _phrase_regex(lexicon.STORE_PHRASES),
-    "other_account": _phrase_regex(lexicon.OTHER_ACCOUNT_LEADS) + "[ :,]*<HANDLE>",
+    "dm": phrase_regex(lexicon.DM_PHRASES),
+    "phone": phrase_regex(lexicon.PHONE_PHRASES),
+    "email": phrase_regex(lexicon.EMAIL_PHRASES),
+    "web": phrase_regex(lexicon.WEB_PHRASES),
+    "store": phrase_regex(lexicon.STORE_PHRASES),
+    "other_account": phrase_regex(lexicon.OTHER_ACCOUNT_LEADS) + "[ :,]*<HANDLE>",
 }
-_DEFLECTION_EXCEPTION = _phrase_regex(lexicon.DEFLECTION_EXCEPTIONS)
+_DEFLECTION_EXCEPTION = phrase_regex(lexicon.DEFLECTION_EXCEPTIONS)
 _WEB_LINK_POINTER = (
-    f"(?:{_phrase_regex(lexicon.WEB_LINK_POINTERS)}[^.!?]{{0,60}}"
-    f"|{_phrase_regex(lexicon.WEB_LINK_VERBS)}[ :>-]*)<LINK>"
+    f"(?:{phrase_regex(lexicon.WEB_LINK_POINTERS)}[^.!?]{{0,60}}"
+    f"|{phrase_regex(lexicon.WEB_LINK_VERBS)}[ :>-]*)<LINK>"
 )
-_EMPATHY = _phrase_regex(lexicon.EMPATHY_PHRASES)
-_EMPATHY_EXCEPTION = _phrase_regex(lexicon.EMPATHY_EXCEPTIONS)
-_HEDGING = _phrase_regex(lexicon.HEDGING_PHRASES)
-_HEDGING_EXCEPTION = _phrase_regex(lexicon.HEDGING_EXCEPTIONS)
-_SOLVED = _phrase_regex(lexicon.SOLVED_PHRASES)
-_SOLVED_EXCEPTION = _phrase_regex(lexicon.SOLVED_EXCEPTIONS)
-_PROBLEM_PERSISTS = _phrase_regex(lexicon.PROBLEM_PERSISTS_PHRASES)
-_PROBLEM = _phrase_regex(lexicon.PROBLEM_PHRASES)
-_THANKS = _phrase_regex(lexicon.THANKS_PHRASES)
-_THANKS_BLOCKER = "[?]|" + _phrase_regex(lexicon.THANKS_BLOCKERS)
-_CANNOT_HELP = _phrase_regex(lexicon.CANNOT_HELP_PHRASES)
-_CANNOT_HELP_ALTERNATIVE = _phrase_regex(lexicon.CANNOT_HELP_ALTERNATIVES)
-_FIX_EXCEPTION = _phrase_regex(lexicon.FIX_EXCEPTIONS)
-_FIX_STEP = _phrase_regex(lexicon.FIX_STEP_PHRASES)
-_FIX_PUBLIC = _phrase_regex(lexicon.FIX_DONE_PHRASES + lexicon.FIX_STEP_PHRASES)
-_FIX_LINK = _phrase_regex(lexicon.FIX_LINK_PHRASES)
-_CARE = _phrase_regex(lexicon.CARE_REQUEST_PHRASES)
-_COURTESY = _phrase_regex(lexicon.PLEASANTRY_PHRASES + lexicon.EMPATHY_PHRASES)
-_ASK = "[?]|" + _phrase_regex(lexicon.ASK_PHRASES)
-_FEEDBACK_ONLY = _phrase_regex(lexicon.FEEDBACK_ONLY_PHRASES)
-_PROMISE = _phrase_regex(lexicon.PROMISE_PHRASES)
+_EMPATHY = phrase_regex(lexicon.EMPATHY_PHRASES)
+_EMPATHY_EXCEPTION = phrase_regex(lexicon.EMPATHY_EXCEPTIONS)
+_HEDGING = phrase_regex(lexicon.HEDGING_PHRASES)
+_HEDGING_EXCEPTION = phrase_regex(lexicon.HEDGING_EXCEPTIONS)
+_SOLVED = phrase_regex(lexicon.SOLVED_PHRASES)
+_SOLVED_EXCEPTION = phrase_regex(lexicon.SOLVED_EXCEPTIONS)
+_PROBLEM_PERSISTS = phrase_regex(lexicon.PROBLEM_PERSISTS_PHRASES)
+_PROBLEM = phrase_regex(lexicon.PROBLEM_PHRASES)
+_THANKS = phrase_regex(lexicon.THANKS_PHRASES)
+_THANKS_BLOCKER = "[?]|" + phrase_regex(lexicon.THANKS_BLOCKERS)
+_CANNOT_HELP = phrase_regex(lexicon.CANNOT_HELP_PHRASES)
+_CANNOT_HELP_ALTERNATIVE = phrase_regex(lexicon.CANNOT_HELP_ALTERNATIVES)
+_FIX_EXCEPTION = phrase_regex(lexicon.FIX_EXCEPTIONS)
+_FIX_STEP = phrase_regex(lexicon.FIX_STEP_PHRASES)
+_FIX_PUBLIC = phrase_regex(lexicon.FIX_DONE_PHRASES + lexicon.FIX_STEP_PHRASES)
+_FIX_LINK = phrase_regex(lexicon.FIX_LINK_PHRASES)
+_CARE = phrase_regex(lexicon.CARE_REQUEST_PHRASES)
+_COURTESY = phrase_regex(lexicon.PLEASANTRY_PHRASES + lexicon.EMPATHY_PHRASES)
+_ASK = "[?]|" + phrase_regex(lexicon.ASK_PHRASES)
+_FEEDBACK_ONLY = phrase_regex(lexicon.FEEDBACK_ONLY_PHRASES)
+_PROMISE = phrase_regex(lexicon.PROMISE_PHRASES)
 # A reply with fewer words than this left once courtesy is taken out says nothing more.
 ANSWER_MIN_WORDS = 6
 # The sentence (or clause) that carries a link, and the words a reply must still hold
