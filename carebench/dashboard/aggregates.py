@@ -266,12 +266,10 @@ class Tile:
 
     @property
     def delta_description(self) -> str | None:
-        """What the delta is against, and whether it is real or within noise."""
+        """Beside the delta, short enough for a tile: whether the gap is real."""
         if self.delta_text is None:
             return None
-        if self.comparison.real:
-            return f"vs peer median: {self.comparison.verdict} (real)"
-        return f"vs peer median: {self.comparison.verdict}"
+        return "real gap vs peers" if self.comparison.real else "within noise"
 
 
 def _row_of(by_brand: pd.DataFrame, brand: str | None) -> pd.Series | None:
@@ -794,17 +792,26 @@ def trend_table(
     return frame
 
 
-def trend_domain(trend: pd.DataFrame, unit: DisplayUnit) -> tuple[float, float] | None:
+def trend_domain(
+    trend: pd.DataFrame, unit: DisplayUnit, log: bool = False
+) -> tuple[float, float] | None:
     """The y range of the reliable periods (figures and intervals), a little padded.
 
     A week with one conversation has a 0-100% interval and a figure of 0 or 100: it
-    must not set the axis for every other week. None when no period is reliable.
+    must not set the axis for every other week. None when no period is reliable. On a
+    log axis (`log`) the range stays above zero and is padded by a factor.
     """
     reliable = trend[trend["reliable"]]
     if reliable.empty:
         return None
-    low = float(np.nanmin(reliable[["value", "low"]].to_numpy(dtype=float)))
-    high = float(np.nanmax(reliable[["value", "high"]].to_numpy(dtype=float)))
+    values = reliable[["value", "low", "high"]].to_numpy(dtype=float).ravel()
+    if log:
+        positive = values[np.isfinite(values) & (values > 0)]
+        if not len(positive):
+            return None
+        return (float(positive.min()) / 1.25, float(positive.max()) * 1.25)
+    low = float(np.nanmin(values))
+    high = float(np.nanmax(values))
     pad = max((high - low) * 0.08, 1e-9)
     low, high = max(low - pad, 0.0), high + pad
     if unit == PERCENT:
@@ -859,20 +866,21 @@ def before_after(
         unit = display_unit(metric, [old.value, new.value])
         rows.append(
             {
+                # What a manager reads first, then the detail.
                 "Metric": metric.label,
+                "Verdict": result.verdict,
                 "Unit": unit.symbol,
                 "Before": unit.of(old.value),
-                "Before 95% low": unit.of(old.low),
-                "Before 95% high": unit.of(old.high),
-                "n before": _count(first, metric.column),
                 "After": unit.of(new.value),
-                "After 95% low": unit.of(new.low),
-                "After 95% high": unit.of(new.high),
-                "n after": _count(second, metric.column),
                 "Change": unit.of(result.difference),
                 "Change 95% low": unit.of(result.low),
                 "Change 95% high": unit.of(result.high),
-                "Verdict": result.verdict,
+                "n before": _count(first, metric.column),
+                "n after": _count(second, metric.column),
+                "Before 95% low": unit.of(old.low),
+                "Before 95% high": unit.of(old.high),
+                "After 95% low": unit.of(new.low),
+                "After 95% high": unit.of(new.high),
                 "Better when": metric.better,
             }
         )
@@ -922,16 +930,16 @@ def focus_vs_peers(
         rows.append(
             {
                 "Metric": tile.metric.label,
+                "Verdict": tile.comparison.verdict,
                 "Unit": unit.symbol,
                 "Focus brand": unit.of(tile.value),
-                "95% low": unit.of(tile.low),
-                "95% high": unit.of(tile.high),
-                "n": tile.n,
                 "Peer median": unit.of(tile.peer_median),
                 "Difference": unit.of(tile.comparison.difference),
                 "Difference 95% low": unit.of(tile.comparison.low),
                 "Difference 95% high": unit.of(tile.comparison.high),
-                "Verdict": tile.comparison.verdict,
+                "n": tile.n,
+                "95% low": unit.of(tile.low),
+                "95% high": unit.of(tile.high),
                 "Better when": tile.metric.better,
             }
         )

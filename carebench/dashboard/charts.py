@@ -41,26 +41,31 @@ AnyChart: TypeAlias = (
     | alt.RepeatChart
 )
 
-# Brand colours, dealt out over the sorted names of every brand in the store (see
-# `brand_colours`), so a brand keeps its colour on every page and in every selection.
-# Saturated enough to read on a projector, in an order where neighbours differ.
+# Brand colours, dealt out over every brand in the store, largest first (see
+# `brand_colours`), so a brand keeps its colour on every page and in every selection,
+# and the brands people compare (the big ones) never share one. Tableau's 20, reordered
+# so the first ten differ most; dark enough for a projector.
 PALETTE: tuple[str, ...] = (
-    "#D6452F",
-    "#3A6EA5",
-    "#4E9A52",
-    "#8E5EA2",
-    "#2A9D8F",
-    "#C9A227",
-    "#7F6A57",
-    "#E07B91",
-    "#1F4E79",
-    "#A05195",
-    "#6C757D",
-    "#E58A2B",
-    "#5B8DB8",
-    "#7A9A01",
-    "#B5651D",
-    "#17BECF",
+    "#4E79A7",
+    "#F28E2B",
+    "#59A14F",
+    "#E15759",
+    "#B07AA1",
+    "#76B7B2",
+    "#9C755F",
+    "#B6992D",
+    "#FF9DA7",
+    "#79706E",
+    "#2F4B7C",
+    "#8CD17D",
+    "#D37295",
+    "#499894",
+    "#FABFD2",
+    "#A0CBE8",
+    "#D4A6C8",
+    "#BAB0AC",
+    "#F1CE63",
+    "#86BCB6",
 )
 # The focus brand stands out by weight, never by a colour of its own (it would change
 # colour when it becomes a competitor): thicker, opaque; the others thinner, muted.
@@ -143,13 +148,14 @@ def n_lines(counts: Mapping[Any, Any], label: str, per_line: int = 4) -> list[st
 
 
 def brand_colours(all_brands: Sequence[str]) -> dict[str, str]:
-    """Brand -> colour for every brand of a store: the palette dealt over sorted names.
+    """Brand -> colour for every brand of a store: the palette dealt in the given order.
 
-    Pass every brand the store holds (not the brands on screen): a brand's colour then
-    depends on nothing the user picks, so it is the same on every page, whatever the
-    focus, the competitors or their order.
+    Pass every brand the store holds, largest first (`FilterOptions.brands`), not the
+    brands on screen: a brand's colour then depends on nothing the user picks, so it is
+    the same on every page whatever the focus, the competitors or their order, and the
+    twenty largest brands all differ. Only an import can move a colour.
     """
-    names = sorted({str(b) for b in all_brands})
+    names = list(dict.fromkeys(str(b) for b in all_brands))
     return {b: PALETTE[i % len(PALETTE)] for i, b in enumerate(names)}
 
 
@@ -572,7 +578,12 @@ def trend_chart(
     x = alt.X(
         "period:T",
         title="Month (UTC)" if monthly else "Week (starting Monday, UTC)",
-        axis=alt.Axis(format="%b %Y" if monthly else "%d %b %Y", labelAngle=0),
+        # One tick (and grid line) per period, not per day.
+        axis=alt.Axis(
+            format="%b %Y" if monthly else "%d %b %Y",
+            labelAngle=0,
+            tickCount=cast(Any, "month" if monthly else "week"),
+        ),
     )
     scale_type: Literal["log", "linear"] = "log" if log else "linear"
     if domain is not None:

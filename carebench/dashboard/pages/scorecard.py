@@ -29,7 +29,8 @@ st.title("Scorecard")
 st.caption(
     f"**{md(focus)}** vs {len(filters.competitors)} competitors · "
     f"{len(view.conversations):,} conversations opened {filters.start:%d %b %Y} – "
-    f"{filters.end:%d %b %Y} · SLA {format_sla(filters.sla_minutes)}"
+    f"{filters.end:%d %b %Y} · SLA {format_sla(filters.sla_minutes)} · deltas against the "
+    "competitors' median, green or red only when the 95% intervals say the gap is real"
 )
 
 if focus not in set(card["brand"]):

@@ -77,7 +77,7 @@ else:
             ),
             period=period,
             colours=brand_colours(view.loaded.options.brands),
-            domain=agg.trend_domain(trend, unit),
+            domain=agg.trend_domain(trend, unit, log),
             log=log,
         ),
         f"trend-{metric.label}-{period}",
