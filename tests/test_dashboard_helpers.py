@@ -255,8 +255,12 @@ def test_the_resolution_ranking_carries_the_unresolved_and_unknown_shares():
 
 
 def test_for_rates_higher_is_better():
-    assert agg.verdict(0.8, 0.9, 0.5, 0.6, "higher") == "better (real)"
-    assert agg.verdict(0.8, 0.9, 0.5, 0.6, "lower") == "worse (real)"
+    rates = card_of({"F": (0.55, 0.5, 0.6), "B": (0.85, 0.8, 0.9)}, "sla_share")
+    higher = agg.METRIC_BY_COLUMN["sla_share"]
+    lower = agg.METRIC_BY_COLUMN["deflection_rate"]
+    assert agg.brand_vs_focus(rates, higher, "F")["B"].text == "better (real)"
+    renamed = rates.rename(columns=lambda c: c.replace("sla_share", "deflection_rate"))
+    assert agg.brand_vs_focus(renamed, lower, "F")["B"].text == "worse (real)"
 
 
 # -- speed ---------------------------------------------------------------------------------------
@@ -527,8 +531,14 @@ def test_a_six_day_median_gets_days_and_a_log_axis_not_flat_minutes():
     table = agg.interval_table(card, metric, unit=unit)
     assert table.set_index("brand").loc["Slow", "value"] == pytest.approx(144.0)
     assert agg.wide_spread(table["value"])
-    chart = charts.interval_chart(table, ["Fast", "Slow", "Mid"], charts.title("x"), "h", log=True)
+    chart = charts.interval_chart(
+        table, ["Fast", "Slow", "Mid"], charts.title("x"), "h", log=True, time_unit=unit
+    )
     assert chart.to_dict()["layer"][0]["encoding"]["x"]["scale"]["type"] == "log"
+    # Ticks and dot labels are times people read, each in its own unit.
+    svg = charts.chart_svg(chart)
+    for text in (">15 min<", ">1 h<", ">1 day<", ">1 week<", ">6.0 days<", ">10.0 min<"):
+        assert text in svg, text
     ranked = agg.ranking(card, metric, "Fast")
     assert "Median first response (h)" in ranked.columns
 

@@ -387,15 +387,6 @@ def outcome_split_intervals(shares: Sequence[Share]) -> str:
     return f"{'; '.join(parts)}; of {n:,} answered care requests."
 
 
-def verdict(low: float, high: float, focus_low: float, focus_high: float, better: Better) -> str:
-    """Kept for old callers: `carebench.benchmark.compare.compare` decides now, from
-    figures with intervals (this form has only the intervals, so their middles stand in
-    for the figures)."""
-    brand = Estimate((low + high) / 2, low, high)
-    focus = Estimate((focus_low + focus_high) / 2, focus_low, focus_high)
-    return compare(brand, focus, better).text
-
-
 def brand_vs_focus(card: pd.DataFrame, metric: Metric, focus: str | None) -> dict[str, Comparison]:
     """Every brand of the scorecard against the focus brand on one metric."""
     by_brand = card.set_index("brand")
@@ -482,6 +473,12 @@ def interval_table(
             "high": [shown.of(float(v)) for v in card[f"{column}_high"]],
             "n": card[f"{column}_n"].astype(int).to_numpy(),
             "small": (card[f"{column}_n"] < min_sample).to_numpy(dtype=bool),
+            # The label beside each dot: a time in its own unit ("45 s", "6.0 days"),
+            # which a log axis spanning seconds to days needs.
+            "text": [
+                f"{shown.of(float(v)):.1f}" if metric.unit == "share" else format_duration(v)
+                for v in card[column]
+            ],
         }
     )
 

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -253,13 +254,15 @@ def interval_chart(
     *,
     colours: Mapping[str, str] | None = None,
     log: bool = False,
+    time_unit: DisplayUnit | None = None,
 ) -> AnyChart:
     """One row per brand: the figure as a dot, its 95% interval as a bar.
 
     `table` is `aggregates.interval_table` (display units); hollow dots mark small
     samples, the figure is printed beside each dot. The focus brand (first of `brands`)
     is drawn bigger and its name bold, the others muted. `log` draws a log axis, for
-    times whose figures are far apart (`aggregates.wide_spread`).
+    times whose figures are far apart (`aggregates.wide_spread`); with the `time_unit`
+    the table is in, its ticks are times people know (1 min, 1 h, 1 day...).
     """
     order = table.sort_values("value")["brand"].tolist()
     focus = json.dumps(str(brands[0])) if brands else "''"
@@ -290,8 +293,11 @@ def interval_chart(
         data = table.assign(**{c: table[c].clip(lower=floor) for c in ("low", "high", "value")})
         scale = alt.Scale(type="log", zero=False, nice=False)
     base = alt.Chart(data).encode(y=y)
+    axis = alt.Axis(tickCount=8)
+    if log and time_unit is not None:
+        axis = _time_axis(data, time_unit)
     rule = base.mark_rule(strokeWidth=4).encode(
-        x=alt.X("low:Q", title=axis_title, scale=scale, axis=alt.Axis(tickCount=8)),
+        x=alt.X("low:Q", title=axis_title, scale=scale, axis=axis),
         x2="high:Q",
         color=_brand_colour(brands, legend=False, colours=colours),
         opacity=_focus_opacity(brands, other=0.3) if brands else alt.value(0.45),
@@ -308,10 +314,30 @@ def interval_chart(
             *_interval_tooltips("value:Q", axis_title),
         ],
     )
-    labels = base.mark_text(align="left", dx=12, dy=-12, fontSize=15).encode(
-        x="value:Q", text=alt.Text("value:Q", format=".1f")
-    )
+    text = alt.Text("text:N") if "text" in table else alt.Text("value:Q", format=".1f")
+    labels = base.mark_text(align="left", dx=12, dy=-12, fontSize=15).encode(x="value:Q", text=text)
     return alt.layer(rule, dots, labels, title=heading).properties(height=alt.Step(44))
+
+
+def _time_axis(table: pd.DataFrame, unit: DisplayUnit) -> alt.Axis:
+    """A log time axis whose ticks are the familiar times within the table's range,
+    each labelled in its own unit, for figures given in `unit`."""
+    values = table[["low", "value", "high"]].to_numpy(dtype=float).ravel()
+    values = values[np.isfinite(values) & (values > 0)]
+    low, high = (float(values.min()), float(values.max())) if len(values) else (0.0, 0.0)
+    ticks = [
+        (m * 60 / unit.per_unit, _minutes_label(m))
+        for m in (1 / 6, 0.5, *TIME_TICKS_MINUTES[1:], 4 * 10080)
+        if low <= m * 60 / unit.per_unit <= high * 1.01
+    ]
+    if len(ticks) < 2:
+        return alt.Axis(tickCount=8)
+    # Exact matches: the axis is given these very values.
+    expression = " : ".join(f"datum.value === {v!r} ? {label!r}" for v, label in ticks) + " : ''"
+    # Few ticks, chosen not to crowd: every one keeps its label.
+    return alt.Axis(
+        values=[v for v, _ in ticks], labelExpr=expression, grid=True, labelOverlap=False
+    )
 
 
 ECDF_HEIGHT = 420
@@ -339,8 +365,10 @@ def ecdf_chart(
     longest = float(ecdf["minutes"].max()) if len(ecdf) else 60.0
     upper = min(max(longest, float(sla_minutes)) * 1.5, 4 * 10080)
     ticks = [t for t in TIME_TICKS_MINUTES if t <= upper]
+    # The tooltip says each time in its own unit ("45 s", "3.2 h"), like the tiles.
+    data = ecdf.assign(waited=[agg.format_duration(m * 60) for m in ecdf["minutes"]])
     lines = (
-        alt.Chart(ecdf)
+        alt.Chart(data)
         .mark_line(interpolate="step-after")
         .encode(
             x=alt.X(
@@ -360,7 +388,7 @@ def ecdf_chart(
             opacity=_focus_opacity(brands),
             tooltip=[
                 alt.Tooltip("brand:N", title="Brand"),
-                alt.Tooltip("minutes:Q", title="Minutes", format=".1f"),
+                alt.Tooltip("waited:N", title="Within"),
                 alt.Tooltip("share:Q", title="Answered by then", format=".0%"),
                 alt.Tooltip("n:Q", title="n answered"),
             ],
@@ -421,11 +449,17 @@ def sla_curve_chart(
 
 
 def _minutes_label(minutes: float) -> str:
+    if minutes < 1:
+        return f"{minutes * 60:.0f} s"
     if minutes < 60:
         return f"{minutes:g} min"
     if minutes < 1440:
         return f"{minutes / 60:g} h"
-    return f"{minutes / 1440:g} day"
+    if minutes < 10080:
+        days = minutes / 1440
+        return f"{days:g} day" + ("" if days == 1 else "s")
+    weeks = minutes / 10080
+    return f"{weeks:g} week" + ("" if weeks == 1 else "s")
 
 
 def hour_of_week_chart(

@@ -94,9 +94,10 @@ show_chart(
             f"{view.settings.min_sample} cases; bold = focus brand. n per brand in the "
             "table below." + (" Log scale: the figures are far apart." if log else ""),
         ),
-        agg.unit_title(metric, unit) + (" (log scale)" if log else ""),
+        f"{metric.label} (log scale)" if log else agg.unit_title(metric, unit),
         colours=colours,
         log=log,
+        time_unit=unit,
     ),
     f"scorecard-{metric.label}",
     meta=export_meta(view),
