@@ -966,7 +966,7 @@ CSV_DECIMALS = 1
 def scorecard_export(card: pd.DataFrame) -> pd.DataFrame:
     """The full scorecard for a CSV download: rates in percent (`*_pct`), times in
     minutes (`*_minutes`), both with their interval, rounded; counts stay integers."""
-    out = pd.DataFrame(index=card.index)
+    out: dict[str, pd.Series] = {}
     rates = {m.column for m in METRICS if m.unit == "share"} | {
         c for c in card.columns if c.endswith(("_rate", "_share", "_ratio"))
     }
@@ -981,7 +981,8 @@ def scorecard_export(card: pd.DataFrame) -> pd.DataFrame:
             out[f"{name}_minutes{suffix}"] = (card[column].astype(float) / 60).round(CSV_DECIMALS)
         else:
             out[column] = card[column]
-    return out
+    # One frame from all columns at once (inserting ~80 columns one by one fragments it).
+    return pd.DataFrame(out, index=card.index)
 
 
 def rounded(df: pd.DataFrame, decimals: int = CSV_DECIMALS) -> pd.DataFrame:
