@@ -7,6 +7,7 @@ figures on screen against the analysis package's own numbers.
 from __future__ import annotations
 
 import functools
+import json
 import re
 from pathlib import Path
 
@@ -115,10 +116,16 @@ def test_scorecard_tiles_show_the_scorecard_figures(store: Path):
         assert shown.value == agg.format_value(card.loc[focus, tile.column], tile.unit)
         delta = card.loc[focus, tile.column] - peers[tile.column].median()
         assert shown.delta == agg.format_delta(delta, tile.unit)
-    # Lower TTFR is better: a slower focus brand is painted red, a faster one green.
-    ttfr = metric(at, "Median first response")
-    slower = card.loc[focus, "ttfr_median_seconds"] > peers["ttfr_median_seconds"].median()
-    assert ttfr.proto.color == (MetricProto.RED if slower else MetricProto.GREEN)
+    # Lower TTFR is better: a slower focus brand is painted red, a faster one green, but
+    # only when the intervals say the gap is real; otherwise grey, "within noise".
+    for tile in agg.kpi_tiles(card.reset_index(), focus, filters.competitors):
+        shown = metric(at, tile.metric.label)
+        verdict = tile.comparison.verdict
+        expected = {
+            "better": MetricProto.GREEN,
+            "worse": MetricProto.RED,
+        }.get(verdict, MetricProto.GRAY)
+        assert shown.proto.color == expected, (tile.metric.label, verdict)
     ranked = at.dataframe[0].value
     assert list(ranked["Brand"]) == list(
         agg.ranking(card.reset_index(), agg.TILE_METRICS[0], focus)["Brand"]
@@ -411,3 +418,76 @@ def test_a_broken_brand_config_is_named_on_the_page(
     assert any("Broken" in e.value and "needs accounts" in e.value for e in at.error), [
         e.value for e in at.error
     ]
+
+
+# -- issue 17: honest deltas, stable colours, trends ----------------------------------------
+
+
+def chart_specs(at: AppTest) -> list[dict]:
+    return [json.loads(e.proto.spec) for e in at.get("vega_lite_chart")]
+
+
+def brand_colour_map(spec: dict) -> dict[str, str]:
+    for layer in spec.get("layer", [spec]):
+        colour = layer.get("encoding", {}).get("color", {})
+        if colour.get("field") == "brand":
+            return dict(zip(colour["scale"]["domain"], colour["scale"]["range"], strict=True))
+    raise AssertionError("no brand colour in this chart")
+
+
+def test_tiles_inside_the_intervals_are_grey_and_say_within_noise(store: Path):
+    at = run_page("scorecard")
+    filters = current_filters(at)
+    card = expected_card(store, filters)
+    tiles = agg.kpi_tiles(card, filters.focus, filters.competitors)
+    noisy = [t for t in tiles if t.comparison.verdict == "within noise"]
+    assert noisy, "the fixture should have at least one gap within noise"
+    for tile in noisy:
+        shown = metric(at, tile.metric.label)
+        assert shown.proto.color == MetricProto.GRAY
+        assert "within noise" in shown.proto.delta_description
+    # Every metric gets a verdict, not only the ranked one.
+    matrix = next(f.value for f in at.dataframe if "Repeat contact" in f.value.columns)
+    assert set(matrix.columns) == {"Brand", *(m.label for m in agg.METRICS)}
+
+
+def test_a_brand_keeps_its_colour_across_two_selections(store: Path):
+    at = run_page("speed")
+    first = current_filters(at)
+    before = brand_colour_map(chart_specs(at)[0])
+    kept = first.competitors[0]
+    others = [b for b in at.session_state["carebench_filters"].competitors[1:]]
+    at.selectbox(key="flt_focus").set_value(kept).run()
+    at.multiselect(key="flt_vs").set_value([first.focus, *others[:1]]).run()
+    after = brand_colour_map(chart_specs(at)[0])
+    assert list(after) != list(before)  # another selection, another order
+    for brand in set(before) & set(after):
+        assert before[brand] == after[brand], brand
+    # The SLA curve (a multi-series chart) has its legend too.
+    for spec in chart_specs(at)[:2]:
+        legends = [
+            layer["encoding"]["color"].get("legend")
+            for layer in spec["layer"]
+            if layer.get("encoding", {}).get("color", {}).get("field") == "brand"
+        ]
+        assert legends and all(legend is not None for legend in legends)
+
+
+def test_trends_by_month_with_hollow_periods_and_a_before_after_verdict(store: Path):
+    at = run_page("trends")
+    spec = chart_specs(at)[0]
+    assert spec["layer"][3]["encoding"]["fill"]["condition"]["test"] == "datum.hollow"
+    weeks = at.dataframe[0].value
+    assert weeks["Partial period"].any() or weeks["Small sample"].any()
+    at.radio(key="trends_period").set_value("month").run()
+    assert not at.exception
+    months = at.dataframe[0].value
+    assert len(months) < len(weeks)
+    assert set(months["Period starting"].str[-2:]) == {"01"}
+    sentence = at.markdown[-1].value if at.markdown else ""
+    verdicts = [m.value for m in at.markdown if "Median first response:" in m.value]
+    assert verdicts and any(
+        word in verdicts[0] for word in ("**better**", "**worse**", "**no real change**")
+    ), sentence
+    changes = at.dataframe[-1].value
+    assert list(changes["Metric"]) == [m.label for m in agg.METRICS]

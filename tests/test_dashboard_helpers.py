@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import UTC, date, datetime, timedelta
 
@@ -208,7 +209,7 @@ def test_ranking_puts_the_best_first_and_judges_each_gap_by_interval_overlap():
     table = agg.ranking(card, metric, "Focus").set_index("Brand")
     assert table.index.tolist() == ["Fast", "Focus", "Close", "Slow", "Empty"]
     assert table.loc["Fast", "vs focus brand"] == "better (real)"
-    assert table.loc["Close", "vs focus brand"] == "overlaps: could be noise"
+    assert table.loc["Close", "vs focus brand"] == "within noise"
     assert table.loc["Slow", "vs focus brand"] == "worse (real)"
     assert table.loc["Empty", "vs focus brand"] == "not enough data"
     assert table.loc["Fast", "Median first response (min)"] == 2.0  # display units
@@ -254,8 +255,12 @@ def test_the_resolution_ranking_carries_the_unresolved_and_unknown_shares():
 
 
 def test_for_rates_higher_is_better():
-    assert agg.verdict(0.8, 0.9, 0.5, 0.6, "higher") == "better (real)"
-    assert agg.verdict(0.8, 0.9, 0.5, 0.6, "lower") == "worse (real)"
+    rates = card_of({"F": (0.55, 0.5, 0.6), "B": (0.85, 0.8, 0.9)}, "sla_share")
+    higher = agg.METRIC_BY_COLUMN["sla_share"]
+    lower = agg.METRIC_BY_COLUMN["deflection_rate"]
+    assert agg.brand_vs_focus(rates, higher, "F")["B"].text == "better (real)"
+    renamed = rates.rename(columns=lambda c: c.replace("sla_share", "deflection_rate"))
+    assert agg.brand_vs_focus(renamed, lower, "F")["B"].text == "worse (real)"
 
 
 # -- speed ---------------------------------------------------------------------------------------
@@ -364,7 +369,8 @@ def test_charts_say_what_is_compared_and_keep_the_focus_colour():
     assert spec["autosize"]["type"] == "fit-x"  # the plot keeps its height on screen
     assert spec["config"]["axis"]["labelFontSize"] >= 14  # readable on a projector
     colour = spec["layer"][1]["encoding"]["color"]["scale"]
-    assert colour["domain"] == ["A", "B"] and colour["range"][0] == charts.PALETTE[0]
+    assert colour["domain"] == ["A", "B"]
+    assert colour["range"] == [charts.brand_colour("A"), charts.brand_colour("B")]
     assert spec["layer"][0]["encoding"]["x"]["title"] == "Median first response (minutes)"
 
 
@@ -403,3 +409,307 @@ def test_table_csv_writes_booleans_and_times_like_the_cli():
 def test_markdown_escaping_keeps_handles_literal():
     assert charts.md("Uber_Support") == r"Uber\_Support"
     assert charts.md("[x](http://e.vil)") == r"\[x\]\(http\://e\.vil\)"
+
+
+# -- issue 17: charts a room can read, honest deltas, trends -----------------------------------
+
+
+def two_brand_frames() -> dict[str, pd.DataFrame]:
+    """The table behind every multi-series chart, for brands A and B."""
+    frame = conversations(
+        [{"brand": b, "ttfr_seconds": s} for b in ("A", "B") for s in (30.0, 600.0, 7200.0)]
+    )
+    weekly = pd.DataFrame(
+        {
+            "brand": ["A", "A", "B", "B"],
+            "period": pd.to_datetime(["2017-10-02", "2017-10-09"] * 2, utc=True),
+            "sla_share": [0.5, 0.6, 0.4, 0.45],
+            "sla_share_low": [0.4, 0.5, 0.3, 0.35],
+            "sla_share_high": [0.6, 0.7, 0.5, 0.55],
+            "sla_share_n": [100] * 4,
+        }
+    )
+    metric = agg.METRIC_BY_COLUMN["sla_share"]
+    return {
+        "ecdf": agg.ttfr_ecdf(frame),
+        "sla": agg.sla_curve(frame),
+        "trend": agg.trend_table(weekly, metric),
+    }
+
+
+def multi_series_charts(brands: list[str], colours: dict[str, str] | None = None) -> dict:
+    tables = two_brand_frames()
+    heading = charts.title("Chart", "subtitle")
+    return {
+        "ecdf": charts.ecdf_chart(tables["ecdf"], brands, 60, heading, colours=colours),
+        "sla": charts.sla_curve_chart(tables["sla"], brands, 60, heading, colours=colours),
+        "trend": charts.trend_chart(tables["trend"], brands, "x", heading, colours=colours),
+    }
+
+
+def colour_encodings(spec: dict) -> list[dict]:
+    found = []
+    for layer in spec.get("layer", [spec]):
+        for channel in ("color", "fill", "stroke"):
+            enc = layer.get("encoding", {}).get(channel)
+            if enc and enc.get("field") == "brand":
+                found.append(enc)
+    return found
+
+
+@pytest.mark.parametrize("name", ["ecdf", "sla", "trend"])
+def test_every_multi_series_chart_has_a_brand_legend_on_screen_and_in_exports(name: str):
+    chart = multi_series_charts(["A", "B"])[name]
+    spec = chart.to_dict()
+    # Vega-Lite merges the layers' brand legends and drops the lot when one layer says
+    # legend=None: every brand-coloured layer must carry it.
+    encodings = colour_encodings(spec)
+    assert encodings and all(e.get("legend") is not None for e in encodings)
+    svg = charts.chart_svg(chart)
+    assert "role-legend" in svg
+    assert "A (focus)" in svg and ">B<" in svg
+
+
+def test_a_brand_keeps_its_colour_whatever_the_selection_and_order():
+    store_brands = ["Zeta", "Alpha", "Mid", "Beta", "Gamma"]  # the store's, largest first
+    colours = charts.brand_colours(store_brands)
+    assert len(set(colours.values())) == len(store_brands)  # distinct while the palette lasts
+    many = charts.brand_colours([f"B{i}" for i in range(100)])
+    assert len({many[f"B{i}"] for i in range(len(charts.PALETTE))}) == len(charts.PALETTE)
+
+    def scale(brands: list[str]) -> dict[str, str]:
+        spec = multi_series_charts(brands, colours)["trend"].to_dict()
+        enc = colour_encodings(spec)[0]["scale"]
+        return dict(zip(enc["domain"], enc["range"], strict=True))
+
+    first, second = scale(["Alpha", "Mid", "Zeta"]), scale(["Zeta", "Beta", "Alpha"])
+    assert first["Alpha"] == second["Alpha"] and first["Zeta"] == second["Zeta"]
+    # Without the store's list, a hash of the name still gives one colour per brand.
+    assert charts.brand_colour("Mid") == charts.brand_colour("Mid")
+
+
+def test_the_focus_brand_is_drawn_thicker_and_the_others_muted():
+    spec = multi_series_charts(["B", "A"])["sla"].to_dict()
+    line = spec["layer"][1]["encoding"]
+    assert line["strokeWidth"]["condition"]["test"] == 'datum.brand === "B"'
+    assert line["strokeWidth"]["condition"]["value"] > line["strokeWidth"]["value"]
+    assert line["opacity"]["condition"]["value"] > line["opacity"]["value"]
+
+
+def test_charts_use_the_apps_font():
+    spec = charts.style(multi_series_charts(["A", "B"])["sla"]).to_dict()
+    assert spec["config"]["font"].startswith('"Source Sans"')  # Streamlit's own typeface
+    assert spec["config"]["title"]["font"] == spec["config"]["font"]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "symbol"),
+    [
+        ([20.0, 45.0], "s"),
+        ([300.0, 900.0], "min"),
+        ([3 * 3600.0, 5 * 3600.0], "h"),
+        ([6 * 86400.0, 4 * 86400.0], "d"),
+        ([], "min"),
+    ],
+)
+def test_time_units_follow_the_data(seconds: list[float], symbol: str):
+    assert agg.time_unit(seconds).symbol == symbol
+
+
+def test_a_six_day_median_gets_days_and_a_log_axis_not_flat_minutes():
+    metric = agg.METRIC_BY_COLUMN["ttfr_median_seconds"]
+    card = card_of(
+        {
+            "Slow": (6 * 86400, 5 * 86400, 7 * 86400),
+            "Fast": (600, 500, 700),
+            "Mid": (9e4, 8e4, 1e5),
+        },
+        metric.column,
+    )
+    unit = agg.display_unit(metric, card[metric.column])
+    assert unit.symbol == "h"
+    table = agg.interval_table(card, metric, unit=unit)
+    assert table.set_index("brand").loc["Slow", "value"] == pytest.approx(144.0)
+    assert agg.wide_spread(table["value"])
+    chart = charts.interval_chart(
+        table, ["Fast", "Slow", "Mid"], charts.title("x"), "h", log=True, time_unit=unit
+    )
+    assert chart.to_dict()["layer"][0]["encoding"]["x"]["scale"]["type"] == "log"
+    # Ticks and dot labels are times people read, each in its own unit.
+    svg = charts.chart_svg(chart)
+    for text in (">15 min<", ">1 h<", ">1 day<", ">1 week<", ">6.0 days<", ">10.0 min<"):
+        assert text in svg, text
+    ranked = agg.ranking(card, metric, "Fast")
+    assert "Median first response (h)" in ranked.columns
+
+
+def test_tile_deltas_inside_the_intervals_are_neutral():
+    metric = agg.METRIC_BY_COLUMN["deflection_rate"]
+
+    def wilson(hits: int, n: int) -> tuple[float, float, float]:
+        from carebench.benchmark.intervals import wilson_interval
+
+        return (hits / n, *wilson_interval(hits, n))
+
+    # +5.4 pp "worse" on 100 conversations: inside the intervals.
+    card = card_of({"F": wilson(30, 100), "P": wilson(246, 1000)}, metric.column)
+    (tile,) = agg.kpi_tiles(card, "F", ("P",), (metric,))
+    assert tile.delta_text == "+5.4 pp"
+    assert tile.delta_color == "off"
+    assert tile.delta_description == "within noise"
+    # The same gap on big samples is real, and painted (red, since lower is better).
+    card = card_of({"F": wilson(3000, 10000), "P": wilson(2460, 10000)}, metric.column)
+    (tile,) = agg.kpi_tiles(card, "F", ("P",), (metric,))
+    assert tile.comparison.verdict == "worse" and tile.delta_color == "inverse"
+    assert tile.delta_description == "real gap vs peers"
+
+
+def test_every_metric_gets_a_verdict_from_the_one_comparison():
+    from carebench.benchmark.compare import Estimate, compare
+
+    rows = []
+    for brand, base in (("F", 0.2), ("P", 0.5), ("Q", 0.21)):
+        row: dict[str, object] = {"brand": brand, "conversations": 500, "small_sample": False}
+        for m in agg.METRICS:
+            value = base * (3600 if m.unit == "minutes" else 1)
+            row[m.column], row[f"{m.column}_n"] = value, 500
+            row[f"{m.column}_low"], row[f"{m.column}_high"] = value * 0.9, value * 1.1
+        rows.append(row)
+    card = pd.DataFrame(rows)
+    matrix = agg.verdict_matrix(card, "F").set_index("Brand")
+    assert list(matrix.columns) == [m.label for m in agg.METRICS]
+    for m in agg.METRICS:
+        p = card.set_index("brand").loc["P"]
+        f = card.set_index("brand").loc["F"]
+        expected = compare(
+            Estimate(p[m.column], p[f"{m.column}_low"], p[f"{m.column}_high"]),
+            Estimate(f[m.column], f[f"{m.column}_low"], f[f"{m.column}_high"]),
+            m.better,
+        ).verdict
+        assert matrix.loc["P", m.label] == expected
+        assert matrix.loc["Q", m.label] == "within noise"
+    peers = agg.focus_vs_peers(card, "F", ("P", "Q"))
+    assert len(peers) == len(agg.METRICS) and set(peers["Verdict"]) <= {
+        "better",
+        "worse",
+        "within noise",
+    }
+
+
+def weekly_rows(rows: list[tuple[str, str, float, int]]) -> pd.DataFrame:
+    """(brand, period start, share, n) -> a periodic scorecard of `sla_share`."""
+    return pd.DataFrame(
+        {
+            "brand": [r[0] for r in rows],
+            "period": pd.to_datetime([r[1] for r in rows], utc=True),
+            "sla_share": [r[2] for r in rows],
+            "sla_share_low": [max(r[2] - 0.1, 0) for r in rows],
+            "sla_share_high": [min(r[2] + 0.1, 1) for r in rows],
+            "sla_share_n": [r[3] for r in rows],
+        }
+    )
+
+
+def test_trends_flag_partial_and_small_periods_and_break_at_gaps():
+    metric = agg.METRIC_BY_COLUMN["sla_share"]
+    weekly = weekly_rows(
+        [
+            ("A", "2017-10-02", 0.10, 40),  # the view starts on Wed 4 Oct: partial
+            ("A", "2017-10-09", 0.60, 80),
+            ("A", "2017-10-16", 0.62, 80),
+            ("A", "2017-10-23", 1.00, 1),  # one case
+            ("A", "2017-10-30", 0.64, 80),
+            # no week of 6 Nov: the line must break
+            ("A", "2017-11-13", 0.63, 80),
+            ("A", "2017-11-20", 0.65, 80),
+        ]
+    )
+    trend = agg.trend_table(weekly, metric, 30, start=date(2017, 10, 4), end=date(2017, 11, 26))
+    by_week = trend.set_index(trend["period"].dt.strftime("%m-%d"))
+    assert by_week.loc["10-02", "partial"] and not by_week.loc["10-02", "small_sample"]
+    assert by_week.loc["10-23", "small_sample"] and by_week["hollow"].sum() == 2
+    assert not by_week.loc["11-20", "partial"]  # Sunday 26 Nov is the view's last day
+    # Runs break at the empty week; solid runs also at the hollow weeks.
+    assert by_week.loc["10-30", "run"] == by_week.loc["10-02", "run"]
+    assert by_week.loc["11-13", "run"] != by_week.loc["10-30", "run"]
+    solid = by_week["solid_run"]
+    assert solid["10-09"] == solid["10-16"] != solid["10-30"] != solid["11-13"] == solid["11-20"]
+    assert solid["10-02"] == solid["10-23"] == -1
+    # The one-case week (100%) and the partial one (10%) do not set the y-axis.
+    low, high = agg.trend_domain(trend, agg.PERCENT)
+    assert 40 < low < 60 and 70 < high < 80
+
+    spec = charts.trend_chart(trend, ["A"], "%", charts.title("x"), domain=(low, high)).to_dict()
+    band, dashed, solid_line, points = spec["layer"]
+    assert dashed["mark"]["strokeDash"] and dashed["encoding"]["detail"]["field"] == "run"
+    assert solid_line["transform"] == [{"filter": "datum.reliable"}]
+    assert solid_line["encoding"]["detail"]["field"] == "solid_run"
+    assert band["transform"] == [{"filter": "datum.reliable"}]
+    fill = points["encoding"]["fill"]
+    assert fill["condition"] == {"test": "datum.hollow", "value": "white"}
+    y = points["encoding"]["y"]["scale"]
+    assert y["domain"] == [low, high] and y["clamp"] is True
+
+
+def test_monthly_trends_flag_cut_months():
+    metric = agg.METRIC_BY_COLUMN["sla_share"]
+    monthly = weekly_rows([("A", "2017-10-01", 0.5, 90), ("A", "2017-11-01", 0.6, 90)])
+    trend = agg.trend_table(
+        monthly, metric, 30, period="month", start=date(2017, 10, 1), end=date(2017, 11, 15)
+    )
+    assert trend["partial"].tolist() == [False, True]
+    assert trend["run"].nunique() == 1  # October and November are adjacent months
+
+
+def test_before_after_says_better_worse_or_within_noise():
+    def period_card(speed: tuple[float, float, float], resolved: tuple[float, ...]):
+        card = card_of({"F": speed}, "ttfr_median_seconds")
+        for m in agg.METRICS[1:]:
+            card[m.column], card[f"{m.column}_low"], card[f"{m.column}_high"] = resolved
+            card[f"{m.column}_n"] = 60
+        return card
+
+    before = period_card((3600.0, 3000.0, 4200.0), (0.5, 0.4, 0.6))
+    after = period_card((60.0, 50.0, 70.0), (0.52, 0.42, 0.62))
+    changes = agg.before_after(before, after).set_index("Metric")
+    speed = changes.loc["Median first response"]
+    assert speed["Verdict"] == "better" and speed["Change"] < 0
+    assert speed["Unit"] == "min" and speed["Before"] == 60.0
+    assert changes.loc["Resolved in public", "Verdict"] == "within noise"
+    sentence = agg.verdict_sentence(speed.rename(None).to_dict() | {"Metric": "Median"})
+    assert sentence.startswith("Median: **better**") and "lower is better" in sentence
+    missing = agg.before_after(before, before.iloc[0:0])
+    assert set(missing["Verdict"]) == {"not enough data"}
+
+
+def test_csv_downloads_are_rounded_and_never_mix_fractions_and_percent():
+    metric = agg.METRIC_BY_COLUMN["sla_share"]
+    card = card_of({"A": (0.519607843137255, 0.4, 0.6)}, metric.column)
+    card["ttfr_median_seconds"] = [1234.5678]
+    card["ttfr_median_seconds_n"] = [100]
+    out = agg.scorecard_export(card)
+    assert out.loc[0, "sla_share_pct"] == 52.0 and out.loc[0, "sla_share_pct_low"] == 40.0
+    assert out.loc[0, "ttfr_median_minutes"] == 20.6
+    assert "sla_share" not in out.columns and "sla_share_n" in out.columns
+    text = charts.table_csv(agg.rounded(agg.ranking(card, metric, "A")))
+    assert "51.96" not in text and "52.0" in text
+
+
+def test_exported_images_carry_title_period_sla_n_and_source():
+    from types import SimpleNamespace
+
+    view = SimpleNamespace(
+        filters=Filters("A", ("B",), date(2017, 10, 1), date(2017, 11, 30), None, 60, False),
+        is_demo=False,
+        loaded=SimpleNamespace(
+            imports=pd.DataFrame({"source": ["/data/twcs/twcs_head_5k.csv"], "collector": ["twcs"]})
+        ),
+        conversations=pd.DataFrame({"x": range(1234)}),
+    )
+    meta = charts.export_meta(view)  # type: ignore[arg-type]
+    chart = multi_series_charts(["A", "B"])["sla"]
+    svg = charts.chart_svg(chart, meta)
+    for text in ("Chart", "01 Oct 2017", "30 Nov 2017", "SLA 1 h", "n = 1,234", "twcs_head_5k.csv"):
+        assert text in svg, text
+    # On screen the chart has no such lines (the page and sidebar say them).
+    assert "twcs_head_5k" not in json.dumps(charts.style(chart).to_dict())

@@ -10,17 +10,25 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from carebench.benchmark.compare import (
+    UNKNOWN,
+    Better,
+    Comparison,
+    Estimate,
+    compare,
+    median_estimate,
+)
 from carebench.benchmark.intervals import wilson_interval
 from carebench.benchmark.scoring import OUTCOMES
 from carebench.benchmark.text_signals import CHANNELS
 
 Unit = Literal["minutes", "share"]
-Better = Literal["lower", "higher"]
 
 
 @dataclass(frozen=True)
@@ -114,11 +122,77 @@ TILE_METRICS: tuple[Metric, ...] = METRICS[:6]
 # -- formatting -------------------------------------------------------------------------
 
 
-def display_value(value: float, unit: Unit) -> float:
-    """Seconds -> minutes, fractions -> percent: the numbers a table shows."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return math.nan
-    return value / 60 if unit == "minutes" else value * 100
+@dataclass(frozen=True)
+class DisplayUnit:
+    """How a figure is shown: its symbol and how many stored units (a fraction, seconds)
+    make one displayed unit."""
+
+    symbol: str
+    per_unit: float
+
+    def of(self, value: float) -> float:
+        """A stored value (fraction, seconds) in this unit; NaN stays NaN."""
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return math.nan
+        return float(value) / self.per_unit
+
+
+PERCENT = DisplayUnit("%", 0.01)
+SECONDS = DisplayUnit("s", 1.0)
+MINUTES = DisplayUnit("min", 60.0)
+HOURS = DisplayUnit("h", 3600.0)
+DAYS_UNIT = DisplayUnit("d", 86400.0)
+# Where a time moves to the next unit: the thresholds `format_duration` uses too, so a
+# chart's axis and a tile never say "90 s" and "1.5 min" for the same figure.
+_TIME_STEPS: tuple[tuple[float, DisplayUnit], ...] = (
+    (120.0, SECONDS),
+    (120 * 60.0, MINUTES),
+    (48 * 3600.0, HOURS),
+)
+# A time axis whose largest figure is this many times its smallest goes logarithmic: on a
+# linear axis one 6-day brand flattens every brand answering within the hour.
+LOG_SPREAD = 30.0
+
+
+def time_unit(seconds: Sequence[float] | pd.Series | np.ndarray) -> DisplayUnit:
+    """The unit the typical time of `seconds` reads best in: s, min, h or d.
+
+    Chosen from the median of the positive figures, with the thresholds of
+    `format_duration`; minutes when there is no figure.
+    """
+    values = np.asarray(seconds, dtype=float)
+    values = values[np.isfinite(values) & (values > 0)]
+    if not len(values):
+        return MINUTES
+    typical = float(np.median(values))
+    for limit, unit in _TIME_STEPS:
+        if typical < limit:
+            return unit
+    return DAYS_UNIT
+
+
+def display_unit(metric: Metric, values: Sequence[float] | pd.Series | np.ndarray) -> DisplayUnit:
+    """Percent for a rate; for a time, the unit its figures read best in."""
+    return PERCENT if metric.unit == "share" else time_unit(values)
+
+
+def wide_spread(values: Sequence[float] | pd.Series | np.ndarray) -> bool:
+    """Figures so far apart (largest / smallest > LOG_SPREAD) that a log axis is needed."""
+    positive = np.asarray(values, dtype=float)
+    positive = positive[np.isfinite(positive) & (positive > 0)]
+    return bool(len(positive) > 1 and positive.max() / positive.min() > LOG_SPREAD)
+
+
+def display_value(value: float, unit: Unit | DisplayUnit) -> float:
+    """Seconds -> minutes (or the given unit), fractions -> percent: what a table shows."""
+    if isinstance(unit, DisplayUnit):
+        return unit.of(value)
+    return (MINUTES if unit == "minutes" else PERCENT).of(value)
+
+
+def unit_title(metric: Metric, unit: DisplayUnit) -> str:
+    """ "Median first response (h)": a column or axis title naming its unit."""
+    return f"{metric.label} ({unit.symbol})"
 
 
 def format_value(value: float, unit: Unit) -> str:
@@ -169,6 +243,10 @@ class Tile:
     n: int
     peer_median: float
     delta: float
+    # The focus brand against the peers' median, intervals included.
+    comparison: Comparison = UNKNOWN
+    peer_low: float = math.nan
+    peer_high: float = math.nan
 
     @property
     def text(self) -> str:
@@ -179,36 +257,64 @@ class Tile:
         return format_delta(self.delta, self.metric.unit)
 
     @property
-    def delta_color(self) -> Literal["normal", "inverse"]:
+    def delta_color(self) -> Literal["normal", "inverse", "off"]:
+        """Green or red only when the difference is real; grey when it is within noise."""
+        if not self.comparison.real:
+            return "off"
         # Streamlit paints a positive delta green; for "lower is better" that is wrong.
         return "inverse" if self.metric.better == "lower" else "normal"
+
+    @property
+    def delta_description(self) -> str | None:
+        """Beside the delta, short enough for a tile: whether the gap is real."""
+        if self.delta_text is None:
+            return None
+        return "real gap vs peers" if self.comparison.real else "within noise"
+
+
+def _row_of(by_brand: pd.DataFrame, brand: str | None) -> pd.Series | None:
+    """A brand's scorecard row (brands are unique in a scorecard), None when absent."""
+    if brand is None or brand not in by_brand.index:
+        return None
+    return by_brand.loc[[brand]].iloc[0]
+
+
+def _estimate(row: pd.Series | None, column: str) -> Estimate:
+    if row is None:
+        return Estimate(math.nan, math.nan, math.nan)
+    return Estimate(float(row[column]), float(row[f"{column}_low"]), float(row[f"{column}_high"]))
 
 
 def kpi_tiles(
     card: pd.DataFrame, focus: str, competitors: tuple[str, ...], metrics=TILE_METRICS
 ) -> list[Tile]:
-    """The focus brand's figures with deltas against the competitors' median."""
+    """The focus brand's figures with deltas against the competitors' median.
+
+    Each tile also carries the verdict of `carebench.benchmark.compare.compare` on the
+    focus figure against the peers' median, so its colour can say better or worse only
+    when the intervals do.
+    """
     by_brand = card.set_index("brand")
     peers = by_brand.loc[[b for b in competitors if b in by_brand.index]]
-    has_focus = focus in by_brand.index
-
-    def figure(column: str) -> float:
-        return float(by_brand[column].loc[focus]) if has_focus else math.nan
+    focus_row = _row_of(by_brand, focus)
 
     tiles = []
     for metric in metrics:
         column = metric.column
-        value = figure(column)
-        peer = float(peers[column].median()) if len(peers) else math.nan
+        mine = _estimate(focus_row, column)
+        peer = median_estimate([_estimate(row, column) for _, row in peers.iterrows()])
         tiles.append(
             Tile(
                 metric=metric,
-                value=value,
-                low=figure(f"{column}_low"),
-                high=figure(f"{column}_high"),
-                n=int(figure(f"{column}_n")) if has_focus else 0,
-                peer_median=peer,
-                delta=value - peer,
+                value=mine.value,
+                low=mine.low,
+                high=mine.high,
+                n=_count(focus_row, column),
+                peer_median=peer.value,
+                delta=mine.value - peer.value,
+                comparison=compare(mine, peer, metric.better),
+                peer_low=peer.low,
+                peer_high=peer.high,
             )
         )
     return tiles
@@ -281,20 +387,15 @@ def outcome_split_intervals(shares: Sequence[Share]) -> str:
     return f"{'; '.join(parts)}; of {n:,} answered care requests."
 
 
-def verdict(low: float, high: float, focus_low: float, focus_high: float, better: Better) -> str:
-    """Is a brand really ahead of or behind the focus brand? Judged by interval overlap.
-
-    Non-overlapping 95% intervals are a conservative sign of a real difference;
-    overlapping ones mean the data cannot tell the two apart (which is not proof
-    that they are equal).
-    """
-    if any(math.isnan(x) for x in (low, high, focus_low, focus_high)):
-        return "not enough data"
-    if high < focus_low:
-        return "better (real)" if better == "lower" else "worse (real)"
-    if low > focus_high:
-        return "worse (real)" if better == "lower" else "better (real)"
-    return "overlaps: could be noise"
+def brand_vs_focus(card: pd.DataFrame, metric: Metric, focus: str | None) -> dict[str, Comparison]:
+    """Every brand of the scorecard against the focus brand on one metric."""
+    by_brand = card.set_index("brand")
+    focus_row = _row_of(by_brand, focus)
+    reference = _estimate(focus_row, metric.column)
+    return {
+        str(brand): compare(_estimate(row, metric.column), reference, metric.better)
+        for brand, row in by_brand.iterrows()
+    }
 
 
 def ranking(card: pd.DataFrame, metric: Metric, focus: str | None) -> pd.DataFrame:
@@ -311,18 +412,14 @@ def ranking(card: pd.DataFrame, metric: Metric, focus: str | None) -> pd.DataFra
     ascending = metric.better == "lower"
     frame = frame.sort_values(["value", "brand"], ascending=[ascending, True], na_position="last")
     frame.insert(0, "rank", range(1, len(frame) + 1))
-    focus_row = frame[frame["brand"] == focus]
-    f_low = float(focus_row["low"].iloc[0]) if len(focus_row) else math.nan
-    f_high = float(focus_row["high"].iloc[0]) if len(focus_row) else math.nan
+    verdicts = brand_vs_focus(card, metric, focus)
     frame["vs_focus"] = [
-        "focus brand"
-        if brand == focus
-        else verdict(float(low), float(high), f_low, f_high, metric.better)
-        for brand, low, high in zip(frame["brand"], frame["low"], frame["high"], strict=True)
+        "focus brand" if brand == focus else verdicts[str(brand)].text for brand in frame["brand"]
     ]
+    shown = display_unit(metric, frame["value"])
     for name in ("value", "low", "high"):
-        frame[name] = [display_value(float(v), metric.unit) for v in frame[name]]
-    unit = "min" if metric.unit == "minutes" else "%"
+        frame[name] = [shown.of(float(v)) for v in frame[name]]
+    unit = shown.symbol
     # Beside the resolution rate, the rest of its denominator: unresolved and unknown.
     split = [
         (f"{outcome.capitalize()} (%)", column)
@@ -331,7 +428,7 @@ def ranking(card: pd.DataFrame, metric: Metric, focus: str | None) -> pd.DataFra
     ]
     for label, share in split:
         values = card.loc[frame.index, share]
-        frame[label] = [display_value(float(v), "share") for v in values]
+        frame[label] = [PERCENT.of(float(v)) for v in values]
     return frame.rename(
         columns={
             "rank": "Rank",
@@ -359,17 +456,29 @@ def ranking(card: pd.DataFrame, metric: Metric, focus: str | None) -> pd.DataFra
     ]
 
 
-def interval_table(card: pd.DataFrame, metric: Metric, min_sample: int = 30) -> pd.DataFrame:
-    """brand, value, low, high, n in display units: what an interval chart draws."""
+def interval_table(
+    card: pd.DataFrame, metric: Metric, min_sample: int = 30, unit: DisplayUnit | None = None
+) -> pd.DataFrame:
+    """brand, value, low, high, n in display units: what an interval chart draws.
+
+    Times are in `unit`, by default the one their figures read best in (`time_unit`).
+    """
     column = metric.column
+    shown = unit or display_unit(metric, card[column])
     return pd.DataFrame(
         {
             "brand": card["brand"].astype(str).to_numpy(),
-            "value": [display_value(float(v), metric.unit) for v in card[column]],
-            "low": [display_value(float(v), metric.unit) for v in card[f"{column}_low"]],
-            "high": [display_value(float(v), metric.unit) for v in card[f"{column}_high"]],
+            "value": [shown.of(float(v)) for v in card[column]],
+            "low": [shown.of(float(v)) for v in card[f"{column}_low"]],
+            "high": [shown.of(float(v)) for v in card[f"{column}_high"]],
             "n": card[f"{column}_n"].astype(int).to_numpy(),
             "small": (card[f"{column}_n"] < min_sample).to_numpy(dtype=bool),
+            # The label beside each dot: a time in its own unit ("45 s", "6.0 days"),
+            # which a log axis spanning seconds to days needs.
+            "text": [
+                f"{shown.of(float(v)):.1f}" if metric.unit == "share" else format_duration(v)
+                for v in card[column]
+            ],
         }
     )
 
@@ -609,38 +718,279 @@ def template_examples(templates: pd.DataFrame, brand: str) -> list[list[str]]:
 
 # -- trends page ----------------------------------------------------------------------------
 
+Period = Literal["week", "month"]
+PERIOD_NOUN: dict[Period, str] = {"week": "Week of", "month": "Month"}
 
-def trend_rows(trend: pd.DataFrame, metric: Metric) -> pd.DataFrame:
-    """The weekly figures as a table a person reads: dates as dates, named columns."""
-    unit = "min" if metric.unit == "minutes" else "%"
+
+def _next_period(start: pd.Series, period: Period) -> pd.Series:
+    if period == "week":
+        return start + pd.Timedelta(days=7)
+    return start + pd.offsets.MonthBegin(1)
+
+
+def trend_table(
+    periodic: pd.DataFrame,
+    metric: Metric,
+    min_sample: int = 30,
+    *,
+    period: Period = "week",
+    start: date | None = None,
+    end: date | None = None,
+    unit: DisplayUnit | None = None,
+) -> pd.DataFrame:
+    """Per brand and period, one metric in display units, flagged for honest drawing.
+
+    `periodic` is `scorecard(..., period=period)`. Columns: brand, period (naive UTC
+    start), value, low, high, n, and:
+
+    - `small_sample`: fewer than `min_sample` cases behind the figure;
+    - `partial`: the period sticks out of the days [start, end] the view covers (the
+      first and last weeks of a range are usually cut), so its figure is not a whole
+      period's;
+    - `reliable`: neither of the two; only these set the y-axis and are joined by a
+      solid line (`hollow` is its negation, for the chart);
+    - `run`: numbers the stretches of consecutive periods of a brand (a period with no
+      figure starts a new run), so a line never joins across an empty period;
+    - `solid_run`: the same over reliable periods only (-1 on the others).
+    """
+    column = metric.column
+    shown = unit or display_unit(metric, periodic[column])
+    starts = pd.to_datetime(periodic["period"])
+    if getattr(starts.dt, "tz", None) is not None:
+        starts = starts.dt.tz_convert("UTC").dt.tz_localize(None)
+    frame = pd.DataFrame(
+        {
+            "brand": periodic["brand"].astype(str).to_numpy(),
+            "period": starts.to_numpy(),
+            "value": [shown.of(float(v)) for v in periodic[column]],
+            "low": [shown.of(float(v)) for v in periodic[f"{column}_low"]],
+            "high": [shown.of(float(v)) for v in periodic[f"{column}_high"]],
+            "n": periodic[f"{column}_n"].astype(int).to_numpy(),
+        }
+    )
+    frame = frame.dropna(subset=["value"]).sort_values(["brand", "period"], kind="stable")
+    frame = frame.reset_index(drop=True)
+    frame["small_sample"] = frame["n"] < min_sample
+    following = _next_period(frame["period"], period)
+    partial = pd.Series(False, index=frame.index)
+    if start is not None:
+        partial |= frame["period"] < pd.Timestamp(start)
+    if end is not None:
+        partial |= following > pd.Timestamp(end) + pd.Timedelta(days=1)
+    frame["partial"] = partial.to_numpy(dtype=bool)
+    frame["reliable"] = ~(frame["small_sample"] | frame["partial"])
+    frame["hollow"] = ~frame["reliable"]
+    same_brand = frame["brand"].eq(frame["brand"].shift())
+    adjacent = same_brand & frame["period"].eq(following.shift())
+    frame["run"] = (~adjacent).cumsum().astype(int)
+    joined = adjacent & frame["reliable"] & frame["reliable"].shift(fill_value=False)
+    solid = (~joined).cumsum().astype(int)
+    frame["solid_run"] = solid.where(frame["reliable"], -1).astype(int)
+    return frame
+
+
+def trend_domain(
+    trend: pd.DataFrame, unit: DisplayUnit, log: bool = False
+) -> tuple[float, float] | None:
+    """The y range of the reliable periods (figures and intervals), a little padded.
+
+    A week with one conversation has a 0-100% interval and a figure of 0 or 100: it
+    must not set the axis for every other week. None when no period is reliable. On a
+    log axis (`log`) the range stays above zero and is padded by a factor.
+    """
+    reliable = trend[trend["reliable"]]
+    if reliable.empty:
+        return None
+    values = reliable[["value", "low", "high"]].to_numpy(dtype=float).ravel()
+    if log:
+        positive = values[np.isfinite(values) & (values > 0)]
+        if not len(positive):
+            return None
+        return (float(positive.min()) / 1.25, float(positive.max()) * 1.25)
+    low = float(np.nanmin(values))
+    high = float(np.nanmax(values))
+    pad = max((high - low) * 0.08, 1e-9)
+    low, high = max(low - pad, 0.0), high + pad
+    if unit == PERCENT:
+        high = min(high, 100.0)
+    return (low, high)
+
+
+def trend_rows(
+    trend: pd.DataFrame, metric: Metric, unit: DisplayUnit | None = None
+) -> pd.DataFrame:
+    """The periodic figures as a table a person reads: dates as dates, named columns."""
+    shown = unit or (PERCENT if metric.unit == "share" else MINUTES)
     return pd.DataFrame(
         {
             "Brand": trend["brand"].to_numpy(),
-            "Week of": pd.to_datetime(trend["week"]).dt.strftime("%Y-%m-%d").to_numpy(),
-            f"{metric.label} ({unit})": trend["value"].to_numpy(),
+            "Period starting": pd.to_datetime(trend["period"]).dt.strftime("%Y-%m-%d").to_numpy(),
+            unit_title(metric, shown): trend["value"].to_numpy(),
             "95% low": trend["low"].to_numpy(),
             "95% high": trend["high"].to_numpy(),
             "n": trend["n"].to_numpy(),
             "Small sample": trend["small_sample"].to_numpy(),
+            "Partial period": trend["partial"].to_numpy(),
         }
     )
 
 
-def trend_table(weekly: pd.DataFrame, metric: Metric, min_sample: int = 30) -> pd.DataFrame:
-    """Weekly figures of one metric per brand in display units; small weeks flagged."""
-    column = metric.column
-    frame = pd.DataFrame(
-        {
-            "brand": weekly["brand"].astype(str).to_numpy(),
-            "week": pd.to_datetime(weekly["period"]).dt.tz_localize(None).to_numpy(),
-            "value": [display_value(float(v), metric.unit) for v in weekly[column]],
-            "low": [display_value(float(v), metric.unit) for v in weekly[f"{column}_low"]],
-            "high": [display_value(float(v), metric.unit) for v in weekly[f"{column}_high"]],
-            "n": weekly[f"{column}_n"].astype(int).to_numpy(),
-        }
+def days_between(conversations: pd.DataFrame, first: date, last: date) -> pd.DataFrame:
+    """Conversations opened on the days first..last (UTC), both included."""
+    opened = conversations["opened_at"]
+    keep = (opened >= pd.Timestamp(first, tz="UTC")) & (
+        opened < pd.Timestamp(last, tz="UTC") + pd.Timedelta(days=1)
     )
-    frame["small_sample"] = frame["n"] < min_sample
-    return frame.dropna(subset=["value"])
+    return conversations[keep.fillna(False).to_numpy(dtype=bool)]
+
+
+def before_after(
+    before: pd.DataFrame, after: pd.DataFrame, metrics: Sequence[Metric] = METRICS
+) -> pd.DataFrame:
+    """One brand's figures in two periods and whether each metric really moved.
+
+    `before` and `after` are one-row scorecards (`scorecard` of one brand's
+    conversations in each date range). Every metric gets the change after - before, its
+    95% interval and the verdict of `carebench.benchmark.compare.compare`. Times are in
+    the unit the two figures read best in (named in `Unit`), rates in percent.
+    """
+    rows = []
+    first = before.iloc[0] if len(before) else None
+    second = after.iloc[0] if len(after) else None
+    for metric in metrics:
+        old, new = _estimate(first, metric.column), _estimate(second, metric.column)
+        result = compare(new, old, metric.better)
+        unit = display_unit(metric, [old.value, new.value])
+        rows.append(
+            {
+                # What a manager reads first, then the detail.
+                "Metric": metric.label,
+                "Verdict": result.verdict,
+                "Unit": unit.symbol,
+                "Before": unit.of(old.value),
+                "After": unit.of(new.value),
+                "Change": unit.of(result.difference),
+                "Change 95% low": unit.of(result.low),
+                "Change 95% high": unit.of(result.high),
+                "n before": _count(first, metric.column),
+                "n after": _count(second, metric.column),
+                "Before 95% low": unit.of(old.low),
+                "Before 95% high": unit.of(old.high),
+                "After 95% low": unit.of(new.low),
+                "After 95% high": unit.of(new.high),
+                "Better when": metric.better,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _count(row: pd.Series | None, column: str) -> int:
+    return 0 if row is None else int(row[f"{column}_n"])
+
+
+def verdict_sentence(row: pd.Series | dict) -> str:
+    """A before/after row in plain words, e.g. "Deflected: **worse**, and the change is
+    real: 20.1 → 26.3%, change +6.2 pp (95% interval +1.0 to +11.3 pp; lower is better)"."""
+    if row["Verdict"] == "not enough data":
+        return f"{row['Metric']}: not enough data in one of the two ranges to compare."
+    word = {
+        "better": "**better**, and the change is real",
+        "worse": "**worse**, and the change is real",
+        "within noise": "**no real change** (within noise)",
+    }[row["Verdict"]]
+    level = "%" if row["Unit"] == "%" else f" {row['Unit']}"
+    change = "pp" if row["Unit"] == "%" else row["Unit"]
+    return (
+        f"{row['Metric']}: {word}: {row['Before']:.1f} → {row['After']:.1f}{level}, "
+        f"change {row['Change']:+.1f} {change} (95% interval {row['Change 95% low']:+.1f} "
+        f"to {row['Change 95% high']:+.1f} {change}; {row['Better when']} is better)"
+    )
+
+
+# -- every metric, real or noise -------------------------------------------------------------
+
+
+def focus_vs_peers(
+    card: pd.DataFrame,
+    focus: str,
+    competitors: tuple[str, ...],
+    metrics: Sequence[Metric] = METRICS,
+) -> pd.DataFrame:
+    """Every metric: the focus brand, the peers' median and whether the gap is real.
+
+    The same comparison as the KPI tiles (`kpi_tiles`), for every metric. Numbers are in
+    the row's `Unit` (percent for rates, pp for their differences).
+    """
+    rows = []
+    for tile in kpi_tiles(card, focus, competitors, tuple(metrics)):
+        unit = display_unit(tile.metric, [tile.value, tile.peer_median])
+        rows.append(
+            {
+                "Metric": tile.metric.label,
+                "Verdict": tile.comparison.verdict,
+                "Unit": unit.symbol,
+                "Focus brand": unit.of(tile.value),
+                "Peer median": unit.of(tile.peer_median),
+                "Difference": unit.of(tile.comparison.difference),
+                "Difference 95% low": unit.of(tile.comparison.low),
+                "Difference 95% high": unit.of(tile.comparison.high),
+                "n": tile.n,
+                "95% low": unit.of(tile.low),
+                "95% high": unit.of(tile.high),
+                "Better when": tile.metric.better,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def verdict_matrix(
+    card: pd.DataFrame, focus: str | None, metrics: Sequence[Metric] = METRICS
+) -> pd.DataFrame:
+    """Brand x metric: is each brand really better or worse than the focus brand?"""
+    brands = [str(b) for b in card["brand"] if b != focus]
+    table: dict[str, list[str]] = {"Brand": brands}
+    for metric in metrics:
+        verdicts = brand_vs_focus(card, metric, focus)
+        table[metric.label] = [verdicts[b].verdict for b in brands]
+    return pd.DataFrame(table)
+
+
+# -- downloads ---------------------------------------------------------------------------------
+
+# Every CSV the dashboard offers writes rates as percent and times in a unit named in
+# the column header, rounded to 0.1 (see the README's "Downloads"): never a fraction
+# beside a percent, never 51.9607843137255.
+CSV_DECIMALS = 1
+
+
+def scorecard_export(card: pd.DataFrame) -> pd.DataFrame:
+    """The full scorecard for a CSV download: rates in percent (`*_pct`), times in
+    minutes (`*_minutes`), both with their interval, rounded; counts stay integers."""
+    out: dict[str, pd.Series] = {}
+    rates = {m.column for m in METRICS if m.unit == "share"} | {
+        c for c in card.columns if c.endswith(("_rate", "_share", "_ratio"))
+    }
+    times = {c for c in card.columns if c.endswith("_seconds")}
+    for column in card.columns:
+        base = column.removesuffix("_low").removesuffix("_high")
+        suffix = column[len(base) :]
+        if base in rates and not column.endswith("_n"):
+            out[f"{base}_pct{suffix}"] = (card[column].astype(float) * 100).round(CSV_DECIMALS)
+        elif base in times and not column.endswith("_n"):
+            name = base.removesuffix("_seconds")
+            out[f"{name}_minutes{suffix}"] = (card[column].astype(float) / 60).round(CSV_DECIMALS)
+        else:
+            out[column] = card[column]
+    # One frame from all columns at once (inserting ~80 columns one by one fragments it).
+    return pd.DataFrame(out, index=card.index)
+
+
+def rounded(df: pd.DataFrame, decimals: int = CSV_DECIMALS) -> pd.DataFrame:
+    """Float columns rounded for a download (the screen keeps its own formatting)."""
+    floats = [c for c in df.columns if pd.api.types.is_float_dtype(df[c])]
+    if not floats:
+        return df
+    return df.assign(**{str(c): df[c].round(decimals) for c in floats})
 
 
 # -- data page ---------------------------------------------------------------------------------

@@ -7,7 +7,9 @@ import streamlit as st
 from carebench.benchmark.scorecard import scorecard
 from carebench.dashboard import aggregates as agg
 from carebench.dashboard.charts import (
+    brand_colours,
     channel_chart,
+    export_meta,
     interval_chart,
     n_lines,
     outcome_chart,
@@ -20,6 +22,8 @@ from carebench.dashboard.data import load_view
 view = load_view()
 conversations = view.conversations
 card = scorecard(conversations, view.settings)
+colours = brand_colours(view.loaded.options.brands)
+meta = export_meta(view)
 
 st.title("Deflection & resolution")
 st.caption(
@@ -37,11 +41,13 @@ show_chart(
         title(
             "Share of answered conversations deflected, by brand (lower is better)",
             "Dot = share, bar = 95% interval; hollow = under "
-            f"{view.settings.min_sample} answered conversations",
+            f"{view.settings.min_sample} answered conversations; bold = focus brand",
         ),
         "Deflected (%)",
+        colours=colours,
     ),
     "deflection-rate",
+    meta=meta,
 )
 
 mix = agg.channel_mix(conversations)
@@ -62,6 +68,7 @@ else:
             ),
         ),
         "deflection-channels",
+        meta=meta,
     )
     show_table(
         agg.wide_shares(
@@ -95,6 +102,7 @@ else:
             ),
         ),
         "outcomes",
+        meta=meta,
     )
     show_table(
         agg.wide_shares(
@@ -127,6 +135,7 @@ else:
                 y_field="path",
             ),
             f"deflection-outcome-{brand}",
+            meta=meta,
         )
         show_table(
             agg.wide_shares(

@@ -7,6 +7,8 @@ import streamlit as st
 from carebench.benchmark.scorecard import scorecard
 from carebench.dashboard import aggregates as agg
 from carebench.dashboard.charts import (
+    brand_colours,
+    export_meta,
     interval_chart,
     md,
     show_chart,
@@ -21,12 +23,14 @@ view = load_view()
 filters = view.filters
 card = scorecard(view.conversations, view.settings)
 focus = filters.focus or ""
+colours = brand_colours(view.loaded.options.brands)
 
 st.title("Scorecard")
 st.caption(
     f"**{md(focus)}** vs {len(filters.competitors)} competitors · "
     f"{len(view.conversations):,} conversations opened {filters.start:%d %b %Y} – "
-    f"{filters.end:%d %b %Y} · SLA {format_sla(filters.sla_minutes)}"
+    f"{filters.end:%d %b %Y} · SLA {format_sla(filters.sla_minutes)} · deltas against the "
+    "competitors' median, green or red only when the 95% intervals say the gap is real"
 )
 
 if focus not in set(card["brand"]):
@@ -44,11 +48,16 @@ for row in (tiles[:3], tiles[3:]):
                 tile.metric.label,
                 tile.text,
                 delta=tile.delta_text,
+                # Green or red only when the 95% intervals say the gap is real.
                 delta_color=tile.delta_color,
-                delta_description="vs peer median" if tile.delta_text else None,
+                delta_description=tile.delta_description,
                 help=(
                     f"{tile.metric.meaning.capitalize()}. Peer median "
-                    f"{agg.format_value(tile.peer_median, kind)}. {better} is better."
+                    f"{agg.format_value(tile.peer_median, kind)} (95% interval "
+                    f"{agg.format_value(tile.peer_low, kind)} – "
+                    f"{agg.format_value(tile.peer_high, kind)}). {better} is better. The "
+                    "delta is coloured only when its own 95% interval leaves out zero; "
+                    "otherwise it is grey and said to be within noise."
                 ),
             )
             if tile.metric.column == "resolution_rate":
@@ -71,8 +80,9 @@ st.header("Ranking")
 labels = {m.label: m for m in agg.METRICS}
 chosen = st.selectbox("Rank brands by", list(labels), key="scorecard_metric")
 metric = labels[chosen]
-axis_unit = "minutes" if metric.unit == "minutes" else "%"
-table = agg.interval_table(card, metric, view.settings.min_sample)
+unit = agg.display_unit(metric, card[metric.column])
+table = agg.interval_table(card, metric, view.settings.min_sample, unit)
+log = metric.unit == "minutes" and agg.wide_spread(table["value"])
 best = "lower is better" if metric.better == "lower" else "higher is better"
 show_chart(
     interval_chart(
@@ -81,30 +91,54 @@ show_chart(
         title(
             f"{metric.label} by brand ({best})",
             f"Dot = figure, bar = 95% interval; hollow dot = under "
-            f"{view.settings.min_sample} cases. n per brand in the table below.",
+            f"{view.settings.min_sample} cases; bold = focus brand. n per brand in the "
+            "table below." + (" Log scale: the figures are far apart." if log else ""),
         ),
-        f"{metric.label} ({axis_unit})",
+        f"{metric.label} (log scale)" if log else agg.unit_title(metric, unit),
+        colours=colours,
+        log=log,
+        time_unit=unit,
     ),
     f"scorecard-{metric.label}",
+    meta=export_meta(view),
 )
 ranked = agg.ranking(card, metric, focus)
 show_table(ranked, f"ranking-{metric.label}")
 
 st.subheader("Is the difference real?")
 st.caption(
-    "Two brands differ for sure when their 95% intervals do not overlap. Overlapping "
-    "intervals mean this sample cannot tell them apart; more data might."
+    "A brand differs for real from the focus brand when the 95% interval of the "
+    "difference between them leaves out zero; otherwise this sample cannot tell them "
+    "apart (within noise), though more data might."
 )
 groups = {
     "Clearly better than": "better (real)",
     "Clearly worse than": "worse (real)",
-    "Cannot be told apart from": "overlaps: could be noise",
+    "Cannot be told apart from": "within noise",
     "Too little data to compare with": "not enough data",
 }
 for heading, said in groups.items():
     names = [b for b, v in zip(ranked["Brand"], ranked["vs focus brand"], strict=True) if v == said]
     if names:
         st.markdown(f"**{heading} {md(focus)}:** " + ", ".join(md(b) for b in names))
+matrix = agg.verdict_matrix(card, focus)
+if len(matrix):
+    st.markdown(
+        f"**Every metric, each brand against {md(focus)}**: *better* or *worse* means the "
+        f"brand really beats or trails {md(focus)} on that metric."
+    )
+    show_table(matrix, "verdicts-vs-focus")
+if filters.competitors:
+    st.markdown(f"**Every metric, {md(focus)} against the peers' median** (as on the tiles):")
+    show_table(
+        agg.focus_vs_peers(card, focus, filters.competitors),
+        "focus-vs-peers",
+        column_config={"n": st.column_config.NumberColumn(format="%d")},
+    )
+    st.caption(
+        "Figures in the row's unit (percent for rates, their differences in points). A "
+        "verdict is real only when the difference's 95% interval leaves out zero."
+    )
 if not view.is_demo and view.loaded.imports["collector"].eq("twcs").any():
     st.caption(
         "TWCS data samples conversations that got replies, so response rates are near "
@@ -112,7 +146,8 @@ if not view.is_demo and view.loaded.imports["collector"].eq("twcs").any():
     )
 st.download_button(
     "Full scorecard (every metric, interval and n) as CSV",
-    data=lambda: table_csv(card),
+    # Rates in percent (`_pct`), times in minutes (`_minutes`), rounded: see the README.
+    data=lambda: table_csv(agg.scorecard_export(card)),
     file_name="scorecard.csv",
     mime="text/csv",
     on_click="ignore",

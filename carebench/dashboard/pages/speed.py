@@ -7,7 +7,9 @@ import streamlit as st
 from carebench.benchmark.scorecard import scorecard
 from carebench.dashboard import aggregates as agg
 from carebench.dashboard.charts import (
+    brand_colours,
     ecdf_chart,
+    export_meta,
     hour_of_week_chart,
     md,
     n_lines,
@@ -24,6 +26,8 @@ filters = view.filters
 sla = format_sla(filters.sla_minutes)
 card = scorecard(view.conversations, view.settings)
 answered = agg.valid_ttfr(view.conversations)
+colours = brand_colours(view.loaded.options.brands)
+meta = export_meta(view)
 
 st.title("Speed")
 st.caption(
@@ -66,8 +70,10 @@ show_chart(
                 *n_lines(answered_n, "n answered"),
             ],
         ),
+        colours=colours,
     ),
     "ttfr-distribution",
+    meta=meta,
 )
 
 st.subheader(f"Share answered within the SLA ({sla})")
@@ -82,24 +88,34 @@ show_chart(
         filters.sla_minutes,
         title(
             "SLA curve: share answered within each promise, by brand",
-            "Lines = share, vertical bars = 95% interval; n = answered conversations",
+            [
+                "Lines = share, vertical bars = 95% interval; thick line = focus brand",
+                *n_lines(answered_n, "n answered"),
+            ],
         ),
+        colours=colours,
     ),
     "sla-curve",
+    meta=meta,
 )
 
 st.subheader("When customers wait: hour of the week")
-choices = {
-    "Conversations opened": ("conversations", "Conversations"),
-    "Median first response (minutes)": ("median_minutes", "Median TTFR (min)"),
-    f"Answered within SLA ({sla}, %)": ("sla_percent", "Within SLA (%)"),
-}
 left, right = st.columns(2)
 brand = left.selectbox("Brand", list(view.brands), key="speed_heatmap_brand")
-shown = right.selectbox("Show", list(choices), key="speed_heatmap_figure")
-field, legend = choices[shown]
 own = view.conversations[view.conversations["brand"] == brand]
 cells = agg.hour_of_week(own, view.settings.sla_seconds)
+# The heatmap's unit follows its own cells: a brand answering in seconds reads in s.
+cell_unit = agg.time_unit(cells["median_minutes"] * 60)
+choices = {
+    "Conversations opened": ("conversations", "Conversations"),
+    "Median first response": (
+        "median_minutes",
+        f"Median TTFR ({cell_unit.symbol})",
+    ),
+    f"Answered within SLA ({sla}, %)": ("sla_percent", "Within SLA (%)"),
+}
+shown = right.selectbox("Show", list(choices), key="speed_heatmap_figure")
+field, legend = choices[shown]
 show_chart(
     hour_of_week_chart(
         cells,
@@ -110,7 +126,9 @@ show_chart(
             f"n = {len(own):,} conversations; speed figures only in cells with "
             f"{agg.MIN_CELL}+ answered conversations",
         ),
+        time_unit=cell_unit,
     ),
     f"hour-of-week-{brand}-{field}",
+    meta=meta,
 )
 st.caption(f"Hours are in {md(brand)}'s time zone from the brand config (UTC by default).")

@@ -6,7 +6,16 @@ import streamlit as st
 
 from carebench.benchmark.scorecard import scorecard
 from carebench.dashboard import aggregates as agg
-from carebench.dashboard.charts import interval_chart, md, show_chart, slug, table_csv, title
+from carebench.dashboard.charts import (
+    brand_colours,
+    export_meta,
+    interval_chart,
+    md,
+    show_chart,
+    slug,
+    table_csv,
+    title,
+)
 from carebench.dashboard.data import load_view
 
 view = load_view()
@@ -26,11 +35,14 @@ show_chart(
         view.brands,
         title(
             "Share of brand replies that are templated (lower = more personal)",
-            "Dot = share, bar = 95% interval; n = brand posts in the conversations shown",
+            "Dot = share, bar = 95% interval; n = brand posts in the conversations "
+            "shown; bold = focus brand",
         ),
         "Templated replies (%)",
+        colours=brand_colours(view.loaded.options.brands),
     ),
     "templated-ratio",
+    meta=export_meta(view),
 )
 
 brand = st.selectbox("Brand", list(view.brands), key="templates_brand")
@@ -55,7 +67,7 @@ else:
                         st.text(text)
     st.download_button(
         "CSV of these templates (three examples each)",
-        data=lambda: table_csv(table),
+        data=lambda: table_csv(agg.rounded(table)),
         file_name=f"templates-{slug(brand)}.csv",
         mime="text/csv",
         on_click="ignore",
