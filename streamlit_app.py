@@ -31,6 +31,7 @@ navigation = st.navigation(
         st.Page(f"{PAGES}/templates.py", title="Templates", icon=":material/content_copy:"),
         st.Page(f"{PAGES}/conversations.py", title="Conversations", icon=":material/forum:"),
         st.Page(f"{PAGES}/trends.py", title="Trends", icon=":material/show_chart:"),
+        st.Page(f"{PAGES}/topics.py", title="Recurring issues", icon=":material/repeat:"),
         st.Page(f"{PAGES}/measure.py", title="How we measure", icon=":material/rule:"),
         st.Page(f"{PAGES}/data.py", title="Data", icon=":material/database:"),
     ]

@@ -36,6 +36,7 @@ PAGE_FILES = (
     "templates",
     "conversations",
     "trends",
+    "topics",
     "measure",
     "data",
 )

@@ -818,3 +818,42 @@ def show_table(
         on_click="ignore",
         icon=":material/download:",
     )
+
+
+def topic_chart(shares: pd.DataFrame, brands: Sequence[str], heading: alt.TitleParams) -> AnyChart:
+    """Brand x topic grid: each brand's care requests by topic (% of its care requests).
+
+    `shares` has brand, topic, share (percent), care_requests and n (the brand's care
+    requests). Topics in taxonomy order, `other` last.
+    """
+    from carebench.benchmark.topics import TOPICS
+
+    base = alt.Chart(shares).encode(
+        x=alt.X(
+            "topic:N",
+            title=None,
+            sort=list(TOPICS),
+            axis=alt.Axis(orient="top", labelAngle=-30, labelLimit=180),
+        ),
+        y=alt.Y("brand:N", sort=list(brands), title=None, axis=alt.Axis(labelFontWeight="bold")),
+    )
+    cells = base.mark_rect(stroke="white", strokeWidth=2).encode(
+        color=alt.Color(
+            "share:Q",
+            title="Share of care requests (%)",
+            scale=alt.Scale(scheme="blues", domain=[0, 60], clamp=True),
+            legend=None,
+        ),
+        tooltip=[
+            alt.Tooltip("brand:N", title="Brand"),
+            alt.Tooltip("topic:N", title="Topic"),
+            alt.Tooltip("share:Q", title="Share of care requests (%)", format=".1f"),
+            alt.Tooltip("care_requests:Q", title="Care requests on this topic"),
+            alt.Tooltip("n:Q", title="Care requests of the brand"),
+        ],
+    )
+    text = base.mark_text(fontSize=16).encode(
+        text=alt.Text("share:Q", format=".0f"),
+        color=alt.condition("datum.share > 40", alt.value("white"), alt.value("#222222")),
+    )
+    return alt.layer(cells, text, title=heading).properties(height=alt.Step(44))
