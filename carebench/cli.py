@@ -26,6 +26,7 @@ from carebench.benchmark.settings import Settings
 from carebench.benchmark.topics import other_themes, topic_table
 from carebench.benchmark.validation import Validation, load_labels, validate
 from carebench.brands import load_brand_config
+from carebench.cli_compare import compare_command, scorecard_command
 from carebench.cli_output import (
     DbOption,
     GuardedGroup,
@@ -302,45 +303,8 @@ def deck(
     )
 
 
-@app.command("scorecard")
-def show_scorecard(
-    db: DbOption = None,
-    brands: BrandsOption = None,
-    top: Annotated[
-        int, typer.Option(min=1, help="Show the N brands with most conversations.")
-    ] = 15,
-    sla_minutes: SlaOption = 60.0,
-) -> None:
-    """Print the headline figures per brand, largest brands first."""
-    try:
-        settings = Settings(sla_seconds=sla_minutes * 60)
-        analysis = analyse_store(db, settings, load_brand_config(brands))
-    except CareBenchError as exc:
-        fail(str(exc))
-    card = scorecard(analysis.conversations, settings)
-    card = card.sort_values("conversations", ascending=False).head(top)
-    table = Table(title="Scorecard (95% intervals in brackets; * = small sample)")
-    for column in (
-        "brand",
-        "n",
-        "median TTFR",
-        f"within {sla_minutes:g} min",
-        "deflection",
-        "templated",
-        "resolution",
-    ):
-        table.add_column(column, justify="left" if column == "brand" else "right")
-    for _, row in card.iterrows():
-        table.add_row(
-            escape(row["brand"]) + (" *" if row["small_sample"] else ""),
-            f"{row['conversations']:,}",
-            _duration(row["ttfr_median_seconds"]),
-            _pct(row, "sla_share"),
-            _pct(row, "deflection_rate"),
-            _pct(row, "templated_ratio"),
-            _pct(row, "resolution_rate"),
-        )
-    console.print(table)
+app.command("scorecard")(scorecard_command)
+app.command("compare")(compare_command)
 
 
 @app.command("demo")

@@ -20,6 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 import carebench.cli as cli
+import carebench.cli_compare as cli_compare
 from carebench.cli import app
 from carebench.errors import StoreError
 from carebench.store import Store
@@ -322,7 +323,10 @@ def test_ctrl_c_in_every_command_says_interrupted_and_the_store_state(
     state: str,
 ):
     before = snapshot(db)
-    monkeypatch.setattr(cli, target, _raise(interrupt))
+    # `scorecard` and `compare` live in cli_compare; patch the name wherever it is used.
+    for module in (cli, cli_compare):
+        if hasattr(module, target):
+            monkeypatch.setattr(module, target, _raise(interrupt))
     args = [str(tmp_path / "out.csv") if a == "OUT" else a for a in command]
     if command[0] != "generate":
         args += ["--db", str(db)]
@@ -462,7 +466,7 @@ def test_sla_minutes_must_be_a_positive_finite_number(
 
 
 def test_an_unexpected_error_says_where_to_report_it(db: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr(cli, "analyse_store", _raise(ValueError("boom")))
+    monkeypatch.setattr(cli_compare, "analyse_store", _raise(ValueError("boom")))
     monkeypatch.delenv("CAREBENCH_DEBUG", raising=False)
     result = invoke("scorecard", "--db", str(db))
     no_traceback(result)
