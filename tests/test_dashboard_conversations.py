@@ -89,9 +89,21 @@ def table(at: AppTest, column: str) -> pd.DataFrame:
     return found[0]
 
 
-def open_thread(at: AppTest, conversation_id: str) -> str:
-    at.selectbox(key="conv_open").set_value(f"twitter\x1f{conversation_id}").run()
+def click_row(at: AppTest, key_prefix: str, row: int) -> AppTest:
+    """Click a row of a single-row-selection table, as a user's click sets its state."""
+    frames = [d for d in at.dataframe if d.key and d.key.startswith(key_prefix)]
+    assert frames, f"no clickable table {key_prefix!r}"
+    selection = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    at.session_state[frames[0].key] = selection
+    at.run()
     assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def open_thread(at: AppTest, conversation_id: str) -> str:
+    """Open a thread by clicking its row in the list (no dropdown)."""
+    ids = table(at, "first post")["conversation_id"].astype(str).tolist()
+    click_row(at, "conv_list_", ids.index(conversation_id))
     return at.html[0].value
 
 

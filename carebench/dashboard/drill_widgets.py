@@ -1,0 +1,155 @@
+"""The clickable side of drill-downs: links under tiles, clickable table rows and marks.
+
+Each opens the Conversations page with the figure in its address (`drilldown.to_query`);
+that page lists the conversations behind it. The sidebar's filters travel in the
+session, so the list is taken over the same view the figure was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from carebench.dashboard.charts import chart_png, chart_svg, slug, style, table_csv
+from carebench.dashboard.drilldown import Drill, to_query
+
+CONVERSATIONS_PAGE = "carebench/dashboard/pages/conversations.py"
+# The name of the point selection a clickable chart gets.
+PICK = "drill_pick"
+
+
+def open_drill(drill: Drill) -> None:
+    """Go to the Conversations page listing the conversations behind `drill`."""
+    st.switch_page(CONVERSATIONS_PAGE, query_params=to_query(drill))
+
+
+def drill_link(drill: Drill, n: int, what: str = "conversations") -> None:
+    """A link "Show the 412 conversations" to the threads behind a figure."""
+    if n <= 0:
+        return
+    st.page_link(
+        CONVERSATIONS_PAGE,
+        label=f"Show the {n:,} {what}",
+        icon=":material/forum:",
+        query_params=to_query(drill),
+        help="Opens the Conversations page with exactly the conversations this figure "
+        "is computed over.",
+    )
+
+
+def _with_pick(chart: Any, fields: Sequence[str]) -> Any:
+    """The chart with a click selection on `fields`, on every layer (any mark opens)."""
+    pick = alt.selection_point(name=PICK, fields=list(fields), on="click", clear="dblclick")
+    chosen = chart.add_params(pick)
+    if isinstance(chosen, alt.LayerChart):
+        # Altair binds a layered chart's selection to its first layer only (a faint
+        # interval bar); listing every layer lets the dot, bar or label take the click.
+        names = []
+        for index, layer in enumerate(chosen.layer):
+            if layer.name is alt.Undefined:
+                layer.name = f"{PICK}_{index}"
+            names.append(layer.name)
+        for param in chosen.params:
+            if getattr(param, "name", None) == PICK:
+                param.views = names
+    return chosen
+
+
+def clickable_chart(
+    chart: Any,
+    name: str,
+    fields: Sequence[str],
+    on_pick: Callable[[dict[str, Any]], Drill | None],
+) -> None:
+    """Render a chart (house style, PNG/SVG downloads) whose marks open their threads.
+
+    `on_pick` turns the clicked datum's `fields` into the figure to drill into (None:
+    nothing to open, e.g. a cell without conversations).
+    """
+    key = slug(name)
+    state = st.altair_chart(
+        style(_with_pick(chart, fields)),
+        theme=None,
+        width="stretch",
+        on_select="rerun",
+        selection_mode=[PICK],
+        key=f"pick-{key}",
+    )
+    points = _picked(state)
+    if points:
+        drill = on_pick(points[0])
+        if drill is not None:
+            open_drill(drill)
+    st.caption("Click a mark to read the conversations behind it.")
+    left, right, _ = st.columns([1, 1, 6])
+    left.download_button(
+        "PNG",
+        data=lambda: chart_png(chart),
+        file_name=f"{key}.png",
+        mime="image/png",
+        key=f"png-{key}",
+        on_click="ignore",
+        icon=":material/download:",
+    )
+    right.download_button(
+        "SVG",
+        data=lambda: chart_svg(chart),
+        file_name=f"{key}.svg",
+        mime="image/svg+xml",
+        key=f"svg-{key}",
+        on_click="ignore",
+        icon=":material/download:",
+    )
+
+
+def _picked(state: Any) -> list[dict[str, Any]]:
+    try:
+        selection = state["selection"]
+        points = selection[PICK]
+    except (KeyError, TypeError):
+        return []
+    return [dict(p) for p in points] if isinstance(points, list) else []
+
+
+def clickable_table(
+    df: pd.DataFrame,
+    name: str,
+    on_pick: Callable[[int], Drill | None],
+    *,
+    column_config: dict[str, Any] | None = None,
+) -> None:
+    """A table whose row, clicked, opens the conversations behind it; with its CSV."""
+    config: dict[str, Any] = {
+        str(c): st.column_config.NumberColumn(format="%.1f")
+        for c in df.columns
+        if pd.api.types.is_float_dtype(df[c])
+    }
+    config.update(column_config or {})
+    key = slug(name)
+    state = st.dataframe(
+        df,
+        hide_index=True,
+        column_config=config,
+        on_select="rerun",
+        selection_mode="single-row",
+        key=f"rows-{key}",
+    )
+    rows = list(getattr(getattr(state, "selection", None), "rows", []) or [])
+    if rows:
+        drill = on_pick(int(rows[0]))
+        if drill is not None:
+            open_drill(drill)
+    st.caption("Click a row to read the conversations behind it.")
+    st.download_button(
+        "CSV",
+        data=lambda: table_csv(df),
+        file_name=f"{key}.csv",
+        mime="text/csv",
+        key=f"csv-{key}",
+        on_click="ignore",
+        icon=":material/download:",
+    )
