@@ -53,7 +53,8 @@ def _with_pick(chart: Any, fields: Sequence[str]) -> Any:
             if layer.name is alt.Undefined:
                 layer.name = f"{PICK}_{index}"
             names.append(layer.name)
-        for param in chosen.params:
+        params = chosen.params if isinstance(chosen.params, list) else []
+        for param in params:
             if getattr(param, "name", None) == PICK:
                 param.views = names
     return chosen

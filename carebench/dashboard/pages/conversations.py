@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -13,7 +14,13 @@ from carebench.benchmark.quality import QUALITY_WEIGHTS, gallery, quality_reason
 from carebench.benchmark.scoring import OUTCOMES
 from carebench.dashboard.charts import md, show_table, table_csv
 from carebench.dashboard.data import View, load_view
-from carebench.dashboard.drilldown import DRILL_PARAMS, Drilled, drill_conversations, words
+from carebench.dashboard.drilldown import (
+    DRILL_PARAMS,
+    Drilled,
+    Part,
+    drill_conversations,
+    words,
+)
 from carebench.dashboard.drilldown import parse_query as parse_drill
 from carebench.dashboard.thread_view import (
     SORT_LABELS,
@@ -272,9 +279,9 @@ def drilled_view(view: View) -> Drilled | None:
         key="conv_drill_hits",
         disabled=not words(drill.metric)[1],
     )
-    part = "hits" if hits_only and words(drill.metric)[1] else "n"
+    part: Part = "hits" if hits_only and words(drill.metric)[1] else "n"
     if part != drill.part:
-        drill = type(drill)(drill.metric, drill.brand, drill.period, drill.start, drill.cell, part)
+        drill = replace(drill, part=part)
         if part == "hits":
             st.query_params["drill_part"] = "hits"
         elif "drill_part" in st.query_params:

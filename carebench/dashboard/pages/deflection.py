@@ -16,6 +16,11 @@ from carebench.dashboard.charts import (
     title,
 )
 from carebench.dashboard.data import load_view
+from carebench.dashboard.drill_widgets import clickable_chart
+from carebench.dashboard.drilldown import OUTCOME_PREFIX, Drill
+
+# Channel labels of the chart -> the scorecard's channel names.
+CHANNEL_OF_LABEL = {label: key for key, label in agg.CHANNEL_LABELS.items()}
 
 view = load_view()
 conversations = view.conversations
@@ -30,7 +35,7 @@ st.caption(
 )
 
 deflection = agg.METRIC_BY_COLUMN["deflection_rate"]
-show_chart(
+clickable_chart(
     interval_chart(
         agg.interval_table(card, deflection, view.settings.min_sample),
         view.brands,
@@ -42,6 +47,8 @@ show_chart(
         "Deflected (%)",
     ),
     "deflection-rate",
+    ["brand"],
+    lambda picked: Drill("deflection_rate", str(picked["brand"])),
 )
 
 mix = agg.channel_mix(conversations)
@@ -49,7 +56,7 @@ deflected_n = mix.groupby("brand")["n"].first().reindex(view.brands).dropna().to
 if mix.empty:
     st.info("No deflected conversations in this view.")
 else:
-    show_chart(
+    clickable_chart(
         channel_chart(
             mix,
             [b for b in view.brands if b in set(mix["brand"])],
@@ -62,6 +69,12 @@ else:
             ),
         ),
         "deflection-channels",
+        ["brand", "channel"],
+        lambda picked: Drill(
+            f"channel_{CHANNEL_OF_LABEL.get(str(picked['channel']), '')}_share",
+            str(picked["brand"]),
+            part="hits",
+        ),
     )
     show_table(
         agg.wide_shares(
@@ -81,7 +94,7 @@ st.header("Outcomes")
 if outcomes.empty:
     st.info("No care requests in this view.")
 else:
-    show_chart(
+    clickable_chart(
         outcome_chart(
             outcomes,
             view.brands,
@@ -95,6 +108,10 @@ else:
             ),
         ),
         "outcomes",
+        ["brand", "outcome"],
+        lambda picked: Drill(
+            f"{OUTCOME_PREFIX}{picked['outcome']}", str(picked["brand"]), part="hits"
+        ),
     )
     show_table(
         agg.wide_shares(

@@ -9,12 +9,12 @@ from carebench.dashboard import aggregates as agg
 from carebench.dashboard.charts import (
     interval_chart,
     md,
-    show_chart,
-    show_table,
     table_csv,
     title,
 )
 from carebench.dashboard.data import load_view
+from carebench.dashboard.drill_widgets import clickable_chart, clickable_table, drill_link
+from carebench.dashboard.drilldown import Drill, drill_conversations
 from carebench.dashboard.filters import format_sla
 
 view = load_view()
@@ -56,6 +56,11 @@ for row in (tiles[:3], tiles[3:]):
                 split = agg.outcome_split(card, focus)
                 st.markdown(agg.outcome_split_text(split), help=agg.outcome_split_intervals(split))
             st.caption(f"{interval} · n = {tile.n:,}")
+            # The threads behind the figure, a click away.
+            behind = drill_conversations(
+                view.conversations, Drill(tile.metric.column, focus), view.settings
+            )
+            drill_link(behind.drill, len(behind.conversations))
 if not filters.competitors:
     st.caption("No competitors chosen: pick some in the sidebar to see deltas.")
 
@@ -74,7 +79,7 @@ metric = labels[chosen]
 axis_unit = "minutes" if metric.unit == "minutes" else "%"
 table = agg.interval_table(card, metric, view.settings.min_sample)
 best = "lower is better" if metric.better == "lower" else "higher is better"
-show_chart(
+clickable_chart(
     interval_chart(
         table,
         view.brands,
@@ -86,9 +91,15 @@ show_chart(
         f"{metric.label} ({axis_unit})",
     ),
     f"scorecard-{metric.label}",
+    ["brand"],
+    lambda picked: Drill(metric.column, str(picked["brand"])),
 )
 ranked = agg.ranking(card, metric, focus)
-show_table(ranked, f"ranking-{metric.label}")
+clickable_table(
+    ranked,
+    f"ranking-{metric.label}",
+    lambda row: Drill(metric.column, str(ranked["Brand"].iloc[row])),
+)
 
 st.subheader("Is the difference real?")
 st.caption(

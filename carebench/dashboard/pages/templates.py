@@ -6,8 +6,10 @@ import streamlit as st
 
 from carebench.benchmark.scorecard import scorecard
 from carebench.dashboard import aggregates as agg
-from carebench.dashboard.charts import interval_chart, md, show_chart, slug, table_csv, title
+from carebench.dashboard.charts import interval_chart, md, slug, table_csv, title
 from carebench.dashboard.data import load_view
+from carebench.dashboard.drill_widgets import clickable_chart
+from carebench.dashboard.drilldown import Drill
 
 view = load_view()
 card = scorecard(view.conversations, view.settings)
@@ -20,7 +22,7 @@ st.caption(
 )
 
 templated = agg.METRIC_BY_COLUMN["templated_ratio"]
-show_chart(
+clickable_chart(
     interval_chart(
         agg.interval_table(card, templated, view.settings.min_sample),
         view.brands,
@@ -31,6 +33,8 @@ show_chart(
         "Templated replies (%)",
     ),
     "templated-ratio",
+    ["brand"],
+    lambda picked: Drill("templated_ratio", str(picked["brand"])),
 )
 
 brand = st.selectbox("Brand", list(view.brands), key="templates_brand")

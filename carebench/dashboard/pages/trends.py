@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from carebench.benchmark.scorecard import scorecard
 from carebench.dashboard import aggregates as agg
-from carebench.dashboard.charts import show_chart, show_table, title, trend_chart
+from carebench.dashboard.charts import show_table, title, trend_chart
 from carebench.dashboard.data import load_view
+from carebench.dashboard.drill_widgets import clickable_chart
+from carebench.dashboard.drilldown import Drill
 
 view = load_view()
 weekly = scorecard(view.conversations, view.settings, period="week")
@@ -25,7 +28,7 @@ if trend.empty:
 else:
     better = "lower is better" if metric.better == "lower" else "higher is better"
     weeks = trend["week"].nunique()
-    show_chart(
+    clickable_chart(
         trend_chart(
             trend,
             view.brands,
@@ -37,6 +40,14 @@ else:
             ),
         ),
         f"trend-{metric.label}",
+        ["brand", "week"],
+        lambda picked: Drill(
+            metric.column,
+            str(picked["brand"]),
+            period="week",
+            # A time field comes back from the browser in epoch milliseconds.
+            start=pd.Timestamp(picked["week"], unit="ms", tz="UTC").date(),
+        ),
     )
     small = int(trend["small_sample"].sum())
     if small:
