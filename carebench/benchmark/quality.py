@@ -198,6 +198,11 @@ def quality_reasons(conversations: pd.DataFrame, sla_seconds: float = 3600.0) ->
 
     E.g. "resolved in public, fast, personal, empathic" or "unresolved, slow (3.2x SLA),
     deflected at first touch, templated, no empathy". Empty for unscored rows.
+
+    Labels never contradict each other: "personal" (a reply signed by an agent or
+    addressing the customer by name) is said only when no reply is a template; a
+    templated conversation with such a reply says "templated, signed or by name" (a
+    template with an agent's sign-off is still a template).
     """
     c = conversations
     ttfr = pd.to_numeric(c["ttfr_seconds"], errors="coerce").to_numpy(dtype=float)
@@ -228,7 +233,11 @@ def quality_reasons(conversations: pd.DataFrame, sla_seconds: float = 3600.0) ->
             ["templated", "partly templated"],
             "",
         ),
-        np.where(personal > 0, "personal", ""),
+        # A templated reply can still be signed or greet the customer by name: then the
+        # touch is named for what it is, never "personal" beside "templated".
+        np.select(
+            [(personal > 0) & (templated > 0), personal > 0], ["signed or by name", "personal"], ""
+        ),
         np.select([_true(empathy), _false(empathy)], ["empathic", "no empathy"], ""),
         np.where(_true(_flag(c, "hedging")), "hedging", ""),
         np.where(_false(_flag(c, "agent_continuity")), "agent changed", ""),
