@@ -177,9 +177,7 @@ def test_a_scorecard_tile_link_lists_exactly_its_conversations(
     at.run()
     assert not at.exception, [e.message for e in at.exception]
     focus = at.session_state["carebench_filters"].focus
-    links = {
-        dict(parse_qsl(link.proto.query_string)).get("drill"): link for link in at.page_link
-    }
+    links = {dict(parse_qsl(link.proto.query_string)).get("drill"): link for link in at.page_link}
     # Every tile has its link.
     assert {m.column for m in agg.TILE_METRICS} <= set(links)
     link = links["deflection_rate"]
