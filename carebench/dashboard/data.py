@@ -71,6 +71,9 @@ class View:
     turns: pd.DataFrame
     loaded: LoadedStore
     version: StoreVersion
+    # Each conversation's source (import file or collector), aligned on
+    # `analysis.conversations`; None when not known.
+    sources: pd.Series | None = None
 
     @property
     def brands(self) -> tuple[str, ...]:
@@ -184,6 +187,15 @@ def _cached_anonymised(version: StoreVersion) -> Analysis:
     return anonymise_analysis(_cached_store(version).analysis)
 
 
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _cached_sources(version: StoreVersion) -> pd.Series:
+    # Imported here: only the data-hygiene part of the quality module is needed.
+    from carebench.benchmark.quality import conversation_sources
+
+    with Store(Path(version[0]), read_only=True) as store:
+        return conversation_sources(store, _cached_store(version).analysis.conversations)
+
+
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _cached_positions(version: StoreVersion, anonymised: bool) -> np.ndarray:
     store = _cached_store(version)
@@ -280,7 +292,12 @@ def load_view(*, require_data: bool = True) -> View:
         st.error(md(without_folders(str(exc), path)))
         st.stop()
     is_demo = is_demo or loaded.generated
-    filters = sidebar(loaded.options, version)
+    try:
+        sources: pd.Series | None = _cached_sources(version)
+    except CareBenchError:
+        sources = None  # the store is busy: no source filter this run
+    names = tuple(sorted(set(sources.dropna()))) if sources is not None else ()
+    filters = sidebar(replace(loaded.options, sources=names), version)
     if is_demo:
         demo_banner()
     analysis = loaded.analysis
@@ -292,6 +309,8 @@ def load_view(*, require_data: bool = True) -> View:
             st.error("Anonymising is not available in this installation; nothing is shown.")
             st.stop()
     mask = conversation_mask(analysis.conversations, filters)
+    if filters.sources and sources is not None:
+        mask = mask & sources.isin(list(filters.sources)).to_numpy(dtype=bool)
     conversations = analysis.conversations[mask]
     turns = select_turns(analysis.turns, mask, _cached_positions(version, filters.anonymise))
     view = View(
@@ -304,6 +323,7 @@ def load_view(*, require_data: bool = True) -> View:
         turns=turns,
         loaded=loaded,
         version=version,
+        sources=sources,
     )
     if require_data and view.conversations.empty:
         if loaded.posts == 0:
