@@ -116,9 +116,7 @@ def test_no_post_id_on_screen_in_the_address_or_in_a_download(
         at.session_state[pins.key] = {"selection": {"rows": [0], "columns": [], "cells": []}}
         at.run()
         assert len(at.html) >= 2
-        assert {"conversations.csv", "workshop-pins.csv", "workshop-threads.csv"} <= set(
-            downloads
-        )
+        assert {"conversations.csv", "workshop-pins.csv", "workshop-threads.csv"} <= set(downloads)
     address = "&".join(f"{k}={v}" for k, v in at.query_params.items())
     assert not leaks(screen(at), raw_ids), page
     assert not leaks(address, raw_ids), address
