@@ -30,6 +30,7 @@ from carebench.benchmark.settings import Settings
 from carebench.brands import load_brand_config
 from carebench.dashboard.escaping import code, file_name, md, without_folders
 from carebench.dashboard.filters import FilterOptions, Filters, sidebar
+from carebench.dashboard.reply_only import explain, is_reply_only, style_table
 from carebench.demo import DEMO_DB, build_demo_store
 from carebench.errors import CareBenchError, UnreadableFile
 from carebench.ingest import check_twcs_files, import_twcs_files
@@ -277,11 +278,13 @@ def turns_of(turns: pd.DataFrame, conversations: pd.DataFrame) -> pd.DataFrame:
     return selected
 
 
-def load_view(*, require_data: bool = True) -> View:
+def load_view(*, require_data: bool = True, reply_only_ok: bool = False) -> View:
     """Read (cached) and filter the store; render the sidebar and the demo banner.
 
     With `require_data` (every page but Data) the page stops with a plain message when
-    no conversation matches the filters, instead of drawing empty charts.
+    no conversation matches the filters, instead of drawing empty charts. A store of
+    brand replies only (no conversation at all) says why instead, and pages that can
+    show such a store (`reply_only_ok`: templates) go on.
     """
     path, is_demo = choose_store()
     # Before the sidebar: it already writes the open thread's pseudonym into the address.
@@ -297,7 +300,13 @@ def load_view(*, require_data: bool = True) -> View:
     except CareBenchError:
         sources = None  # the store is busy: no source filter this run
     names = tuple(sorted(set(sources.dropna()))) if sources is not None else ()
-    filters = sidebar(replace(loaded.options, sources=names), version)
+    options = replace(loaded.options, sources=names)
+    reply_only = is_reply_only(loaded.posts, loaded.analysis.conversations)
+    if reply_only:
+        # No conversation names a brand: the brands are those who wrote the posts.
+        style = style_table(version, brands_path(), loaded.analysis.templates)
+        options = replace(options, brands=tuple(style["Brand"].astype(str)))
+    filters = sidebar(options, version)
     if is_demo:
         demo_banner()
     analysis = loaded.analysis
@@ -326,6 +335,11 @@ def load_view(*, require_data: bool = True) -> View:
         sources=sources,
     )
     if require_data and view.conversations.empty:
+        if reply_only:
+            explain(loaded.posts)
+            if reply_only_ok:
+                return view
+            st.stop()
         if loaded.posts == 0:
             st.info(
                 f"The store {code(file_name(path))} holds no posts yet. Import a TWCS CSV on "

@@ -13,8 +13,9 @@ from carebench.benchmark.anonymise import mask_text
 from carebench.benchmark.quality import date_outliers, hygiene_issues, source_table
 from carebench.dashboard import aggregates as agg
 from carebench.dashboard.charts import show_table
-from carebench.dashboard.data import import_uploads, load_view, upload_target
+from carebench.dashboard.data import brands_path, import_uploads, load_view, upload_target
 from carebench.dashboard.escaping import code, file_name, md, without_folders
+from carebench.dashboard.reply_only import explain, is_reply_only, show_style, style_table
 from carebench.errors import CareBenchError
 from carebench.store import resolve_db_path
 
@@ -27,6 +28,10 @@ st.caption(
     f"{len(view.analysis.conversations):,} conversations · "
     f"{len(loaded.options.brands):,} brands"
 )
+
+if is_reply_only(loaded.posts, view.analysis.conversations):
+    explain(loaded.posts, page_links=False)
+    show_style(style_table(view.version, brands_path(), view.analysis.templates))
 
 st.header("Sources")
 if loaded.imports.empty:

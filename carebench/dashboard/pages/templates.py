@@ -11,7 +11,7 @@ from carebench.dashboard.data import load_view
 from carebench.dashboard.drill_widgets import clickable_chart
 from carebench.dashboard.drilldown import Drill
 
-view = load_view()
+view = load_view(reply_only_ok=True)
 card = scorecard(view.conversations, view.settings)
 
 st.title("Templates")
@@ -22,20 +22,21 @@ st.caption(
 )
 
 templated = agg.METRIC_BY_COLUMN["templated_ratio"]
-clickable_chart(
-    interval_chart(
-        agg.interval_table(card, templated, view.settings.min_sample),
-        view.brands,
-        title(
-            "Share of brand replies that are templated (lower = more personal)",
-            "Dot = share, bar = 95% interval; n = brand posts in the conversations shown",
+if len(card):
+    clickable_chart(
+        interval_chart(
+            agg.interval_table(card, templated, view.settings.min_sample),
+            view.brands,
+            title(
+                "Share of brand replies that are templated (lower = more personal)",
+                "Dot = share, bar = 95% interval; n = brand posts in the conversations shown",
+            ),
+            "Templated replies (%)",
         ),
-        "Templated replies (%)",
-    ),
-    "templated-ratio",
-    ["brand"],
-    lambda picked: Drill("templated_ratio", str(picked["brand"])),
-)
+        "templated-ratio",
+        ["brand"],
+        lambda picked: Drill("templated_ratio", str(picked["brand"])),
+    )
 
 brand = st.selectbox("Brand", list(view.brands), key="templates_brand")
 table = agg.template_table(view.templates, brand)
