@@ -376,15 +376,12 @@ def hygiene_issues(conversations: pd.DataFrame, sources: pd.Series | None = None
     outliers = date_outliers(conversations)
     rows = []
     if len(outliers):
-        days = pd.to_datetime(outliers["opened_at"], utc=True)
-        shown = ", ".join(sorted({d.strftime("%Y-%m-%d") for d in days})[:6])
-        more = "..." if days.dt.date.nunique() > 6 else ""
         span = bulk_span(conversations["opened_at"])
         assert span is not None
+        first = pd.to_datetime(outliers["opened_at"], utc=True).min()
         meaning = (
-            f"Conversations opened far from the bulk of the data ({span[0]:%d %b %Y} – "
-            f"{span[1]:%d %b %Y}): {shown}{more}. The default date range leaves them out; "
-            "widen the dates in the sidebar to include them."
+            f"Opened far from the bulk ({span[0]:%d %b %Y} – {span[1]:%d %b %Y}), the first "
+            f"on {first:%d %b %Y}: left out of the default dates, listed below."
         )
     else:
         meaning = "Conversations opened far from the bulk of the data: none."
