@@ -41,23 +41,33 @@ def drill_link(drill: Drill, n: int, what: str = "conversations") -> None:
     )
 
 
+# Marks a reader clicks, best first: in a layered chart the selection goes on one layer
+# (Vega-Lite cannot bind one selection to several layers of a layer chart).
+_CLICKABLE_MARKS = ("point", "circle", "bar", "rect")
+
+
+def _mark_type(chart: Any) -> str:
+    mark = getattr(chart, "mark", None)
+    if isinstance(mark, str):
+        return mark
+    return str(getattr(mark, "type", ""))
+
+
 def _with_pick(chart: Any, fields: Sequence[str]) -> Any:
-    """The chart with a click selection on `fields`, on every layer (any mark opens)."""
+    """The chart with a click selection on `fields`, on its dots or bars."""
     pick = alt.selection_point(name=PICK, fields=list(fields), on="click", clear="dblclick")
-    chosen = chart.add_params(pick)
-    if isinstance(chosen, alt.LayerChart):
-        # Altair binds a layered chart's selection to its first layer only (a faint
-        # interval bar); listing every layer lets the dot, bar or label take the click.
-        names = []
-        for index, layer in enumerate(chosen.layer):
-            if layer.name is alt.Undefined:
-                layer.name = f"{PICK}_{index}"
-            names.append(layer.name)
-        params = chosen.params if isinstance(chosen.params, list) else []
-        for param in params:
-            if getattr(param, "name", None) == PICK:
-                param.views = names
-    return chosen
+    if not isinstance(chart, alt.LayerChart):
+        return chart.add_params(pick)
+    layers = list(chart.layer)
+    marks = [_mark_type(layer) for layer in layers]
+    chosen = next(
+        (marks.index(m) for m in _CLICKABLE_MARKS if m in marks),
+        0,
+    )
+    layers[chosen] = layers[chosen].add_params(pick)
+    picked = chart.copy(deep=False)
+    picked.layer = layers
+    return picked
 
 
 def clickable_chart(

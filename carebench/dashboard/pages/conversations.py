@@ -273,13 +273,16 @@ def drilled_view(view: View) -> Drilled | None:
         st.warning(f"Drill-down link ignored: {md(problem)}.")
     if drill is None:
         return None
-    hits_only = st.toggle(
-        f"Only the conversations counted as {words(drill.metric)[1] or 'hits'}",
+    counted = words(drill.metric)[1]
+    # The banner first, the controls under it; the toggle decides what the banner says.
+    banner = st.empty()
+    left, right = st.columns([4, 1], vertical_alignment="center")
+    hits_only = bool(counted) and left.toggle(
+        f"Only the conversations counted as {counted}",
         value=drill.part == "hits",
         key="conv_drill_hits",
-        disabled=not words(drill.metric)[1],
     )
-    part: Part = "hits" if hits_only and words(drill.metric)[1] else "n"
+    part: Part = "hits" if hits_only else "n"
     if part != drill.part:
         drill = replace(drill, part=part)
         if part == "hits":
@@ -287,9 +290,8 @@ def drilled_view(view: View) -> Drilled | None:
         elif "drill_part" in st.query_params:
             del st.query_params["drill_part"]
     drilled = drill_conversations(view.conversations, drill, view.settings)
-    left, right = st.columns([4, 1], vertical_alignment="center")
-    left.info(f"**{md(drill.label)}**: {md(drilled.summary)}.", icon=":material/filter_alt:")
-    if right.button("Show all conversations", key="conv_drill_clear", width="stretch"):
+    banner.info(f"**{md(drill.label)}**: {md(drilled.summary)}.", icon=":material/filter_alt:")
+    if right.button("Show all", key="conv_drill_clear", width="stretch", icon=":material/close:"):
         for name in DRILL_PARAMS:
             if name in st.query_params:
                 del st.query_params[name]
