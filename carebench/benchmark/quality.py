@@ -346,21 +346,32 @@ def source_table(conversations: pd.DataFrame, sources: pd.Series) -> pd.DataFram
         else pd.Series(False, index=conversations.index)
     )
     frame = pd.DataFrame(
-        {"source": sources.to_numpy(), "opened": opened.to_numpy(), "outside": outside.to_numpy()}
+        {
+            "source": sources.to_numpy(),
+            # Naive UTC datetime64: a tz-aware column would become Python objects here.
+            "opened": opened.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(),
+            "year": opened.dt.year.to_numpy(),
+            "outside": outside.to_numpy(),
+        },
+        index=conversations.index,
     )
-    rows = []
-    for source, group in frame.groupby("source", sort=True):
-        days = pd.to_datetime(group["opened"], utc=True)
-        rows.append(
-            {
-                "Source": str(source),
-                "Conversations": len(group),
-                "First day": days.min().strftime("%Y-%m-%d"),
-                "Last day": days.max().strftime("%Y-%m-%d"),
-                "Years": year_spans(days.dt.year),
-                "Outlier dates": int(group["outside"].sum()),
-            }
+    # Vectorised per source; only the year runs are joined per source (a few sources).
+    grouped = frame.groupby("source", sort=True)
+    first, last = grouped["opened"].min(), grouped["opened"].max()
+    years = grouped["year"].unique()
+    rows = [
+        {
+            "Source": str(source),
+            "Conversations": int(size),
+            "First day": pd.Timestamp(first[source]).strftime("%Y-%m-%d"),
+            "Last day": pd.Timestamp(last[source]).strftime("%Y-%m-%d"),
+            "Years": year_spans(pd.Series(years[source])),
+            "Outlier dates": int(outliers),
+        }
+        for source, size, outliers in zip(
+            grouped.size().index, grouped.size(), grouped["outside"].sum(), strict=True
         )
+    ]
     return pd.DataFrame(
         rows,
         columns=["Source", "Conversations", "First day", "Last day", "Years", "Outlier dates"],

@@ -299,7 +299,7 @@ def load_view(*, require_data: bool = True, reply_only_ok: bool = False) -> View
         sources: pd.Series | None = _cached_sources(version)
     except CareBenchError:
         sources = None  # the store is busy: no source filter this run
-    names = tuple(sorted(set(sources.dropna()))) if sources is not None else ()
+    names = tuple(sorted(map(str, sources.dropna().unique()))) if sources is not None else ()
     options = replace(loaded.options, sources=names)
     reply_only = is_reply_only(loaded.posts, loaded.analysis.conversations)
     if reply_only:

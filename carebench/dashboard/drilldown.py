@@ -268,16 +268,15 @@ def drill_conversations(conversations: pd.DataFrame, drill: Drill, settings: Set
     settings : Settings
         The view's settings (the SLA of an SLA share).
     """
-    c = conversations
-    keep = (c["brand"] == drill.brand).fillna(False).to_numpy(dtype=bool)
+    # Narrowed step by step: the brand first, so the rest looks at its rows only.
+    subset = conversations[(conversations["brand"] == drill.brand).fillna(False).to_numpy(bool)]
     if drill.period and drill.start is not None:
-        starts = period_start(c["opened_at"], drill.period)
+        starts = period_start(subset["opened_at"], drill.period)
         wanted = pd.Timestamp(drill.start, tz="UTC")
-        keep &= (starts == wanted).fillna(False).to_numpy(dtype=bool)
+        subset = subset[(starts == wanted).fillna(False).to_numpy(dtype=bool)]
     if drill.cell is not None:
-        hours = pd.to_numeric(c["opened_hour_of_week"], errors="coerce")
-        keep &= (hours == drill.cell).fillna(False).to_numpy(dtype=bool)
-    subset = c[keep]
+        hours = pd.to_numeric(subset["opened_hour_of_week"], errors="coerce")
+        subset = subset[(hours == drill.cell).fillna(False).to_numpy(dtype=bool)]
     among, hits = _members(subset, drill.metric, settings)
     chosen = among & hits if drill.part == "hits" and hits is not None else among
     listed = subset[chosen]

@@ -74,8 +74,11 @@ class FilterOptions:
         last = opened.max().date() if len(opened) else today
         span = bulk_span(opened) if len(opened) else None
         bulk_first, bulk_last = (span[0].date(), span[1].date()) if span else (first, last)
-        days = pd.to_datetime(opened, utc=True).dt.date
-        outliers = int(((days < bulk_first) | (days > bulk_last)).sum()) if span else 0
+        # Whole days, as the date filter keeps them (no Python date per row).
+        times = pd.to_datetime(opened, utc=True)
+        kept_from = pd.Timestamp(bulk_first, tz="UTC")
+        kept_to = pd.Timestamp(bulk_last, tz="UTC") + pd.Timedelta(days=1)
+        outliers = int(((times < kept_from) | (times >= kept_to)).sum()) if span else 0
         return cls(
             tuple(str(b) for b, _ in ordered),
             platforms,

@@ -32,6 +32,8 @@ st.caption(
 if focus not in set(card["brand"]):
     st.warning(f"{md(focus)} has no conversations in this view; widen the dates.")
 tiles = agg.kpi_tiles(card, focus, filters.competitors)
+# The focus brand's conversations, once: each tile's link counts the ones behind it.
+own = view.conversations[(view.conversations["brand"] == focus).to_numpy(dtype=bool)]
 for row in (tiles[:3], tiles[3:]):
     for column, tile in zip(st.columns(len(row)), row, strict=True):
         kind = tile.metric.unit
@@ -57,9 +59,7 @@ for row in (tiles[:3], tiles[3:]):
                 st.markdown(agg.outcome_split_text(split), help=agg.outcome_split_intervals(split))
             st.caption(f"{interval} · n = {tile.n:,}")
             # The threads behind the figure, a click away.
-            behind = drill_conversations(
-                view.conversations, Drill(tile.metric.column, focus), view.settings
-            )
+            behind = drill_conversations(own, Drill(tile.metric.column, focus), view.settings)
             drill_link(behind.drill, len(behind.conversations))
 if not filters.competitors:
     st.caption("No competitors chosen: pick some in the sidebar to see deltas.")
