@@ -279,12 +279,12 @@ def gallery(conversations: pd.DataFrame, sla_seconds: float = 3600.0, n: int = 5
 # -- data hygiene: dates far from the bulk, and mixed sources ----------------------------------
 
 # The bulk of the data runs from the 1st to the 99th percentile of opening times, widened
-# on each side by this share of that span: a Tukey-like fence that keeps every day of
-# evenly spread data and leaves out a handful of posts years away from the rest.
+# on each side by half that span and at least a month: a Tukey-like fence that keeps
+# every day of evenly spread data and a late week of a sample, and leaves out a handful
+# of posts months or years away from the rest.
 BULK_QUANTILES = (0.01, 0.99)
-BULK_MARGIN = 0.25
-# Never narrower than this on each side (a one-day sample keeps the days around it).
-BULK_MIN_MARGIN = pd.Timedelta(days=1)
+BULK_MARGIN = 0.5
+BULK_MIN_MARGIN = pd.Timedelta(days=30)
 
 
 def bulk_span(opened_at: pd.Series) -> tuple[pd.Timestamp, pd.Timestamp] | None:
