@@ -76,6 +76,7 @@ def test_templates_and_reply_style_are_shown(store: Path):
     assert at.selectbox(key="templates_brand").value == "NikeSupport"
     assert any("posts** ·" in m.value for m in at.markdown), "template cards"
     data = run("data")
+    assert any("· 3 brands" in c.value for c in data.caption)
     style = next(d.value for d in data.dataframe if "Brand posts" in d.value.columns)
     assert list(style.columns) == list(COLUMNS)
     with Store(store, read_only=True) as opened:

@@ -22,16 +22,20 @@ from carebench.store import resolve_db_path
 view = load_view(require_data=False)
 loaded = view.loaded
 
+reply_only = is_reply_only(loaded.posts, view.analysis.conversations)
+# A store of replies only names its brands by who wrote the posts, not by conversations.
+style = style_table(view.version, brands_path(), view.analysis.templates) if reply_only else None
+brands = len(style) if style is not None else len(loaded.options.brands)
+
 st.title("Data")
 st.caption(
     f"Store: {code(file_name(view.store_path))} · {loaded.posts:,} posts · "
-    f"{len(view.analysis.conversations):,} conversations · "
-    f"{len(loaded.options.brands):,} brands"
+    f"{len(view.analysis.conversations):,} conversations · {brands:,} brands"
 )
 
-if is_reply_only(loaded.posts, view.analysis.conversations):
+if style is not None:
     explain(loaded.posts, page_links=False)
-    show_style(style_table(view.version, brands_path(), view.analysis.templates))
+    show_style(style)
 
 st.header("Sources")
 if loaded.imports.empty:
