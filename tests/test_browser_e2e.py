@@ -160,3 +160,71 @@ def test_every_page_opens_without_an_error(server: str, browser):
         page.locator("[data-testid='stDownloadButton']").first.wait_for(timeout=60_000)
         assert page.locator("[data-testid='stException']").count() == 0, path
     page.close()
+
+
+def test_clicking_a_conversation_row_opens_its_thread(store: Path, server: str, browser):
+    with Store(store, read_only=True) as s:
+        conversations = analyse_store(s).conversations
+    own = conversations[conversations["brand"].isin([FOCUS, RIVAL])]
+    listed = own.sort_values(["opened_at", "conversation_id"], ascending=[False, True])
+    # The third row (the grid shows ten): the thread open by default is the first of
+    # the focus brand's.
+    row = 2
+    wanted = str(listed["conversation_id"].iloc[row])
+    first, last = (d.date().isoformat() for d in (own["opened_at"].min(), own["opened_at"].max()))
+
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(
+        f"{server}/conversations?focus={FOCUS}&vs={RIVAL}&from={first}&to={last}",
+        wait_until="domcontentloaded",
+    )
+    thread = page.locator("[data-post]").first
+    thread.wait_for(timeout=60_000)
+    assert thread.get_attribute("data-post") != wanted
+    grid = page.locator("[data-testid='stDataFrame']").first
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    assert box is not None
+    # The grid is a canvas: click the row's selection box (left column), below the header.
+    header, height = 36, 35
+    page.mouse.click(box["x"] + 16, box["y"] + header + height * row + height / 2)
+    page.wait_for_function(
+        "wanted => document.querySelector('[data-post]')?.getAttribute('data-post') === wanted",
+        arg=wanted,
+        timeout=30_000,
+    )
+    assert f"thread={wanted.replace(':', '%3A')}" in page.url
+    assert page.locator("[data-testid='stException']").count() == 0
+    page.close()
+
+
+def test_a_chart_mark_opens_the_conversations_behind_it(server: str, browser):
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{server}/?focus={FOCUS}&vs={RIVAL}", wait_until="domcontentloaded")
+    chart = page.locator("[data-testid='stVegaLiteChart']").first
+    chart.wait_for(timeout=60_000)
+    chart.scroll_into_view_if_needed()
+    page.wait_for_timeout(1500)
+    # A chart whose selection Vega cannot compile is not drawn, only logged.
+    assert not errors, errors
+    box = chart.bounding_box()
+    assert box is not None and box["height"] > 100
+    # The first row's dot (the faster brand): its x depends on the data, so the row is
+    # swept from left to right until a click lands on the dot.
+    heading = page.get_by_role("heading", name="Conversations", exact=True)
+    y = box["y"] + 79
+    for x in range(int(box["x"]) + 110, int(box["x"] + box["width"]), 8):
+        page.mouse.click(x, y)
+        try:
+            heading.wait_for(timeout=400)
+            break
+        except Exception:  # playwright's timeout: not on the dot yet
+            continue
+    heading.wait_for(timeout=30_000)
+    banner = page.locator("[data-testid='stAlert']", has_text="behind the figure").first
+    banner.wait_for(timeout=30_000)
+    assert RIVAL in banner.inner_text()
+    assert not errors, errors
+    page.close()

@@ -6,12 +6,16 @@ inject HTML, markdown and LaTeX and carry a customer's e-mail address and phone 
 
 from __future__ import annotations
 
+import io
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
+import streamlit
+from streamlit.delta_generator import DeltaGenerator
 from streamlit.testing.v1 import AppTest
 
 from carebench.benchmark.anonymise import pseudonymise_ids
@@ -89,9 +93,21 @@ def table(at: AppTest, column: str) -> pd.DataFrame:
     return found[0]
 
 
-def open_thread(at: AppTest, conversation_id: str) -> str:
-    at.selectbox(key="conv_open").set_value(f"twitter\x1f{conversation_id}").run()
+def click_row(at: AppTest, key_prefix: str, row: int) -> AppTest:
+    """Click a row of a single-row-selection table, as a user's click sets its state."""
+    frames = [d for d in at.dataframe if d.key and d.key.startswith(key_prefix)]
+    assert frames, f"no clickable table {key_prefix!r}"
+    selection = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    at.session_state[frames[0].key] = selection
+    at.run()
     assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def open_thread(at: AppTest, conversation_id: str) -> str:
+    """Open a thread by clicking its row in the list (no dropdown)."""
+    ids = table(at, "first post")["conversation_id"].astype(str).tolist()
+    click_row(at, "conv_list_", ids.index(conversation_id))
     return at.html[0].value
 
 
@@ -254,3 +270,102 @@ def test_a_link_opens_its_thread_and_the_open_thread_goes_in_the_link(store: Pat
 def test_a_link_to_a_thread_the_filters_hide_says_so(store: Path):
     at = open_page({"thread": "no-such-thread"})
     assert any("no\\-such\\-thread" in c.value for c in at.caption), [c.value for c in at.caption]
+
+
+def test_clicking_a_row_opens_its_thread_without_a_dropdown(store: Path):
+    at = open_page()
+    # No dropdown of shortened labels: the list itself is what a trainer clicks.
+    assert not [s for s in at.selectbox if s.key == "conv_open"]
+    listed = table(at, "first post")
+    row = 3
+    chosen = str(listed["conversation_id"].iloc[row])
+    click_row(at, "conv_list_", row)
+    assert f'data-post="{chosen}"' in at.html[0].value
+    assert at.query_params["thread"] == chosen
+    # A filter change keeps the open thread; a click on another row replaces it.
+    at.selectbox(key="conv_order").set_value("worst").run()
+    assert f'data-post="{chosen}"' in at.html[0].value
+    other = str(table(at, "first post")["conversation_id"].iloc[0])
+    click_row(at, "conv_list_", 0)
+    assert f'data-post="{other}"' in at.html[0].value
+
+
+def test_the_thread_opened_by_default_is_the_focus_brands(store: Path):
+    # The newest conversation is the competitor's (the hand-written thread of 31 Dec).
+    other = next(b for b in view_conversations(store, open_page())["brand"] if b != BRAND)
+    at = open_page({"focus": other, "vs": BRAND})
+    focus = at.session_state["carebench_filters"].focus
+    assert focus == other
+    listed = table(at, "first post")
+    assert listed["brand"].iloc[0] == BRAND
+    # The list's newest conversation may be another brand's; the open one is the focus's.
+    first_own = listed[listed["brand"] == focus].iloc[0]
+    assert f'data-post="{first_own["conversation_id"]}"' in at.html[0].value
+    assert at.query_params["thread"] == str(first_own["conversation_id"])
+
+
+def test_search_finds_conversations_by_customer_and_brand_words(store: Path):
+    at = open_page()
+    # The hostile thread: a customer's words, then the brand's ("DM us the details").
+    for words in ("card is BLOCKED", "dm us the details", "still not working"):
+        at.text_input(key="conv_search").input(words).run()
+        assert not at.exception, [e.message for e in at.exception]
+        found = table(at, "first post")["conversation_id"].tolist()
+        assert HOSTILE_ID in found, words
+    at.text_input(key="conv_search").input("card is blocked").run()
+    conversations = view_conversations(store, at)
+    turns = dashboard_data.read_store(store).analysis.turns
+    hit = turns[turns["text"].str.contains("card is blocked", case=False, regex=False)]
+    expected = conversations[conversations["conversation_id"].isin(hit["conversation_id"])]
+    assert sorted(table(at, "first post")["conversation_id"]) == sorted(expected["conversation_id"])
+    assert any(f"**{len(expected):,}** of" in m.value for m in at.markdown)
+    at.text_input(key="conv_search").input("zzqx no such words").run()
+    assert any("No conversation matches" in i.value for i in at.info)
+
+
+@pytest.fixture
+def downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """What the page hands to download buttons: file name -> data (or its callable)."""
+    made: dict[str, Any] = {}
+    original = DeltaGenerator.download_button
+
+    def record(self: DeltaGenerator, label: str, data: Any, file_name: Any = None, *a, **k):
+        made[str(file_name)] = data
+        return original(self, label, data, file_name, *a, **k)
+
+    monkeypatch.setattr(DeltaGenerator, "download_button", record)
+    main = streamlit._main
+    monkeypatch.setattr(streamlit, "download_button", lambda *a, **k: record(main, *a, **k))
+    return made
+
+
+def download(made: dict[str, Any], name: str) -> pd.DataFrame:
+    data = made[name]
+    text = data() if callable(data) else data
+    return pd.read_csv(io.StringIO(str(text)), dtype=str, keep_default_na=False)
+
+
+def test_a_pin_opens_its_thread_and_pins_export_as_full_threads(
+    store: Path, downloads: dict[str, Any]
+):
+    at = open_page()
+    open_thread(at, HOSTILE_ID)
+    at.text_input(key="conv_thread_note").input("=HYPERLINK(1) show escaping")
+    at.button(key="conv_thread_pin").click().run()
+    # The button's label is whole (it used to be cut off in a narrow column).
+    assert at.button(key="conv_thread_pin").label == "Pin this thread"
+    # Another thread open above; the pin opens its own thread below the pin list.
+    click_row(at, "conv_list_", 5)
+    assert f'data-post="{HOSTILE_ID}"' not in at.html[0].value
+    click_row(at, "conv_pins_list", 0)
+    assert any(f'data-post="{HOSTILE_ID}"' in h.value for h in at.html[1:])
+    # The full-thread CSV: every turn of the pinned thread, with role, time, annotations.
+    rows = download(downloads, "workshop-threads.csv")
+    assert rows["conversation_id"].tolist() == [HOSTILE_ID] * 3
+    assert rows["role"].tolist() == ["customer", "brand", "customer"]
+    assert rows["author"].iloc[0] == HOSTILE_CUSTOMER
+    assert "deflects to dm" in rows["annotations"].iloc[1]
+    assert "slow: 2 h 30 min (over SLA)" in rows["annotations"].iloc[1]
+    assert rows["posted_at"].iloc[0].startswith("2017-12-31T10:00:00")
+    # Spreadsheet formulas are neutralised, as in every CSV of the dashboard.
+    assert rows["note"].iloc[0] == "'=HYPERLINK(1) show escaping"

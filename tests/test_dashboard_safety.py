@@ -178,7 +178,11 @@ def test_md_escapes_streamlit_s_own_syntax():
 
 def test_the_pin_toast_shows_a_hostile_id_as_text(store: Path):
     at = open_page("conversations", {"thread_platform": "bluesky"})
-    at.selectbox(key="conv_open").set_value(f"bluesky\x1f{IMAGE_ID}").run()
+    # Opened by clicking its row in the list.
+    listed = next(d for d in at.dataframe if d.key and d.key.startswith("conv_list_"))
+    row = listed.value["conversation_id"].astype(str).tolist().index(IMAGE_ID)
+    at.session_state[listed.key] = {"selection": {"rows": [row], "columns": [], "cells": []}}
+    at.run()
     assert not at.exception, [e.message for e in at.exception]
     at.button(key="conv_thread_pin").click().run()
     assert not at.exception, [e.message for e in at.exception]

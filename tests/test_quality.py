@@ -247,3 +247,17 @@ def test_gallery_never_shows_a_thread_twice():
     shown = gallery(frame(*rows), SLA, n=5)
     assert sorted(shown["conversation_id"]) == ["0", "1", "2"]
     assert gallery(frame(*rows).iloc[:0], SLA, n=5).empty
+
+
+def test_labels_never_say_templated_and_personal_together():
+    # A templated reply signed by an agent: "signed or by name", never "personal".
+    both = {**GOOD, "templated_posts": 2, "personal_posts": 2}
+    partly = {**GOOD, "templated_posts": 1, "personal_posts": 1}
+    own = {**GOOD, "templated_posts": 0, "personal_posts": 1}
+    reasons = quality_reasons(frame(both, partly, own), SLA).tolist()
+    assert "templated, signed or by name" in reasons[0]
+    assert "partly templated, signed or by name" in reasons[1]
+    assert "personal" in reasons[2].split(", ") and "templated" not in reasons[2]
+    for text in reasons:
+        labels = text.split(", ")
+        assert not ({"templated", "partly templated"} & set(labels) and "personal" in labels)

@@ -42,6 +42,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from carebench.store import Store
+
 # The most points each component can give; they add up to 100.
 QUALITY_WEIGHTS: dict[str, float] = {
     "resolution": 25.0,
@@ -198,6 +200,11 @@ def quality_reasons(conversations: pd.DataFrame, sla_seconds: float = 3600.0) ->
 
     E.g. "resolved in public, fast, personal, empathic" or "unresolved, slow (3.2x SLA),
     deflected at first touch, templated, no empathy". Empty for unscored rows.
+
+    Labels never contradict each other: "personal" (a reply signed by an agent or
+    addressing the customer by name) is said only when no reply is a template; a
+    templated conversation with such a reply says "templated, signed or by name" (a
+    template with an agent's sign-off is still a template).
     """
     c = conversations
     ttfr = pd.to_numeric(c["ttfr_seconds"], errors="coerce").to_numpy(dtype=float)
@@ -228,7 +235,11 @@ def quality_reasons(conversations: pd.DataFrame, sla_seconds: float = 3600.0) ->
             ["templated", "partly templated"],
             "",
         ),
-        np.where(personal > 0, "personal", ""),
+        # A templated reply can still be signed or greet the customer by name: then the
+        # touch is named for what it is, never "personal" beside "templated".
+        np.select(
+            [(personal > 0) & (templated > 0), personal > 0], ["signed or by name", "personal"], ""
+        ),
         np.select([_true(empathy), _false(empathy)], ["empathic", "no empathy"], ""),
         np.where(_true(_flag(c, "hedging")), "hedging", ""),
         np.where(_false(_flag(c, "agent_continuity")), "agent changed", ""),
@@ -263,3 +274,196 @@ def gallery(conversations: pd.DataFrame, sla_seconds: float = 3600.0, n: int = 5
         frames.append(worst.assign(side="worst", rank=np.arange(1, len(worst) + 1)))
     chosen = pd.concat(frames)
     return chosen.assign(reasons=quality_reasons(chosen, sla_seconds))
+
+
+# -- data hygiene: dates far from the bulk, and mixed sources ----------------------------------
+
+# The bulk of the data runs from the 1st to the 99th percentile of opening times, widened
+# on each side by half that span and at least a month: a Tukey-like fence that keeps
+# every day of evenly spread data and a late week of a sample, and leaves out a handful
+# of posts months or years away from the rest.
+BULK_QUANTILES = (0.01, 0.99)
+BULK_MARGIN = 0.5
+BULK_MIN_MARGIN = pd.Timedelta(days=30)
+
+
+def bulk_span(opened_at: pd.Series) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+    """The first and last opening time of the bulk of the data (None when empty).
+
+    Everything opened outside is an outlier date (see `date_outliers`). Whole UTC days,
+    so a day is in or out, never half of it.
+    """
+    times = pd.to_datetime(opened_at, utc=True).dropna()
+    if times.empty:
+        return None
+    # Nanoseconds since the epoch: plain integers for the arithmetic.
+    naive = times.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
+    ns = naive.astype("datetime64[ns]").astype(np.int64)
+    day = pd.Timedelta(days=1).value
+    low, high = np.quantile(ns, BULK_QUANTILES)
+    margin = max((high - low) * BULK_MARGIN, BULK_MIN_MARGIN.value)
+    first = max(ns.min(), low - margin) // day * day
+    last = min(ns.max(), high + margin) // day * day + day
+    # Outside the fence nothing else decides: the first/last kept times themselves.
+    kept = ns[(ns >= first) & (ns < last)]
+    return pd.Timestamp(int(kept.min()), tz="UTC"), pd.Timestamp(int(kept.max()), tz="UTC")
+
+
+def date_outliers(conversations: pd.DataFrame) -> pd.DataFrame:
+    """Conversations opened outside `bulk_span`: a few stray posts years away from the
+    rest, which would stretch every date range and time axis. Oldest first."""
+    span = bulk_span(conversations["opened_at"])
+    if span is None:
+        return conversations.iloc[:0]
+    opened = pd.to_datetime(conversations["opened_at"], utc=True)
+    outside = (opened < span[0]) | (opened > span[1])
+    return conversations[outside.fillna(False).to_numpy(dtype=bool)].sort_values("opened_at")
+
+
+def year_spans(years: pd.Series) -> str:
+    """Distinct years as runs: "2011, 2016-2017"."""
+    values = sorted({int(y) for y in years.dropna()})
+    runs: list[list[int]] = []
+    for year in values:
+        if runs and year == runs[-1][-1] + 1:
+            runs[-1].append(year)
+        else:
+            runs.append([year])
+    return ", ".join(str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs)
+
+
+def source_table(conversations: pd.DataFrame, sources: pd.Series) -> pd.DataFrame:
+    """Per source (import file or collector): conversations, first and last opening day,
+    the years they span, and how many fall outside the bulk of all the data.
+
+    `sources` is each conversation's source label, aligned on `conversations`.
+    """
+    span = bulk_span(conversations["opened_at"])
+    opened = pd.to_datetime(conversations["opened_at"], utc=True)
+    outside = (
+        ((opened < span[0]) | (opened > span[1])).fillna(False)
+        if span
+        else pd.Series(False, index=conversations.index)
+    )
+    frame = pd.DataFrame(
+        {
+            "source": sources.to_numpy(),
+            # Naive UTC datetime64: a tz-aware column would become Python objects here.
+            "opened": opened.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(),
+            "year": opened.dt.year.to_numpy(),
+            "outside": outside.to_numpy(),
+        },
+        index=conversations.index,
+    )
+    # Vectorised per source; only the year runs are joined per source (a few sources).
+    grouped = frame.groupby("source", sort=True)
+    first, last = grouped["opened"].min(), grouped["opened"].max()
+    years = grouped["year"].unique()
+    rows = [
+        {
+            "Source": str(source),
+            "Conversations": int(size),
+            "First day": pd.Timestamp(first[source]).strftime("%Y-%m-%d"),
+            "Last day": pd.Timestamp(last[source]).strftime("%Y-%m-%d"),
+            "Years": year_spans(pd.Series(years[source])),
+            "Outlier dates": int(outliers),
+        }
+        for source, size, outliers in zip(
+            grouped.size().index, grouped.size(), grouped["outside"].sum(), strict=True
+        )
+    ]
+    return pd.DataFrame(
+        rows,
+        columns=["Source", "Conversations", "First day", "Last day", "Years", "Outlier dates"],
+    )
+
+
+def hygiene_issues(conversations: pd.DataFrame, sources: pd.Series | None = None) -> pd.DataFrame:
+    """Rows for the data-quality table: outlier dates, mixed years, mixed sources.
+
+    Columns Check, Count, Meaning (as `aggregates.issue_table`); a check that finds
+    nothing says so with a count of 0, so the table shows it was run.
+    """
+    outliers = date_outliers(conversations)
+    rows = []
+    if len(outliers):
+        span = bulk_span(conversations["opened_at"])
+        assert span is not None
+        first = pd.to_datetime(outliers["opened_at"], utc=True).min()
+        meaning = (
+            f"Opened far from the bulk ({span[0]:%d %b %Y} – {span[1]:%d %b %Y}), the first "
+            f"on {first:%d %b %Y}: left out of the default dates, listed below."
+        )
+    else:
+        meaning = "Conversations opened far from the bulk of the data: none."
+    rows.append({"Check": "outlier dates", "Count": len(outliers), "Meaning": meaning})
+    opened = pd.to_datetime(conversations["opened_at"], utc=True)
+    kept = opened.drop(outliers.index) if len(outliers) else opened
+    years = kept.dt.year.value_counts().sort_index()
+    rows.append(
+        {
+            "Check": "mixed years",
+            "Count": len(years) if len(years) > 1 else 0,
+            "Meaning": (
+                "The bulk of the data spans "
+                + ", ".join(f"{y} ({n:,})" for y, n in years.items())
+                + ": every figure pools these years unless you narrow the dates."
+                if len(years) > 1
+                else "The bulk of the data lies within one year."
+            ),
+        }
+    )
+    if sources is not None:
+        names = sources.dropna().unique()
+        rows.append(
+            {
+                "Check": "mixed sources",
+                "Count": len(names) if len(names) > 1 else 0,
+                "Meaning": (
+                    f"Conversations come from {len(names)} sources (table below): figures "
+                    "pool them unless you pick sources in the sidebar."
+                    if len(names) > 1
+                    else "Every conversation comes from one source."
+                ),
+            }
+        )
+    return pd.DataFrame(rows, columns=["Check", "Count", "Meaning"])
+
+
+def conversation_sources(store: Store, conversations: pd.DataFrame) -> pd.Series:
+    """Each conversation's source: the file its first post was imported from (name only),
+    or its collector for live collections; aligned on `conversations`.
+
+    A store whose imports all came from one file (the usual case) answers without
+    reading a post.
+    """
+    imports = store.imports()
+    names = {
+        (str(c), str(s).replace("\\", "/").rsplit("/", 1)[-1])
+        for c, s in zip(imports["collector"], imports["source"], strict=True)
+    }
+    if len(names) <= 1:
+        label = next(iter(names))[1] if names else "unknown"
+        return pd.Series(label, index=conversations.index, dtype="string")
+    import pyarrow as pa
+
+    wanted = pa.table(
+        {
+            "platform": pa.array(conversations["platform"].astype(str).to_numpy()),
+            "post_id": pa.array(conversations["conversation_id"].astype(str).to_numpy()),
+            "row": pa.array(np.arange(len(conversations), dtype=np.int64)),
+        }
+    )
+    store.con.register("carebench_wanted_roots", wanted)
+    try:
+        found = store.con.execute(
+            "SELECT w.row, coalesce(nullif(regexp_extract(regexp_extract(p.raw_ref, "
+            "'^(.*):[0-9]+(#.*)?$', 1), '([^/\\\\]+)$', 1), ''), p.collector) AS source "
+            "FROM carebench_wanted_roots w JOIN posts p "
+            "ON p.platform = w.platform AND p.post_id = w.post_id"
+        ).df()
+    finally:
+        store.con.unregister("carebench_wanted_roots")
+    values = np.full(len(conversations), "unknown", dtype=object)
+    values[found["row"].to_numpy(dtype=np.int64)] = found["source"].astype(str).to_numpy()
+    return pd.Series(values, index=conversations.index, dtype="string")

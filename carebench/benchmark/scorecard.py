@@ -248,3 +248,43 @@ def period_start(opened_at: pd.Series, period: Period) -> pd.Series:
     naive = opened_at.dt.tz_convert("UTC").dt.tz_localize(None)
     freq = "W-SUN" if period == "week" else "M"
     return naive.dt.to_period(freq).dt.start_time.dt.tz_localize("UTC")
+
+
+# Figures over brand posts, not conversations: a conversation counts when it holds one.
+_POST_RATES = {"templated_ratio": "templated_posts", "personal_touch_rate": "personal_posts"}
+# Medians and P90s: the conversations whose value the quantile is taken over.
+_QUANTILE_MEMBERS: dict[str, Callable[[pd.DataFrame], pd.Series]] = {
+    "ttfr_median_seconds": _valid_ttfr,
+    "ttfr_p90_seconds": _valid_ttfr,
+    "reply_time_median_seconds": _has("reply_seconds_median"),
+    "time_to_resolution_median_seconds": lambda c: (
+        (c["outcome"] == "resolved") & c["time_to_resolution_seconds"].notna()
+    ),
+}
+
+
+def figure_members(
+    conversations: pd.DataFrame, metric: str, settings: Settings | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Which conversations a scorecard figure is computed over, and which it counts.
+
+    The same predicates as `scorecard`, so a dashboard drill-down lists exactly the
+    conversations behind a figure: ``members`` are the `<metric>_n` conversations (for
+    post rates, those holding a brand post), ``hits`` the successes of a rate (None for
+    medians and P90s). ``conversations`` is one brand's (and period's) rows. Raises
+    KeyError for a name that is not a scorecard figure.
+    """
+    settings = settings or Settings()
+    if metric == "conversations":
+        return np.ones(len(conversations), dtype=bool), None
+    if metric in _POST_RATES:
+        posts = pd.to_numeric(conversations["brand_posts"], errors="coerce").fillna(0)
+        hits = pd.to_numeric(conversations[_POST_RATES[metric]], errors="coerce").fillna(0)
+        return (posts > 0).to_numpy(dtype=bool), (hits > 0).to_numpy(dtype=bool)
+    if metric in _QUANTILE_MEMBERS:
+        return _QUANTILE_MEMBERS[metric](conversations).to_numpy(dtype=bool), None
+    for name, success, denominator in _rate_specs(settings):
+        if name == metric:
+            among = denominator(conversations).to_numpy(dtype=bool)
+            return among, success(conversations).to_numpy(dtype=bool) & among
+    raise KeyError(metric)

@@ -748,6 +748,11 @@ def show_chart(chart: AnyChart, name: str, *, meta: Sequence[str] | None = None)
     where the page and the sidebar already say it.
     """
     st.altair_chart(style(chart), theme=None, width="stretch")
+    chart_downloads(chart, name, meta)
+
+
+def chart_downloads(chart: AnyChart, name: str, meta: Sequence[str] | None = None) -> None:
+    """The PNG and SVG buttons under a chart (also under the clickable ones)."""
     key = slug(name)
     left, right, _ = st.columns([1, 1, 6])
     # Images are made only when asked for (a callable is run on click), so a page

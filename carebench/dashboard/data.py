@@ -30,6 +30,7 @@ from carebench.benchmark.settings import Settings
 from carebench.brands import load_brand_config
 from carebench.dashboard.escaping import code, file_name, md, without_folders
 from carebench.dashboard.filters import FilterOptions, Filters, sidebar
+from carebench.dashboard.reply_only import explain, is_reply_only, style_table
 from carebench.demo import DEMO_DB, build_demo_store
 from carebench.errors import CareBenchError, UnreadableFile
 from carebench.ingest import check_twcs_files, import_twcs_files
@@ -71,6 +72,9 @@ class View:
     turns: pd.DataFrame
     loaded: LoadedStore
     version: StoreVersion
+    # Each conversation's source (import file or collector), aligned on
+    # `analysis.conversations`; None when not known.
+    sources: pd.Series | None = None
 
     @property
     def brands(self) -> tuple[str, ...]:
@@ -184,6 +188,15 @@ def _cached_anonymised(version: StoreVersion) -> Analysis:
     return anonymise_analysis(_cached_store(version).analysis)
 
 
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _cached_sources(version: StoreVersion) -> pd.Series:
+    # Imported here: only the data-hygiene part of the quality module is needed.
+    from carebench.benchmark.quality import conversation_sources
+
+    with Store(Path(version[0]), read_only=True) as store:
+        return conversation_sources(store, _cached_store(version).analysis.conversations)
+
+
 @st.cache_resource(max_entries=8, show_spinner=False)
 def _cached_positions(version: StoreVersion, anonymised: bool) -> np.ndarray:
     store = _cached_store(version)
@@ -265,11 +278,13 @@ def turns_of(turns: pd.DataFrame, conversations: pd.DataFrame) -> pd.DataFrame:
     return selected
 
 
-def load_view(*, require_data: bool = True) -> View:
+def load_view(*, require_data: bool = True, reply_only_ok: bool = False) -> View:
     """Read (cached) and filter the store; render the sidebar and the demo banner.
 
     With `require_data` (every page but Data) the page stops with a plain message when
-    no conversation matches the filters, instead of drawing empty charts.
+    no conversation matches the filters, instead of drawing empty charts. A store of
+    brand replies only (no conversation at all) says why instead, and pages that can
+    show such a store (`reply_only_ok`: templates) go on.
     """
     path, is_demo = choose_store()
     # Before the sidebar: it already writes the open thread's pseudonym into the address.
@@ -280,7 +295,18 @@ def load_view(*, require_data: bool = True) -> View:
         st.error(md(without_folders(str(exc), path)))
         st.stop()
     is_demo = is_demo or loaded.generated
-    filters = sidebar(loaded.options, version)
+    try:
+        sources: pd.Series | None = _cached_sources(version)
+    except CareBenchError:
+        sources = None  # the store is busy: no source filter this run
+    names = tuple(sorted(map(str, sources.dropna().unique()))) if sources is not None else ()
+    options = replace(loaded.options, sources=names)
+    reply_only = is_reply_only(loaded.posts, loaded.analysis.conversations)
+    if reply_only:
+        # No conversation names a brand: the brands are those who wrote the posts.
+        style = style_table(version, brands_path(), loaded.analysis.templates)
+        options = replace(options, brands=tuple(style["Brand"].astype(str)))
+    filters = sidebar(options, version)
     if is_demo:
         demo_banner()
     analysis = loaded.analysis
@@ -292,6 +318,8 @@ def load_view(*, require_data: bool = True) -> View:
             st.error("Anonymising is not available in this installation; nothing is shown.")
             st.stop()
     mask = conversation_mask(analysis.conversations, filters)
+    if filters.sources and sources is not None:
+        mask = mask & sources.isin(list(filters.sources)).to_numpy(dtype=bool)
     conversations = analysis.conversations[mask]
     turns = select_turns(analysis.turns, mask, _cached_positions(version, filters.anonymise))
     view = View(
@@ -304,8 +332,14 @@ def load_view(*, require_data: bool = True) -> View:
         turns=turns,
         loaded=loaded,
         version=version,
+        sources=sources,
     )
     if require_data and view.conversations.empty:
+        if reply_only:
+            explain(loaded.posts)
+            if reply_only_ok:
+                return view
+            st.stop()
         if loaded.posts == 0:
             st.info(
                 f"The store {code(file_name(path))} holds no posts yet. Import a TWCS CSV on "

@@ -19,6 +19,7 @@ import pandas as pd
 import streamlit as st
 
 from carebench.benchmark.anonymise import pseudonymise_ids
+from carebench.benchmark.quality import bulk_span
 from carebench.dashboard.charts import md
 
 # The SLA choices in minutes: the thresholds care teams actually promise.
@@ -37,17 +38,28 @@ _KEYS = {
     "platform": "flt_platform",
     "sla": "flt_sla",
     "anonymise": "flt_anon",
+    "sources": "flt_sources",
 }
 
 
 @dataclass(frozen=True)
 class FilterOptions:
-    """What the data allows: brands (largest first), platforms and the date range."""
+    """What the data allows: brands (largest first), platforms and the date range.
+
+    `bulk_first` / `bulk_last` are the days of the bulk of the data (`quality.bulk_span`):
+    the default range, which leaves out `outliers` conversations opened far from the
+    rest (a stray post of 2011 in a 2017 sample). `sources` are the import files (or
+    collectors) the conversations come from, set by the loader when it knows them.
+    """
 
     brands: tuple[str, ...]
     platforms: tuple[str, ...]
     first_day: date
     last_day: date
+    bulk_first: date | None = None
+    bulk_last: date | None = None
+    outliers: int = 0
+    sources: tuple[str, ...] = ()
 
     @classmethod
     def from_conversations(cls, conversations: pd.DataFrame) -> FilterOptions:
@@ -60,7 +72,22 @@ class FilterOptions:
         today = pd.Timestamp.now(tz="UTC").date()
         first = opened.min().date() if len(opened) else today
         last = opened.max().date() if len(opened) else today
-        return cls(tuple(str(b) for b, _ in ordered), platforms, first, last)
+        span = bulk_span(opened) if len(opened) else None
+        bulk_first, bulk_last = (span[0].date(), span[1].date()) if span else (first, last)
+        # Whole days, as the date filter keeps them (no Python date per row).
+        times = pd.to_datetime(opened, utc=True)
+        kept_from = pd.Timestamp(bulk_first, tz="UTC")
+        kept_to = pd.Timestamp(bulk_last, tz="UTC") + pd.Timedelta(days=1)
+        outliers = int(((times < kept_from) | (times >= kept_to)).sum()) if span else 0
+        return cls(
+            tuple(str(b) for b, _ in ordered),
+            platforms,
+            first,
+            last,
+            bulk_first,
+            bulk_last,
+            outliers,
+        )
 
 
 @dataclass(frozen=True)
@@ -74,6 +101,8 @@ class Filters:
     platform: str | None = None
     sla_minutes: int = DEFAULT_SLA_MINUTES
     anonymise: bool = False
+    # Import files (or collectors) to keep; empty: every source.
+    sources: tuple[str, ...] = ()
 
     @property
     def brands(self) -> tuple[str, ...]:
@@ -87,13 +116,14 @@ class Filters:
 
 
 def default_filters(options: FilterOptions) -> Filters:
-    """The largest brand against the next largest ones, over every day in the data."""
+    """The largest brand against the next largest ones, over the bulk of the data (a
+    few posts years away from the rest would stretch every range and axis)."""
     focus = options.brands[0] if options.brands else None
     return Filters(
         focus=focus,
         competitors=options.brands[1 : 1 + DEFAULT_COMPETITORS],
-        start=options.first_day,
-        end=options.last_day,
+        start=options.bulk_first or options.first_day,
+        end=options.bulk_last or options.last_day,
     )
 
 
@@ -169,7 +199,17 @@ def parse_query(
             else:
                 sla = min(SLA_MINUTES, key=lambda m: abs(m - minutes))
     anonymise = (one("anon") or "0").lower() in ("1", "true", "yes", "on")
-    filters = Filters(focus, competitors, start, end, platform, sla, anonymise)
+    sources: list[str] = []
+    for asked in params.get("source", []):
+        if not asked:
+            continue
+        if asked in options.sources:
+            sources.append(asked)
+        elif options.sources:
+            problems.append(f"source {asked!r} is not in this store")
+    filters = Filters(
+        focus, competitors, start, end, platform, sla, anonymise, tuple(dict.fromkeys(sources))
+    )
     return filters, problems
 
 
@@ -187,6 +227,8 @@ def to_query(filters: Filters) -> dict[str, str | list[str]]:
         query["platform"] = filters.platform
     if filters.anonymise:
         query["anon"] = "1"
+    if filters.sources:
+        query["source"] = list(filters.sources)
     return query
 
 
@@ -255,6 +297,7 @@ def sidebar(options: FilterOptions, store_key: object) -> Filters:
         on_change=_commit,
         help="Days in UTC, both ends included.",
     )
+    _date_note(state[_STATE], options)
     bar.selectbox(
         "Platform", [ALL_PLATFORMS, *options.platforms], key=_KEYS["platform"], on_change=_commit
     )
@@ -273,9 +316,35 @@ def sidebar(options: FilterOptions, store_key: object) -> Filters:
         help="Masks customer handles, names, e-mails, phone numbers and post ids on every "
         "page, in every CSV and in the page address.",
     )
+    if len(options.sources) > 1:
+        bar.multiselect(
+            "Sources",
+            list(options.sources),
+            key=_KEYS["sources"],
+            on_change=_commit,
+            placeholder="All sources",
+            help="The import files (or collectors) to include; none chosen: all of them. "
+            "The Data page shows each source's dates.",
+        )
     filters: Filters = state[_STATE]
     _write_query(filters)
     return filters
+
+
+def _date_note(filters: Filters, options: FilterOptions) -> None:
+    """Under the dates: what the range leaves out, when it leaves something out."""
+    bulk = (options.bulk_first, options.bulk_last)
+    if options.outliers and (filters.start, filters.end) == bulk:
+        st.sidebar.caption(
+            f"The bulk of the data. Leaves out {options.outliers:,} conversation"
+            f"{'s' if options.outliers != 1 else ''} opened far from the rest (the data "
+            f"runs {options.first_day:%d %b %Y} – {options.last_day:%d %b %Y}); the Data "
+            "page lists them."
+        )
+    elif (filters.start, filters.end) != (options.first_day, options.last_day):
+        st.sidebar.caption(
+            f"The data runs {options.first_day:%d %b %Y} – {options.last_day:%d %b %Y}."
+        )
 
 
 def _query_lists() -> dict[str, list[str]]:
@@ -293,6 +362,7 @@ def _seed(filters: Filters) -> None:
         _KEYS["platform"]: filters.platform or ALL_PLATFORMS,
         _KEYS["sla"]: filters.sla_minutes,
         _KEYS["anonymise"]: filters.anonymise,
+        _KEYS["sources"]: list(filters.sources),
     }
     for key, value in values.items():
         if key == _KEYS["dates"] and _half_picked(state.get(key)):
@@ -326,11 +396,21 @@ def _commit() -> None:
         platform=None if platform in (None, ALL_PLATFORMS) else str(platform),
         sla_minutes=int(state.get(_KEYS["sla"], DEFAULT_SLA_MINUTES)),
         anonymise=bool(state.get(_KEYS["anonymise"], False)),
+        sources=tuple(state.get(_KEYS["sources"], ()) or ()),
     )
 
 
 # Every URL parameter the global filters own; pages keep their own parameters beside them.
-FILTER_PARAMS: tuple[str, ...] = ("focus", "vs", "from", "to", "sla", "platform", "anon")
+FILTER_PARAMS: tuple[str, ...] = (
+    "focus",
+    "vs",
+    "from",
+    "to",
+    "sla",
+    "platform",
+    "anon",
+    "source",
+)
 
 
 def _write_query(filters: Filters) -> None:
@@ -341,7 +421,10 @@ def _write_query(filters: Filters) -> None:
         if name not in wanted and name in params:
             del params[name]
     for name, value in wanted.items():
-        if params.get(name) != value:
+        current: str | list[str] | None = (
+            params.get_all(name) if isinstance(value, list) else params.get(name)
+        )
+        if current != value:
             params[name] = value
     if filters.anonymise:
         _pseudonymise_thread(params)

@@ -655,3 +655,71 @@ def label_reasons(conversations: pd.DataFrame) -> pd.Series:
             parts.append("not deflected: no reply sends the customer elsewhere")
         rows.append("; ".join(parts))
     return pd.Series(rows, index=c.index, dtype="string")
+
+
+# -- search ------------------------------------------------------------------------------------
+
+
+def search_conversations(
+    conversations: pd.DataFrame, turns: pd.DataFrame, text: str
+) -> pd.DataFrame:
+    """The conversations with a post (customer's or brand's) containing `text`.
+
+    Case-insensitive, the words as typed (no pattern syntax: a trainer types "refund"
+    or "dm us", not a regex). `turns` are the view's turns (anonymised when the view
+    is, so a masked name finds nothing). Matched on Arrow (one pass over the texts).
+    """
+    wanted = text.strip()
+    if not wanted:
+        return conversations
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    texts = pa.array(turns["text"].astype("string").array)
+    found = pc.fill_null(pc.match_substring(texts, wanted, ignore_case=True), False)
+    hit = found.to_numpy(zero_copy_only=False)
+    keys = pd.MultiIndex.from_arrays(
+        [
+            turns["platform"].astype("string").to_numpy()[hit],
+            turns["conversation_id"].astype("string").to_numpy()[hit],
+        ]
+    )
+    own = pd.MultiIndex.from_arrays(
+        [
+            conversations["platform"].astype("string").to_numpy(),
+            conversations["conversation_id"].astype("string").to_numpy(),
+        ]
+    )
+    keep = own.isin(keys)
+    return conversations[keep]
+
+
+# -- a pinned thread as CSV rows -----------------------------------------------------------------
+
+
+def annotation_text(turn: AnnotatedTurn) -> str:
+    """A turn's badges and highlighted phrases as one line: "first response; deflects to
+    dm; highlighted: deflects to dm "DM us"" (what the page shows in colour)."""
+    parts = [badge.label for badge in turn.badges]
+    marked = [f'{s.label} "{s.text}"' for s in turn.segments if s.kind is not None]
+    if marked:
+        parts.append("highlighted: " + ", ".join(marked))
+    return "; ".join(parts)
+
+
+def thread_rows(turns: Sequence[AnnotatedTurn]) -> pd.DataFrame:
+    """Every turn of one annotated thread as a table row: order, role, author, time,
+    delay, text and annotations."""
+    return pd.DataFrame(
+        {
+            "turn": range(1, len(turns) + 1),
+            "post_id": [t.post_id for t in turns],
+            "role": [t.role for t in turns],
+            "author": [t.author for t in turns],
+            "posted_at": pd.to_datetime([t.created_at for t in turns], utc=True),
+            "seconds_after_customer": [t.delay_seconds for t in turns],
+            "over_sla": [t.slow if t.role == "brand" else None for t in turns],
+            "text": ["".join(s.text for s in t.segments) for t in turns],
+            "annotations": [annotation_text(t) for t in turns],
+        }
+    )

@@ -6,37 +6,86 @@ server's folders (the store, the imported files, the upload target).
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from carebench.benchmark.anonymise import mask_text
+from carebench.benchmark.quality import date_outliers, hygiene_issues, source_table
 from carebench.dashboard import aggregates as agg
 from carebench.dashboard.charts import show_table
-from carebench.dashboard.data import import_uploads, load_view, upload_target
+from carebench.dashboard.data import brands_path, import_uploads, load_view, upload_target
 from carebench.dashboard.escaping import code, file_name, md, without_folders
+from carebench.dashboard.reply_only import explain, is_reply_only, show_style, style_table
 from carebench.errors import CareBenchError
 from carebench.store import resolve_db_path
 
 view = load_view(require_data=False)
 loaded = view.loaded
 
+reply_only = is_reply_only(loaded.posts, view.analysis.conversations)
+# A store of replies only names its brands by who wrote the posts, not by conversations.
+style = style_table(view.version, brands_path(), view.analysis.templates) if reply_only else None
+brands = len(style) if style is not None else len(loaded.options.brands)
+
 st.title("Data")
 st.caption(
     f"Store: {code(file_name(view.store_path))} · {loaded.posts:,} posts · "
-    f"{len(view.analysis.conversations):,} conversations · "
-    f"{len(loaded.options.brands):,} brands"
+    f"{len(view.analysis.conversations):,} conversations · {brands:,} brands"
 )
+
+if style is not None:
+    explain(loaded.posts, page_links=False)
+    show_style(style)
 
 st.header("Sources")
 if loaded.imports.empty:
     st.info("Nothing imported yet.")
 else:
     show_table(agg.sources_table(loaded.imports), "imports")
+    if view.sources is not None and len(view.analysis.conversations):
+        st.caption(
+            "Conversations by source (the file their first post was imported from): the "
+            "dates each covers. Sources of different years pool into every figure unless "
+            "you pick sources in the sidebar."
+        )
+        show_table(source_table(view.analysis.conversations, view.sources), "sources")
 
 st.header("Data quality")
-issues = agg.issue_table(view.analysis.issues, len(loaded.rejected))
+# Dates and sources first: they change what every figure pools.
+issues = pd.concat(
+    [
+        hygiene_issues(view.analysis.conversations, view.sources),
+        agg.issue_table(view.analysis.issues, len(loaded.rejected)),
+    ],
+    ignore_index=True,
+)
 show_table(
     issues, "data-quality", column_config={"Meaning": st.column_config.TextColumn(width="large")}
 )
+outliers = date_outliers(view.analysis.conversations)
+if len(outliers):
+    st.subheader("Outlier dates")
+    st.caption(
+        f"{len(outliers):,} conversations opened far from the bulk of the data. The "
+        "sidebar's default date range leaves them out, so they do not stretch every "
+        "range and time axis; widen the dates to include them."
+    )
+    show_table(
+        pd.DataFrame(
+            {
+                "opened": outliers["opened_at"].to_numpy(),
+                "brand": outliers["brand"].to_numpy(),
+                "conversation_id": outliers["conversation_id"].to_numpy(),
+                "first post": outliers["root_text"].to_numpy(),
+            }
+        ),
+        "outlier-dates",
+        column_config={
+            "opened": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+            "first post": st.column_config.TextColumn(width="large"),
+        },
+    )
+
 if not loaded.rejected.empty:
     st.subheader("Rejected rows")
     rejected = loaded.rejected.assign(source=loaded.rejected["source"].map(file_name))

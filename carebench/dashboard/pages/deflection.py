@@ -18,6 +18,11 @@ from carebench.dashboard.charts import (
     title,
 )
 from carebench.dashboard.data import load_view
+from carebench.dashboard.drill_widgets import clickable_chart
+from carebench.dashboard.drilldown import OUTCOME_PREFIX, Drill
+
+# Channel labels of the chart -> the scorecard's channel names.
+CHANNEL_OF_LABEL = {label: key for key, label in agg.CHANNEL_LABELS.items()}
 
 view = load_view()
 conversations = view.conversations
@@ -34,7 +39,7 @@ st.caption(
 )
 
 deflection = agg.METRIC_BY_COLUMN["deflection_rate"]
-show_chart(
+clickable_chart(
     interval_chart(
         agg.interval_table(card, deflection, view.settings.min_sample),
         view.brands,
@@ -47,6 +52,8 @@ show_chart(
         colours=colours,
     ),
     "deflection-rate",
+    ["brand"],
+    lambda picked: Drill("deflection_rate", str(picked["brand"])),
     meta=meta,
 )
 
@@ -55,7 +62,7 @@ deflected_n = mix.groupby("brand")["n"].first().reindex(view.brands).dropna().to
 if mix.empty:
     st.info("No deflected conversations in this view.")
 else:
-    show_chart(
+    clickable_chart(
         channel_chart(
             mix,
             [b for b in view.brands if b in set(mix["brand"])],
@@ -68,6 +75,12 @@ else:
             ),
         ),
         "deflection-channels",
+        ["brand", "channel"],
+        lambda picked: Drill(
+            f"channel_{CHANNEL_OF_LABEL.get(str(picked['channel']), '')}_share",
+            str(picked["brand"]),
+            part="hits",
+        ),
         meta=meta,
     )
     show_table(
@@ -88,7 +101,7 @@ st.header("Outcomes")
 if outcomes.empty:
     st.info("No care requests in this view.")
 else:
-    show_chart(
+    clickable_chart(
         outcome_chart(
             outcomes,
             view.brands,
@@ -102,6 +115,10 @@ else:
             ),
         ),
         "outcomes",
+        ["brand", "outcome"],
+        lambda picked: Drill(
+            f"{OUTCOME_PREFIX}{picked['outcome']}", str(picked["brand"]), part="hits"
+        ),
         meta=meta,
     )
     show_table(

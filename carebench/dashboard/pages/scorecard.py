@@ -11,12 +11,13 @@ from carebench.dashboard.charts import (
     export_meta,
     interval_chart,
     md,
-    show_chart,
     show_table,
     table_csv,
     title,
 )
 from carebench.dashboard.data import load_view
+from carebench.dashboard.drill_widgets import clickable_chart, clickable_table, drill_link
+from carebench.dashboard.drilldown import Drill, drill_conversations
 from carebench.dashboard.filters import format_sla
 
 view = load_view()
@@ -36,6 +37,8 @@ st.caption(
 if focus not in set(card["brand"]):
     st.warning(f"{md(focus)} has no conversations in this view; widen the dates.")
 tiles = agg.kpi_tiles(card, focus, filters.competitors)
+# The focus brand's conversations, once: each tile's link counts the ones behind it.
+own = view.conversations[(view.conversations["brand"] == focus).to_numpy(dtype=bool)]
 for row in (tiles[:3], tiles[3:]):
     for column, tile in zip(st.columns(len(row)), row, strict=True):
         kind = tile.metric.unit
@@ -65,6 +68,9 @@ for row in (tiles[:3], tiles[3:]):
                 split = agg.outcome_split(card, focus)
                 st.markdown(agg.outcome_split_text(split), help=agg.outcome_split_intervals(split))
             st.caption(f"{interval} · n = {tile.n:,}")
+            # The threads behind the figure, a click away.
+            behind = drill_conversations(own, Drill(tile.metric.column, focus), view.settings)
+            drill_link(behind.drill, len(behind.conversations))
 if not filters.competitors:
     st.caption("No competitors chosen: pick some in the sidebar to see deltas.")
 
@@ -84,7 +90,7 @@ unit = agg.display_unit(metric, card[metric.column])
 table = agg.interval_table(card, metric, view.settings.min_sample, unit)
 log = metric.unit == "minutes" and agg.wide_spread(table["value"])
 best = "lower is better" if metric.better == "lower" else "higher is better"
-show_chart(
+clickable_chart(
     interval_chart(
         table,
         view.brands,
@@ -100,10 +106,16 @@ show_chart(
         time_unit=unit,
     ),
     f"scorecard-{metric.label}",
+    ["brand"],
+    lambda picked: Drill(metric.column, str(picked["brand"])),
     meta=export_meta(view),
 )
 ranked = agg.ranking(card, metric, focus)
-show_table(ranked, f"ranking-{metric.label}")
+clickable_table(
+    ranked,
+    f"ranking-{metric.label}",
+    lambda row: Drill(metric.column, str(ranked["Brand"].iloc[row])),
+)
 
 st.subheader("Is the difference real?")
 st.caption(

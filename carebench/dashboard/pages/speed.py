@@ -14,11 +14,12 @@ from carebench.dashboard.charts import (
     md,
     n_lines,
     show_chart,
-    show_table,
     sla_curve_chart,
     title,
 )
 from carebench.dashboard.data import load_view
+from carebench.dashboard.drill_widgets import clickable_chart, clickable_table, drill_link
+from carebench.dashboard.drilldown import Drill
 from carebench.dashboard.filters import format_sla
 
 view = load_view()
@@ -46,6 +47,8 @@ if len(focus_row):
         help=f"n = {int(row['sla_share_n']):,} answered conversations",
         border=True,
     )
+    with left:
+        drill_link(Drill("sla_share", filters.focus or ""), int(row["sla_share_n"]))
     middle.metric(
         "Median first response",
         agg.format_value(row["ttfr_median_seconds"], "minutes"),
@@ -79,7 +82,11 @@ show_chart(
 st.subheader(f"Share answered within the SLA ({sla})")
 sla_metric = agg.METRIC_BY_COLUMN["sla_share"]
 sla_table = agg.ranking(card, sla_metric, filters.focus)
-show_table(sla_table, f"sla-share-{filters.sla_minutes}min")
+clickable_table(
+    sla_table,
+    f"sla-share-{filters.sla_minutes}min",
+    lambda row: Drill("sla_share", str(sla_table["Brand"].iloc[row])),
+)
 
 show_chart(
     sla_curve_chart(
@@ -116,7 +123,13 @@ choices = {
 }
 shown = right.selectbox("Show", list(choices), key="speed_heatmap_figure")
 field, legend = choices[shown]
-show_chart(
+# A cell opens the conversations behind its figure (volume, speed or SLA share).
+CELL_METRIC = {
+    "conversations": "conversations",
+    "median_minutes": "ttfr_median_seconds",
+    "sla_percent": "sla_share",
+}
+clickable_chart(
     hour_of_week_chart(
         cells,
         field,
@@ -129,6 +142,8 @@ show_chart(
         time_unit=cell_unit,
     ),
     f"hour-of-week-{brand}-{field}",
+    ["how"],
+    lambda picked: Drill(CELL_METRIC[field], brand, cell=int(picked["how"])),
     meta=meta,
 )
 st.caption(f"Hours are in {md(brand)}'s time zone from the brand config (UTC by default).")

@@ -11,14 +11,15 @@ from carebench.dashboard.charts import (
     export_meta,
     interval_chart,
     md,
-    show_chart,
     slug,
     table_csv,
     title,
 )
 from carebench.dashboard.data import load_view
+from carebench.dashboard.drill_widgets import clickable_chart
+from carebench.dashboard.drilldown import Drill
 
-view = load_view()
+view = load_view(reply_only_ok=True)
 card = scorecard(view.conversations, view.settings)
 
 st.title("Templates")
@@ -29,21 +30,24 @@ st.caption(
 )
 
 templated = agg.METRIC_BY_COLUMN["templated_ratio"]
-show_chart(
-    interval_chart(
-        agg.interval_table(card, templated, view.settings.min_sample),
-        view.brands,
-        title(
-            "Share of brand replies that are templated (lower = more personal)",
-            "Dot = share, bar = 95% interval; n = brand posts in the conversations "
-            "shown; bold = focus brand",
+if len(card):
+    clickable_chart(
+        interval_chart(
+            agg.interval_table(card, templated, view.settings.min_sample),
+            view.brands,
+            title(
+                "Share of brand replies that are templated (lower = more personal)",
+                "Dot = share, bar = 95% interval; n = brand posts in the conversations "
+                "shown; bold = focus brand",
+            ),
+            "Templated replies (%)",
+            colours=brand_colours(view.loaded.options.brands),
         ),
-        "Templated replies (%)",
-        colours=brand_colours(view.loaded.options.brands),
-    ),
-    "templated-ratio",
-    meta=export_meta(view),
-)
+        "templated-ratio",
+        ["brand"],
+        lambda picked: Drill("templated_ratio", str(picked["brand"])),
+        meta=export_meta(view),
+    )
 
 brand = st.selectbox("Brand", list(view.brands), key="templates_brand")
 table = agg.template_table(view.templates, brand)

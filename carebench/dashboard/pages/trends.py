@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import cast
 
+import pandas as pd
 import streamlit as st
 
 from carebench.benchmark.scorecard import scorecard
@@ -14,12 +15,13 @@ from carebench.dashboard.charts import (
     brand_colours,
     export_meta,
     md,
-    show_chart,
     show_table,
     title,
     trend_chart,
 )
 from carebench.dashboard.data import load_view
+from carebench.dashboard.drill_widgets import clickable_chart
+from carebench.dashboard.drilldown import Drill
 
 view = load_view()
 filters = view.filters
@@ -62,7 +64,7 @@ else:
     reliable = trend[trend["reliable"]]
     log = metric.unit == "minutes" and agg.wide_spread(reliable["value"])
     noun = "week" if period == "week" else "month"
-    show_chart(
+    clickable_chart(
         trend_chart(
             trend,
             view.brands,
@@ -81,6 +83,14 @@ else:
             log=log,
         ),
         f"trend-{metric.label}-{period}",
+        ["brand", "period"],
+        lambda picked: Drill(
+            metric.column,
+            str(picked["brand"]),
+            period=period,
+            # A time field comes back from the browser in epoch milliseconds.
+            start=pd.Timestamp(picked["period"], unit="ms", tz="UTC").date(),
+        ),
         meta=export_meta(view),
     )
     hollow = int(trend["hollow"].sum())
