@@ -1,0 +1,422 @@
+"""The analysis kept in the store: computed when data lands, read back in a second.
+
+Scoring every conversation of a big store takes seconds to minutes (2.8M posts: ~28 s),
+and the dashboard used to do it at every server start. So whoever lands data (`carebench
+import`, `collect`, `delete`, `demo`, the Data page's upload) also writes the analysis
+into the store as tables:
+
+- ``analysis_conversations``, ``analysis_turns`` (every turn with its signals, text
+  included) and ``analysis_templates``: the frames of `scoring.Analysis`, without the
+  turns' internal row keys ``_pos``/``_root`` (rebuilt on reading);
+- ``analysis_meta``: what made them (the *stamp*) and what reading them back needs:
+
+  * ``code``: a hash of the analysis code (`ANALYSIS_CODE`: every module whose change
+    can change a figure, the lexicon included), so upgrading CareBench re-analyses;
+  * ``settings``: the settings the analysis reads (repeat-contact window, template
+    thresholds; not the SLA, which the figures apply later);
+  * ``brands``: the brand config's content;
+  * ``posts``: the store's posts version (`Store.import_version` and the post count),
+    which every import and deletion changes;
+  * the data-quality counts, the column order and the pandas dtype of every column.
+
+A stamp that differs in any part makes the tables *stale*: the reader rebuilds them once
+(`refresh_analysis`, with progress), never silently, and never shows a stale figure.
+
+The analysis is the same in any row order, and turns are grouped by conversation: the
+tables are read back in the order a fresh analysis gives (`canonical`), so reading them
+back is equal to `pipeline.analyse_posts`, frame for frame, dtypes included.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from carebench.benchmark.conversations import _conversation_order
+from carebench.benchmark.runs import first_of_runs
+from carebench.benchmark.scoring import Analysis
+from carebench.benchmark.settings import Settings
+from carebench.brands import BrandConfig, load_brand_config
+from carebench.store import Store
+
+# Every module whose change can change a persisted figure (paths from the package root).
+ANALYSIS_CODE: tuple[str, ...] = (
+    "schema.py",
+    "brands.py",
+    "benchmark/arrow_text.py",
+    "benchmark/conversations.py",
+    "benchmark/lexicon.py",
+    "benchmark/minhash_kernels.py",
+    "benchmark/persisted.py",
+    "benchmark/pipeline.py",
+    "benchmark/runs.py",
+    "benchmark/scoring.py",
+    "benchmark/settings.py",
+    "benchmark/templates.py",
+    "benchmark/text_kernels.py",
+    "benchmark/text_signals.py",
+    "benchmark/thread_kernels.py",
+    "benchmark/threads.py",
+)
+# Bump to re-analyse every store even when no file above changed (a dependency whose
+# upgrade changes results, say).
+FORMAT_VERSION = "1"
+
+TABLES: dict[str, str] = {
+    "conversations": "analysis_conversations",
+    "turns": "analysis_turns",
+    "templates": "analysis_templates",
+}
+META_TABLE = "analysis_meta"
+# The brand config file the dashboard and data landing apply (TOML, see the README).
+BRANDS_ENV_VAR = "CAREBENCH_BRANDS"
+# Turn columns that are row keys of one computation, rebuilt on reading (see `canonical`).
+ROW_KEYS: tuple[str, ...] = ("_pos", "_root")
+# The order a fresh analysis gives (see `conversations.build_threads`): conversations by
+# opening time, id, platform; turns by their conversation (platform, opening time, id),
+# then time and post id.
+CONVERSATION_ORDER = "opened_at, conversation_id, platform"
+TURN_ORDER = "t.platform, c.opened_at, t.conversation_id, t.created_at, t.post_id"
+TEMPLATE_ORDER = "brand, posts DESC, _number"
+
+Status = Literal["fresh", "stale", "missing"]
+# on_step(done, total, what): a progress callback for the rebuild's steps.
+StepCallback = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What made an analysis; two analyses with equal stamps are equal."""
+
+    code: str
+    settings: str
+    brands: str
+    posts: str
+
+    def differs(self, other: Stamp) -> str:
+        """Why `other` is not this stamp, in words ('' when it is)."""
+        reasons = {
+            "code": "CareBench's analysis code changed",
+            "settings": "the analysis settings changed",
+            "brands": "the brand config changed",
+            "posts": "posts were imported or deleted since",
+        }
+        return "; ".join(
+            why for name, why in reasons.items() if getattr(self, name) != getattr(other, name)
+        )
+
+
+@dataclass(frozen=True)
+class AnalysisState:
+    """Whether the store's persisted analysis can be shown as it is."""
+
+    status: Status
+    reason: str = ""
+
+
+@cache
+def code_version() -> str:
+    """Hash of the analysis code (`ANALYSIS_CODE`) and `FORMAT_VERSION`."""
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256(FORMAT_VERSION.encode())
+    for name in ANALYSIS_CODE:
+        digest.update(name.encode())
+        digest.update((package / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _digest(value: object) -> str:
+    return hashlib.sha256(repr(value).encode()).hexdigest()[:16]
+
+
+def posts_version(store: Store) -> str:
+    """Changes whenever posts can have changed (imports, deletions, the id migration)."""
+    changes, last_import = store.import_version()
+    return f"{changes}:{last_import}:{store.count_posts()}"
+
+
+def stamp_for(store: Store, settings: Settings | None, brands: BrandConfig | None) -> Stamp:
+    """The stamp an analysis of the store as it is now would carry."""
+    settings = settings or Settings()
+    # Only what the analysis reads: the SLA and sample threshold apply later, per view.
+    read = (settings.repeat_contact_days, settings.templates)
+    return Stamp(
+        code_version(), _digest(read), _digest(brands or BrandConfig()), posts_version(store)
+    )
+
+
+# -- reading -----------------------------------------------------------------------------
+
+
+def _meta(store: Store) -> dict[str, str]:
+    if not _has_tables(store):
+        return {}
+    rows = store.con.execute(f"SELECT key, value FROM {META_TABLE}").fetchall()
+    return {str(k): str(v) for k, v in rows}
+
+
+def _has_tables(store: Store) -> bool:
+    names = [META_TABLE, *TABLES.values()]
+    found = store.con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name IN "
+        f"({', '.join('?' for _ in names)})",
+        names,
+    ).fetchone()
+    return bool(found and found[0] == len(names))
+
+
+def stored_stamp(store: Store) -> Stamp | None:
+    """The stamp of the store's persisted analysis (None: there is none)."""
+    meta = _meta(store)
+    if "stamp" not in meta:
+        return None
+    return Stamp(**json.loads(meta["stamp"]))
+
+
+def analysis_state(
+    store: Store, settings: Settings | None = None, brands: BrandConfig | None = None
+) -> AnalysisState:
+    """Fresh (readable as it is), stale (made from other posts/code/settings) or missing."""
+    stored = stored_stamp(store)
+    if stored is None:
+        return AnalysisState("missing", "the store holds no analysis yet")
+    reason = stored.differs(stamp_for(store, settings, brands))
+    return AnalysisState("stale", reason) if reason else AnalysisState("fresh")
+
+
+def read_analysis(store: Store) -> Analysis:
+    """The persisted analysis, as a fresh `pipeline.analyse_posts` gives it.
+
+    Raises `LookupError` when the store has none; check `analysis_state` first.
+    """
+    meta = _meta(store)
+    if "layout" not in meta:
+        raise LookupError(f"{store.path} holds no persisted analysis")
+    layout = json.loads(meta["layout"])
+    con = store.con
+    conversations = _frame(
+        _ordered(
+            con,
+            TABLES["conversations"],
+            f"SELECT rowid FROM {TABLES['conversations']} ORDER BY {CONVERSATION_ORDER}",
+        ),
+        layout["conversations"],
+    )
+    # Each turn's conversation: its row in `conversations` (the turns' `_root`).
+    ranked = (
+        f"SELECT platform, conversation_id, opened_at, row_number() OVER "
+        f"(ORDER BY {CONVERSATION_ORDER}) - 1 AS _rank FROM {TABLES['conversations']}"
+    )
+    turn_rows = _ordered(
+        con,
+        TABLES["turns"],
+        f"SELECT t.rowid, c._rank FROM {TABLES['turns']} t JOIN ({ranked}) c "
+        f"USING (platform, conversation_id) ORDER BY {TURN_ORDER}",
+    )
+    turns = _frame(turn_rows, layout["turns"])
+    templates = _frame(
+        _ordered(
+            con,
+            TABLES["templates"],
+            f"SELECT rowid FROM {TABLES['templates']} ORDER BY {TEMPLATE_ORDER}",
+        ),
+        layout["templates"],
+    )
+    if "examples" in templates.columns:
+        # Lists come back as arrays; the analysis gives lists of str.
+        examples = [
+            [str(v) for v in value] if value is not None else value
+            for value in templates["examples"]
+        ]
+        templates["examples"] = pd.Series(examples, index=templates.index, dtype=object)
+    issues = {str(k): int(v) for k, v in json.loads(meta["issues"]).items()}
+    return Analysis(conversations=conversations, turns=turns, templates=templates, issues=issues)
+
+
+def _ordered(con: duckdb.DuckDBPyConnection, table: str, order: str) -> pa.Table:
+    """Every row of `table`, in the order the `order` query gives its row ids.
+
+    Only the keys are sorted (in DuckDB); the rows, texts included, are scanned as
+    stored and taken into that order: sorting whole rows cost 5-10x more.
+    """
+    rows = con.execute(f"SELECT rowid AS _rowid, * FROM {table}").to_arrow_table()
+    keys = con.execute(order).fetchnumpy()
+    wanted = np.asarray(keys["rowid"])
+    stored = rows["_rowid"].to_numpy()
+    rows = rows.drop_columns(["_rowid"])
+    if len(stored) and (len(stored) != len(wanted) or not np.array_equal(stored, wanted)):
+        by_id = np.argsort(stored, kind="stable")
+        rows = rows.take(pa.array(by_id[np.searchsorted(stored, wanted, sorter=by_id)]))
+    if "_rank" in keys:
+        rows = rows.append_column("_root", pa.array(np.asarray(keys["_rank"], dtype=np.int64)))
+    return rows
+
+
+def _frame(table: pa.Table, layout: list[list[str]]) -> pd.DataFrame:
+    """A table read back as the frame it was: its columns in order, each in its dtype."""
+    frame = table.to_pandas(types_mapper=_arrow_strings)
+    columns: dict[str, object] = {}
+    for name, dtype in layout:
+        if name == "_pos":
+            columns[name] = np.arange(len(frame), dtype=np.int64)
+        elif name == "_root":
+            columns[name] = table["_root"].to_numpy()
+        else:
+            columns[name] = _as_dtype(frame[name], dtype)
+    return pd.DataFrame(columns, index=pd.RangeIndex(len(frame)))
+
+
+def _arrow_strings(dtype: pa.DataType) -> object:
+    if dtype in (pa.string(), pa.large_string()):
+        return pd.StringDtype("pyarrow")
+    return None
+
+
+def _dtype_name(dtype: object) -> str:
+    if isinstance(dtype, pd.StringDtype):
+        na = "nan" if dtype.na_value is not pd.NA else "na"
+        return f"string:{dtype.storage}:{na}"
+    return str(dtype)
+
+
+def _as_dtype(values: pd.Series, name: str) -> pd.Series:
+    dtype: Any
+    if name.startswith("string:"):
+        _, storage, na = name.split(":")
+        dtype = pd.StringDtype(storage, na_value=np.nan if na == "nan" else pd.NA)
+    elif name == "object":
+        return values.astype(object)
+    else:
+        dtype = pd.api.types.pandas_dtype(name)
+    if values.dtype == dtype:
+        return values
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_convert(dtype.tz).astype(dtype)
+    return values.astype(dtype)
+
+
+# -- writing -----------------------------------------------------------------------------
+
+
+def canonical(analysis: Analysis) -> Analysis:
+    """The analysis with its turns' row keys numbered as a read-back numbers them.
+
+    `_pos` and `_root` are the turn's and its root's rows in the posts one computation
+    read, so two reads of the same posts number them differently. Here `_pos` becomes
+    the turn's row, `_root` its conversation's row in `conversations` (so a page finds a
+    turn's conversation without matching ids), and the turns get a plain row index.
+    """
+    turns = analysis.turns
+    n = len(turns)
+    if "_root" in turns.columns and "_pos" in turns.columns:
+        root = turns["_root"].to_numpy()
+        run = np.cumsum(first_of_runs(root)) - 1
+        # One root turn per conversation, in the runs' order; ordered as `conversations`.
+        root_turns = np.flatnonzero(turns["_pos"].to_numpy() == root)
+        heads = turns[["created_at", "post_id", "platform"]].iloc[root_turns]
+        order = _conversation_order(heads.reset_index(drop=True), np.arange(len(root_turns)))
+        row_of_run = np.empty(len(root_turns), dtype=np.int64)
+        row_of_run[order] = np.arange(len(root_turns))
+        turns["_root"] = row_of_run[run] if n else run
+        turns["_pos"] = np.arange(n, dtype=np.int64)
+    turns.index = pd.RangeIndex(n)
+    return analysis
+
+
+def write_analysis(store: Store, analysis: Analysis, stamp: Stamp) -> None:
+    """Replace the store's persisted analysis by `analysis`, in one transaction."""
+    con = store.con
+    layout: dict[str, list[list[str]]] = {}
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for name, table in TABLES.items():
+            frame: pd.DataFrame = getattr(analysis, name)
+            layout[name] = [[c, _dtype_name(frame[c].dtype)] for c in frame.columns]
+            kept = frame.drop(columns=[c for c in ROW_KEYS if c in frame.columns])
+            if name == "templates":
+                # Their order is the analysis's own (by brand, size, number): the number,
+                # "{brand}#{n}", is kept as a key.
+                number = kept["template_id"].astype("string").str.rsplit("#", n=1).str[-1]
+                kept = kept.assign(_number=pd.to_numeric(number).astype("int64"))
+            arrow = pa.Table.from_pandas(kept, preserve_index=False)
+            con.register("_analysis_frame", arrow)
+            try:
+                con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _analysis_frame")
+            finally:
+                con.unregister("_analysis_frame")
+        con.execute(
+            f"CREATE OR REPLACE TABLE {META_TABLE} (key VARCHAR PRIMARY KEY, value VARCHAR)"
+        )
+        meta = {
+            "stamp": json.dumps(stamp.__dict__),
+            "layout": json.dumps(layout),
+            "issues": json.dumps({k: int(v) for k, v in analysis.issues.items()}),
+        }
+        con.executemany(f"INSERT INTO {META_TABLE} VALUES (?, ?)", list(meta.items()))
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def save_analysis(store: Store, analysis: Analysis, stamp: Stamp) -> bool:
+    """Persist an analysis computed elsewhere, if it is still of the store's posts.
+
+    A reader that analysed the posts with the store closed may find that an import
+    landed meanwhile (and persisted its own, newer analysis): then nothing is written
+    and this says False.
+    """
+    if posts_version(store) != stamp.posts:
+        return False
+    write_analysis(store, analysis, stamp)
+    return True
+
+
+def analysis_brands() -> BrandConfig:
+    """The brand config an analysis persisted when data lands uses: $CAREBENCH_BRANDS.
+
+    The dashboard applies that file too, so what lands is what it shows; a CLI command
+    given another `--brands` computes its own analysis instead of reading this one.
+    """
+    value = os.environ.get(BRANDS_ENV_VAR, "").strip()
+    return load_brand_config(value or None)
+
+
+def refresh_analysis(
+    store: Store,
+    settings: Settings | None = None,
+    brands: BrandConfig | None = None,
+    *,
+    on_step: StepCallback | None = None,
+) -> Analysis | None:
+    """Bring the store's persisted analysis up to date (a writable store); None if it was.
+
+    Returns the analysis it computed, so a caller that needs it does not read it back.
+    """
+    # Imported here: the pipeline imports this module to read persisted analyses.
+    from carebench.benchmark.pipeline import analyse_posts, read_posts
+
+    if analysis_state(store, settings, brands).status == "fresh":
+        return None
+    step = on_step or (lambda _done, _total, _what: None)
+    stamp = stamp_for(store, settings, brands)
+    step(0, 3, "reading the posts")
+    posts = read_posts(store, brands)
+    step(1, 3, f"analysing {len(posts):,} posts")
+    analysis = analyse_posts(posts, settings, brands)
+    del posts
+    step(2, 3, "saving the analysis in the store")
+    write_analysis(store, analysis, stamp)
+    step(3, 3, "done")
+    return analysis
