@@ -357,8 +357,13 @@ def analyse_landed(db: Path | None, *, always: bool = False) -> None:
     except CareBenchError as exc:
         fail(f"The data is in the store, but analysing it failed: {exc} {later}")
     if always and analysis is not None:
+        which = (
+            "every brand"
+            if analysis.brands is None
+            else f"{len(analysis.brands):,} brand(s) the changes touched"
+        )
         console.print(
-            f"Analysed {len(analysis.conversations):,} conversations "
+            f"Analysed {which} in {analysis.seconds:.1f} s "
             f"({'' if state.status == 'missing' else state.reason + '; '}"
             "saved in the store).",
             highlight=False,

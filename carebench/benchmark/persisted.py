@@ -32,8 +32,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -43,12 +44,19 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from carebench.benchmark.conversations import _conversation_order
+from carebench.benchmark.conversations import conversation_order
+from carebench.benchmark.incremental import (
+    UNASSIGNED,
+    change_log_covers,
+    group_posts,
+    read_groups,
+    touched_groups,
+)
 from carebench.benchmark.runs import first_of_runs
-from carebench.benchmark.scoring import Analysis
+from carebench.benchmark.scoring import Analysis, analyse
 from carebench.benchmark.settings import Settings
 from carebench.brands import BrandConfig, load_brand_config
-from carebench.store import Store
+from carebench.store import ANALYSIS_META_TABLE, CHANGE_LOG_TABLE, CHANGES_TABLE, Store
 
 # Every module whose change can change a persisted figure (paths from the package root).
 ANALYSIS_CODE: tuple[str, ...] = (
@@ -56,6 +64,7 @@ ANALYSIS_CODE: tuple[str, ...] = (
     "brands.py",
     "benchmark/arrow_text.py",
     "benchmark/conversations.py",
+    "benchmark/incremental.py",
     "benchmark/lexicon.py",
     "benchmark/minhash_kernels.py",
     "benchmark/persisted.py",
@@ -78,7 +87,7 @@ TABLES: dict[str, str] = {
     "turns": "analysis_turns",
     "templates": "analysis_templates",
 }
-META_TABLE = "analysis_meta"
+META_TABLE = ANALYSIS_META_TABLE
 # The brand config file the dashboard and data landing apply (TOML, see the README).
 BRANDS_ENV_VAR = "CAREBENCH_BRANDS"
 # Turn columns that are row keys of one computation, rebuilt on reading (see `canonical`).
@@ -142,8 +151,7 @@ def _digest(value: object) -> str:
 
 def posts_version(store: Store) -> str:
     """Changes whenever posts can have changed (imports, deletions, the id migration)."""
-    changes, last_import = store.import_version()
-    return f"{changes}:{last_import}:{store.count_posts()}"
+    return store.posts_version()
 
 
 def stamp_for(store: Store, settings: Settings | None, brands: BrandConfig | None) -> Stamp:
@@ -325,13 +333,37 @@ def canonical(analysis: Analysis) -> Analysis:
         # One root turn per conversation, in the runs' order; ordered as `conversations`.
         root_turns = np.flatnonzero(turns["_pos"].to_numpy() == root)
         heads = turns[["created_at", "post_id", "platform"]].iloc[root_turns]
-        order = _conversation_order(heads.reset_index(drop=True), np.arange(len(root_turns)))
+        order = conversation_order(heads.reset_index(drop=True), np.arange(len(root_turns)))
         row_of_run = np.empty(len(root_turns), dtype=np.int64)
         row_of_run[order] = np.arange(len(root_turns))
         turns["_root"] = row_of_run[run] if n else run
         turns["_pos"] = np.arange(n, dtype=np.int64)
     turns.index = pd.RangeIndex(n)
     return analysis
+
+
+def _table_frame(name: str, frame: pd.DataFrame) -> pa.Table:
+    """One analysis frame as the rows of its table."""
+    kept = frame.drop(columns=[c for c in ROW_KEYS if c in frame.columns])
+    if name == "templates":
+        # Their order is the analysis's own (by brand, size, number): the number,
+        # "{brand}#{n}", is kept as a key.
+        number = kept["template_id"].astype("string").str.rsplit("#", n=1).str[-1]
+        kept = kept.assign(_number=pd.to_numeric(number).astype("int64"))
+    return pa.Table.from_pandas(kept, preserve_index=False)
+
+
+def _forget_changes(store: Store) -> None:
+    """The logged post changes are in the analysis now (see `store.CHANGES_TABLE`)."""
+    for table in (CHANGES_TABLE, CHANGE_LOG_TABLE):
+        store.con.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def _write_meta(store: Store, meta: dict[str, str]) -> None:
+    store.con.execute(
+        f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key VARCHAR PRIMARY KEY, value VARCHAR)"
+    )
+    store.con.executemany(f"INSERT OR REPLACE INTO {META_TABLE} VALUES (?, ?)", list(meta.items()))
 
 
 def write_analysis(store: Store, analysis: Analysis, stamp: Stamp) -> None:
@@ -343,27 +375,75 @@ def write_analysis(store: Store, analysis: Analysis, stamp: Stamp) -> None:
         for name, table in TABLES.items():
             frame: pd.DataFrame = getattr(analysis, name)
             layout[name] = [[c, _dtype_name(frame[c].dtype)] for c in frame.columns]
-            kept = frame.drop(columns=[c for c in ROW_KEYS if c in frame.columns])
-            if name == "templates":
-                # Their order is the analysis's own (by brand, size, number): the number,
-                # "{brand}#{n}", is kept as a key.
-                number = kept["template_id"].astype("string").str.rsplit("#", n=1).str[-1]
-                kept = kept.assign(_number=pd.to_numeric(number).astype("int64"))
-            arrow = pa.Table.from_pandas(kept, preserve_index=False)
-            con.register("_analysis_frame", arrow)
+            con.register("_analysis_frame", _table_frame(name, frame))
             try:
                 con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _analysis_frame")
             finally:
                 con.unregister("_analysis_frame")
-        con.execute(
-            f"CREATE OR REPLACE TABLE {META_TABLE} (key VARCHAR PRIMARY KEY, value VARCHAR)"
+        con.execute(f"DROP TABLE IF EXISTS {META_TABLE}")
+        _write_meta(
+            store,
+            {
+                "stamp": json.dumps(stamp.__dict__),
+                "layout": json.dumps(layout),
+                "issues": json.dumps({k: int(v) for k, v in analysis.issues.items()}),
+            },
         )
-        meta = {
-            "stamp": json.dumps(stamp.__dict__),
-            "layout": json.dumps(layout),
-            "issues": json.dumps({k: int(v) for k, v in analysis.issues.items()}),
+        _forget_changes(store)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+# The column of each table that says which group (brand) a row belongs to.
+_GROUP_COLUMN = {"conversations": "brand", "turns": "conversation_brand", "templates": "brand"}
+
+
+def write_groups(
+    store: Store, analysis: Analysis, groups: set[str], stamp: Stamp, issues: dict[str, int]
+) -> None:
+    """Replace the persisted rows of some groups (brands) by `analysis`, in one transaction.
+
+    `analysis` holds those groups' rows only; `issues` are the new counts of the whole
+    store but for the conversation counts, which are taken from the tables here.
+    """
+    con = store.con
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.register("_groups", pa.table({"grp": pa.array(sorted(groups), type=pa.string())}))
+        for name, table in TABLES.items():
+            column = _GROUP_COLUMN[name]
+            con.execute(
+                f"DELETE FROM {table} WHERE coalesce({column}, ?) IN (SELECT grp FROM _groups)",
+                [UNASSIGNED],
+            )
+            con.register("_analysis_frame", _table_frame(name, getattr(analysis, name)))
+            try:
+                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _analysis_frame")
+            finally:
+                con.unregister("_analysis_frame")
+        con.unregister("_groups")
+        counts = con.execute(
+            "SELECT count(*), count(*) FILTER (clock_skew), count(*) FILTER (brand IS NULL) "
+            f"FROM {TABLES['conversations']}"
+        ).fetchone()
+        total, skewed, unassigned = (int(v) for v in counts) if counts else (0, 0, 0)
+        issues = {
+            **issues,
+            "conversations": total,
+            "clock_skew_conversations": skewed,
+            "unassigned_conversations": unassigned,
+            "posts_out_of_range": store.count_out_of_range(),
         }
-        con.executemany(f"INSERT INTO {META_TABLE} VALUES (?, ?)", list(meta.items()))
+        _write_meta(
+            store,
+            {
+                "stamp": json.dumps(stamp.__dict__),
+                "issues": json.dumps({k: int(v) for k, v in issues.items()}),
+            },
+        )
+        _forget_changes(store)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -393,24 +473,48 @@ def analysis_brands() -> BrandConfig:
     return load_brand_config(value or None)
 
 
+@dataclass(frozen=True)
+class Refreshed:
+    """What `refresh_analysis` redid: every brand (None) or some, and the time it took."""
+
+    brands: tuple[str, ...] | None
+    conversations: int
+    seconds: float
+
+
 def refresh_analysis(
     store: Store,
     settings: Settings | None = None,
     brands: BrandConfig | None = None,
     *,
     on_step: StepCallback | None = None,
-) -> Analysis | None:
+    incremental: bool = True,
+) -> Refreshed | None:
     """Bring the store's persisted analysis up to date (a writable store); None if it was.
 
-    Returns the analysis it computed, so a caller that needs it does not read it back.
+    When only posts changed since it was made, and the store logged every change
+    (`store.CHANGES_TABLE`), only the brands those changes touch are analysed again
+    (`incremental`); else the whole store is.
     """
     # Imported here: the pipeline imports this module to read persisted analyses.
     from carebench.benchmark.pipeline import analyse_posts, read_posts
 
     if analysis_state(store, settings, brands).status == "fresh":
         return None
+    started = time.perf_counter()
     step = on_step or (lambda _done, _total, _what: None)
     stamp = stamp_for(store, settings, brands)
+    stored = stored_stamp(store)
+    if (
+        incremental
+        and stored is not None
+        and (stored.code, stored.settings, stored.brands)
+        == (stamp.code, stamp.settings, stamp.brands)
+        and change_log_covers(store, stored.posts)
+    ):
+        redone = _refresh_groups(store, settings, brands or BrandConfig(), stamp, step)
+        if redone is not None:
+            return replace(redone, seconds=time.perf_counter() - started)
     step(0, 3, "reading the posts")
     posts = read_posts(store, brands)
     step(1, 3, f"analysing {len(posts):,} posts")
@@ -419,4 +523,43 @@ def refresh_analysis(
     step(2, 3, "saving the analysis in the store")
     write_analysis(store, analysis, stamp)
     step(3, 3, "done")
-    return analysis
+    return Refreshed(None, len(analysis.conversations), time.perf_counter() - started)
+
+
+def _refresh_groups(
+    store: Store,
+    settings: Settings | None,
+    brands: BrandConfig,
+    stamp: Stamp,
+    step: StepCallback,
+) -> Refreshed | None:
+    """Re-analyse the groups (brands) the logged changes touch; None if it cannot."""
+    step(0, 4, "finding the brands the changes touch")
+    groups = read_groups(store, brands)
+    touched = touched_groups(store, groups, brands, TABLES["turns"])
+    named = sorted(g for g in touched if g != UNASSIGNED)
+    step(1, 4, f"reading the posts of {len(named):,} brand(s)")
+    posts = group_posts(store, groups, touched, brands)
+    step(2, 4, f"analysing {len(posts):,} posts of {len(named):,} brand(s)")
+    accounts, issues = groups.accounts, groups.issues
+    del groups
+    analysis = analyse(posts, settings, brands, consume=True, accounts=accounts)
+    del posts
+
+    def mine(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+        keys = frame[column].astype("string").fillna(UNASSIGNED)
+        return frame[keys.isin(list(touched)).to_numpy(dtype=bool)]
+
+    part = Analysis(
+        conversations=mine(analysis.conversations, "brand"),
+        turns=mine(analysis.turns, "conversation_brand"),
+        templates=mine(analysis.templates, "brand"),
+        issues={},
+    )
+    step(3, 4, "saving the analysis in the store")
+    try:
+        write_groups(store, part, touched, stamp, issues)
+    except duckdb.Error:
+        return None  # a table's columns do not take these rows: redo it whole
+    step(4, 4, "done")
+    return Refreshed(tuple(named), len(part.conversations), 0.0)
