@@ -75,6 +75,9 @@ def test_reading_back_equals_a_fresh_analysis(which: str, real_store: Path, stor
     rows = back.turns["_root"].to_numpy()
     ids = back.conversations["conversation_id"].to_numpy()[rows]
     assert (ids == back.turns["conversation_id"].to_numpy()).all()
+    # The dashboard reads the same, its turns in the background.
+    shown = dashboard_data.read_store(path).analysis
+    assert_same(fresh, Analysis(shown.conversations, shown.turns, shown.templates, shown.issues))
 
 
 def test_any_change_behind_the_analysis_makes_it_stale(

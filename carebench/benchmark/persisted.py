@@ -208,10 +208,24 @@ def read_analysis(store: Store) -> Analysis:
 
     Raises `LookupError` when the store has none; check `analysis_state` first.
     """
+    conversations, templates, issues = read_summary(store)
+    return Analysis(
+        conversations=conversations, turns=read_turns(store), templates=templates, issues=issues
+    )
+
+
+def _layout(store: Store) -> dict[str, list[list[str]]]:
     meta = _meta(store)
     if "layout" not in meta:
         raise LookupError(f"{store.path} holds no persisted analysis")
-    layout = json.loads(meta["layout"])
+    layout: dict[str, list[list[str]]] = json.loads(meta["layout"])
+    return layout
+
+
+def read_summary(store: Store) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
+    """The persisted conversations, templates and data-quality counts (not the turns:
+    most pages need none, and they are three quarters of the reading)."""
+    layout = _layout(store)
     con = store.con
     conversations = _frame(
         _ordered(
@@ -221,18 +235,6 @@ def read_analysis(store: Store) -> Analysis:
         ),
         layout["conversations"],
     )
-    # Each turn's conversation: its row in `conversations` (the turns' `_root`).
-    ranked = (
-        f"SELECT platform, conversation_id, opened_at, row_number() OVER "
-        f"(ORDER BY {CONVERSATION_ORDER}) - 1 AS _rank FROM {TABLES['conversations']}"
-    )
-    turn_rows = _ordered(
-        con,
-        TABLES["turns"],
-        f"SELECT t.rowid, c._rank FROM {TABLES['turns']} t JOIN ({ranked}) c "
-        f"USING (platform, conversation_id) ORDER BY {TURN_ORDER}",
-    )
-    turns = _frame(turn_rows, layout["turns"])
     templates = _frame(
         _ordered(
             con,
@@ -248,8 +250,24 @@ def read_analysis(store: Store) -> Analysis:
             for value in templates["examples"]
         ]
         templates["examples"] = pd.Series(examples, index=templates.index, dtype=object)
-    issues = {str(k): int(v) for k, v in json.loads(meta["issues"]).items()}
-    return Analysis(conversations=conversations, turns=turns, templates=templates, issues=issues)
+    issues = {str(k): int(v) for k, v in json.loads(_meta(store)["issues"]).items()}
+    return conversations, templates, issues
+
+
+def read_turns(store: Store) -> pd.DataFrame:
+    """The persisted turns, in the order (and with the row keys) of a fresh analysis."""
+    # Each turn's conversation: its row in `conversations` (the turns' `_root`).
+    ranked = (
+        f"SELECT platform, conversation_id, opened_at, row_number() OVER "
+        f"(ORDER BY {CONVERSATION_ORDER}) - 1 AS _rank FROM {TABLES['conversations']}"
+    )
+    rows = _ordered(
+        store.con,
+        TABLES["turns"],
+        f"SELECT t.rowid, c._rank FROM {TABLES['turns']} t JOIN ({ranked}) c "
+        f"USING (platform, conversation_id) ORDER BY {TURN_ORDER}",
+    )
+    return _frame(rows, _layout(store)["turns"])
 
 
 def _ordered(con: duckdb.DuckDBPyConnection, table: str, order: str) -> pa.Table:

@@ -21,11 +21,14 @@ Filtering is cheap and happens on every run, outside the cache.
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import re
 import tempfile
 import threading
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -46,7 +49,8 @@ from carebench.benchmark.persisted import (
     Stamp,
     StepCallback,
     analysis_state,
-    read_analysis,
+    read_summary,
+    read_turns,
     refresh_analysis,
     save_analysis,
     stamp_for,
@@ -94,9 +98,16 @@ class View:
     filters: Filters
     settings: Settings
     conversations: pd.DataFrame
-    turns: pd.DataFrame
     loaded: LoadedStore
     version: StoreVersion
+    # Which of `analysis.conversations` the filters keep (`conversations` are those).
+    mask: np.ndarray
+
+    @functools.cached_property
+    def turns(self) -> pd.DataFrame:
+        """The turns of the conversations in view (read on first use: see `StoredAnalysis`)."""
+        positions = _cached_positions(self.version, self.filters.anonymise)
+        return select_turns(self.analysis.turns, self.mask, positions)
 
     @property
     def brands(self) -> tuple[str, ...]:
@@ -108,6 +119,65 @@ class View:
         """The top templates of the brands in view."""
         templates = self.analysis.templates
         return templates[templates["brand"].isin(list(self.brands))]
+
+
+class StoredAnalysis(Analysis):
+    """An `Analysis` read from the store whose turns arrive from a background read.
+
+    The turns are three quarters of what a store's analysis reads, and only the
+    Conversations page needs them: the first page renders from the conversations while
+    a worker thread reads the turns; whoever needs them first waits for the rest.
+    """
+
+    _turns: pd.DataFrame | None
+    _pending: Future[pd.DataFrame] | None
+
+    def __init__(
+        self,
+        conversations: pd.DataFrame,
+        turns: pd.DataFrame | None = None,
+        templates: pd.DataFrame | None = None,
+        issues: dict[str, int] | None = None,
+        *,
+        pending: Future[pd.DataFrame] | None = None,
+    ) -> None:
+        # Set as the frozen dataclass sets its fields; `turns` is the property below.
+        object.__setattr__(self, "conversations", conversations)
+        object.__setattr__(self, "templates", templates)
+        object.__setattr__(self, "issues", issues or {})
+        object.__setattr__(self, "_turns", turns)
+        object.__setattr__(self, "_pending", pending)
+
+    @property
+    def turns(self) -> pd.DataFrame:
+        if self._turns is None:
+            assert self._pending is not None
+            object.__setattr__(self, "_turns", self._pending.result())
+        turns = self._turns
+        assert turns is not None
+        return turns
+
+
+# One worker reads turns in the background (see `StoredAnalysis`); a write to the store
+# from this process waits for it (`_wait_for_reads`): DuckDB refuses a read-write
+# connection to a file this process has open read-only.
+_turn_reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="carebench-turns")
+_pending_reads: dict[str, Future[pd.DataFrame]] = {}
+
+
+def _read_turns_and_close(store: Store) -> pd.DataFrame:
+    try:
+        return read_turns(store)
+    finally:
+        store.close()
+
+
+def _wait_for_reads(path: Path) -> None:
+    """Let a background read of this store finish (and close it) before writing to it."""
+    pending = _pending_reads.get(str(path.resolve()))
+    if pending is not None:
+        with suppress(Exception):  # its reader sees the error, not the writer
+            pending.result()
 
 
 # -- choosing and versioning the store ------------------------------------------------
@@ -214,15 +284,28 @@ def read_store(path: Path, rebuilt: Analysis | None = None) -> LoadedStore:
     """
     brands = load_brand_config(brands_path())
     read = None
-    with Store(path, read_only=True) as store:
-        fresh = rebuilt is None and analysis_state(store, brands=brands).status == "fresh"
-        analysis = read_analysis(store) if fresh else rebuilt
-        if analysis is None:
+    analysis: Analysis | None = rebuilt
+    store = Store(path, read_only=True)
+    try:
+        if rebuilt is None and analysis_state(store, brands=brands).status == "fresh":
+            conversations, templates, issues = read_summary(store)
+            analysis = StoredAnalysis(conversations, templates=templates, issues=issues)
+        elif rebuilt is None:
             stamp = stamp_for(store, None, brands)
             read = read_posts(store, brands)
         imports = store.imports()
         rejected = store.rejected_rows(limit=REJECTED_ROWS_SHOWN)
         posts = store.count_posts()
+    except BaseException:
+        store.close()
+        raise
+    if isinstance(analysis, StoredAnalysis):
+        # The turns come on the open store, which the worker closes once they are read.
+        pending = _turn_reader.submit(_read_turns_and_close, store)
+        _pending_reads[str(path.resolve())] = pending
+        object.__setattr__(analysis, "_pending", pending)
+    else:
+        store.close()
     if analysis is None:
         assert read is not None
         analysis = analyse_posts(read, brands=brands)
@@ -242,6 +325,7 @@ def _try_to_save(path: Path, analysis: Analysis, stamp: Stamp) -> bool:
     False when the store cannot be written now (an import holds it, the file or its
     folder is read-only) or its posts changed since they were read.
     """
+    _wait_for_reads(path)
     try:
         with Store(path) as store:
             return save_analysis(store, analysis, stamp)
@@ -441,7 +525,6 @@ def load_view(*, require_data: bool = True) -> View:
             st.stop()
     mask = conversation_mask(analysis.conversations, filters)
     conversations = analysis.conversations[mask]
-    turns = select_turns(analysis.turns, mask, _cached_positions(version, filters.anonymise))
     view = View(
         store_path=path,
         is_demo=is_demo,
@@ -449,9 +532,9 @@ def load_view(*, require_data: bool = True) -> View:
         filters=filters,
         settings=Settings(sla_seconds=filters.sla_seconds),
         conversations=conversations,
-        turns=turns,
         loaded=loaded,
         version=version,
+        mask=mask,
     )
     if require_data and view.conversations.empty:
         if loaded.posts == 0:
@@ -505,6 +588,7 @@ def import_uploads(target: Path, files: Sequence[tuple[str, bytes]]) -> list[Imp
             paths.append(path)
         try:
             check_twcs_files(paths)
+            _wait_for_reads(target)
             with Store(target) as store:
                 summaries = import_twcs_files(store, paths)
         except CareBenchError as exc:
@@ -525,6 +609,7 @@ def _analyse_landed(target: Path) -> None:
     next page load rebuilds it (with its own progress bar).
     """
     bar = st.progress(0.0, text="Analysing the store...")
+    _wait_for_reads(target)
     try:
         with Store(target) as store:
             refresh_analysis(
