@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from carebench.benchmark import persisted
 from carebench.benchmark.pipeline import analyse_posts, read_posts
 from carebench.benchmark.scoring import Analysis
+from carebench.brands import load_brand_config
 from carebench.cli import app
 from carebench.ingest import import_files, import_twcs_files
 from carebench.store import Store
@@ -203,3 +204,26 @@ def test_a_gap_in_the_change_log_redoes_the_whole_store(
         redone = persisted.refresh_analysis(store)
         assert redone is not None and redone.brands is None
         assert_same(analyse_posts(read_posts(store)), persisted.read_analysis(store))
+
+
+def test_with_a_brand_config_merging_accounts(tmp_path: Path):
+    config = tmp_path / "brands.toml"
+    config.write_text(
+        '[brands.Fruit]\naccounts = ["AppleSupport", "AmazonHelp"]\ntimezone = "Europe/Paris"\n',
+        encoding="utf-8",
+    )
+    brands = load_brand_config(config)
+    header, rows = read_rows(twcs_file("twcs_head_5k.csv"))
+    first = write_rows(tmp_path / "a.csv", header, rows[:2500])
+    second = write_rows(tmp_path / "b.csv", header, rows[2500:])
+    path = tmp_path / "store.duckdb"
+    with Store(path) as store:
+        import_twcs_files(store, [first])
+        persisted.refresh_analysis(store, brands=brands)
+        import_twcs_files(store, [second])
+        redone = persisted.refresh_analysis(store, brands=brands)
+        assert redone is not None and redone.brands is not None and "Fruit" in redone.brands
+        back = persisted.read_analysis(store)
+        whole = analyse_posts(read_posts(store, brands), brands=brands)
+    assert "Fruit" in set(whole.conversations["brand"])
+    assert_same(whole, back)
