@@ -119,6 +119,7 @@ def read_groups(store: Store, brands: BrandConfig) -> Groups:
         texts = _texts(store, posts["_row"].to_numpy()[unanswered])
         group_of_root.iloc[unanswered] = mentioned_brand(texts, accounts).to_numpy()
     posts["_customer_tree"] = customer_tree
+    posts["_tree_root"] = customer_tree & (tree.root == np.arange(n))
     tree_group = pd.Series(pd.NA, index=posts.index, dtype="string")
     rows = np.flatnonzero(customer_tree)
     tree_group.iloc[rows] = group_of_root.iloc[tree.root[rows]].to_numpy()
@@ -168,7 +169,13 @@ def change_log_covers(store: Store, since: str) -> bool:
     return at == store.posts_version()
 
 
-def touched_groups(store: Store, groups: Groups, brands: BrandConfig, turns_table: str) -> set[str]:
+def touched_groups(
+    store: Store,
+    groups: Groups,
+    brands: BrandConfig,
+    turns_table: str,
+    conversations_table: str,
+) -> set[str]:
     """Group keys (UNASSIGNED for <NA>) whose persisted rows the logged changes make wrong."""
     con = store.con
     touched: set[str] = set()
@@ -200,26 +207,31 @@ def touched_groups(store: Store, groups: Groups, brands: BrandConfig, turns_tabl
         now[_positions(groups, np.asarray(still))] = True
         touched.update(key(v) for v in groups.tree_group[now & _in_customer_tree(groups)])
         touched.update(str(v) for v in groups.post_brand[now].dropna().unique())
-    # Trees whose group moved: every post's tree group against the persisted turns'.
-    member = pa.array(_in_customer_tree(groups))
+    # Trees that appeared, went or changed group: the roots of customer-rooted trees
+    # against the persisted conversations. With the changed posts' own groups above,
+    # that is every change of membership: a tree gains or loses posts only through a
+    # changed post in it (new, updated or deleted; or the parent of a post it adopts,
+    # whose own old tree then stops being a conversation).
+    roots = pa.array(groups.posts["_tree_root"].to_numpy(dtype=bool))
     current = pa.table(
         {
-            "platform": as_arrow(groups.posts["platform"]).filter(member),
-            "post_id": as_arrow(groups.posts["post_id"]).filter(member),
-            "grp": as_arrow(groups.tree_group.fillna(UNASSIGNED)).filter(member),
+            "platform": as_arrow(groups.posts["platform"]).filter(roots),
+            "conversation_id": as_arrow(groups.posts["post_id"]).filter(roots),
+            "grp": as_arrow(groups.tree_group.fillna(UNASSIGNED)).filter(roots),
         }
     )
-    con.register("_current_groups", current)
+    con.register("_current_roots", current)
     try:
         moved = con.execute(
-            "SELECT DISTINCT coalesce(t.conversation_brand, ?) AS was, n.grp AS now "
-            f"FROM _current_groups n FULL OUTER JOIN {turns_table} t USING (platform, post_id) "
-            "WHERE n.grp IS NULL OR t.post_id IS NULL "
-            "OR coalesce(t.conversation_brand, ?) <> n.grp",
+            "SELECT DISTINCT CASE WHEN c.conversation_id IS NULL THEN NULL "
+            "ELSE coalesce(c.brand, ?) END AS was, n.grp AS now "
+            f"FROM _current_roots n FULL OUTER JOIN {conversations_table} c "
+            "USING (platform, conversation_id) "
+            "WHERE n.grp IS NULL OR c.conversation_id IS NULL OR coalesce(c.brand, ?) <> n.grp",
             [UNASSIGNED, UNASSIGNED],
         ).fetchall()
     finally:
-        con.unregister("_current_groups")
+        con.unregister("_current_roots")
     for was, now in moved:
         for value in (was, now):
             if value is not None:

@@ -554,7 +554,7 @@ def _refresh_groups(
     """Re-analyse the groups (brands) the logged changes touch; None if it cannot."""
     step(0, 4, "finding the brands the changes touch")
     groups = read_groups(store, brands)
-    touched = touched_groups(store, groups, brands, TABLES["turns"])
+    touched = touched_groups(store, groups, brands, TABLES["turns"], TABLES["conversations"])
     named = sorted(g for g in touched if g != UNASSIGNED)
     step(1, 4, f"reading the posts of {len(named):,} brand(s)")
     posts = group_posts(store, groups, touched, brands)
