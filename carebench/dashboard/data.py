@@ -58,7 +58,7 @@ from carebench.benchmark.persisted import (
 from carebench.benchmark.pipeline import analyse_posts, read_posts
 from carebench.benchmark.scoring import Analysis
 from carebench.benchmark.settings import Settings
-from carebench.brands import load_brand_config
+from carebench.brands import BrandConfig, load_brand_config
 from carebench.dashboard.escaping import code, file_name, md, without_folders
 from carebench.dashboard.filters import FilterOptions, Filters, sidebar
 from carebench.demo import DEMO_DB, build_demo_store
@@ -310,7 +310,7 @@ def read_store(path: Path, rebuilt: Analysis | None = None) -> LoadedStore:
         assert read is not None
         analysis = analyse_posts(read, brands=brands)
         del read  # emptied by the analysis
-        _try_to_save(path, analysis, stamp)
+        _try_to_save(path, analysis, stamp, brands)
     sources = imports["source"].astype(str) if len(imports) else pd.Series(dtype=str)
     generated = bool(len(sources)) and bool(
         sources.map(lambda s: Path(s).name == DEMO_SOURCE_NAME).all()
@@ -319,7 +319,9 @@ def read_store(path: Path, rebuilt: Analysis | None = None) -> LoadedStore:
     return LoadedStore(analysis, imports, rejected, posts, generated, options)
 
 
-def _try_to_save(path: Path, analysis: Analysis, stamp: Stamp) -> bool:
+def _try_to_save(
+    path: Path, analysis: Analysis, stamp: Stamp, brands: BrandConfig | None = None
+) -> bool:
     """Save an analysis into the store, opened read-write for the write only.
 
     False when the store cannot be written now (an import holds it, the file or its
@@ -328,7 +330,7 @@ def _try_to_save(path: Path, analysis: Analysis, stamp: Stamp) -> bool:
     _wait_for_reads(path)
     try:
         with Store(path) as store:
-            return save_analysis(store, analysis, stamp)
+            return save_analysis(store, analysis, stamp, brands)
     except (CareBenchError, duckdb.Error, OSError) as exc:
         _log.info("Could not save the analysis in %s: %s", path, exc)
         return False
@@ -370,7 +372,7 @@ def ensure_analysis(path: Path, version: StoreVersion, state: AnalysisState) -> 
             analysis = analyse_posts(posts, brands=brands)
             del posts
             on_step(2, 3, "saving the analysis in the store")
-            saved = _try_to_save(path, analysis, stamp)
+            saved = _try_to_save(path, analysis, stamp, brands)
             on_step(3, 3, "done")
             status.update(label=f"Analysed the store ({why}).", state="complete", expanded=False)
         if not saved:
