@@ -14,11 +14,17 @@ import streamlit as st
 # Imported before any page loads pandas (and with it pyarrow), so the package's memory
 # setting for Arrow applies to the dashboard too (see carebench/__init__.py).
 import carebench  # noqa: F401
-from carebench.dashboard.page_guard import run_page
 
 PAGES = "carebench/dashboard/pages"
 
 st.set_page_config(page_title="CareBench", page_icon=":material/support_agent:", layout="wide")
+# The first run of a server loads the analysis libraries (seconds on a busy machine):
+# the page says so at once instead of staying blank, and the line goes once it is drawn.
+loading = st.empty()
+loading.caption("Opening CareBench...")
+
+from carebench.dashboard.page_guard import run_page  # noqa: E402
+
 navigation = st.navigation(
     [
         st.Page(
@@ -36,4 +42,7 @@ navigation = st.navigation(
         st.Page(f"{PAGES}/data.py", title="Data", icon=":material/database:"),
     ]
 )
-run_page(navigation)
+try:
+    run_page(navigation)
+finally:
+    loading.empty()

@@ -37,7 +37,7 @@ from carebench.cli_output import (
     interrupted,
     print_import_summary,
 )
-from carebench.collect_cli import collect_app
+from carebench.collect_cli import analyse_landed, collect_app
 from carebench.demo import DEMO_DB, build_demo_store
 from carebench.errors import CareBenchError
 from carebench.ingest import ImportOptions, check_files, import_files
@@ -160,6 +160,22 @@ def import_files_command(
             "derived from the tweet id (raw_ref ends in '#created_at-from-id').",
             highlight=False,
         )
+    analyse_landed(db)
+
+
+@app.command("analyse")
+def analyse_command(db: DbOption = None) -> None:
+    """Save the store's analysis in it; imports do it, but run it after an upgrade.
+
+    Imports, collections and deletions analyse what they land; run this after upgrading
+    CareBench or changing CAREBENCH_BRANDS, so the dashboard opens at once.
+    """
+    try:
+        with open_store(db, read_only=True):
+            pass  # no store there: say so instead of creating an empty one
+    except CareBenchError as exc:
+        fail(str(exc))
+    analyse_landed(db, always=True)
 
 
 def _progress() -> Progress:
@@ -528,6 +544,7 @@ def delete(
         "as orphans).",
         highlight=False,
     )
+    analyse_landed(db)
 
 
 def _pct(row: pd.Series, name: str) -> str:

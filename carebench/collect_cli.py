@@ -20,6 +20,7 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeElapsedColumn
 
+from carebench.benchmark.persisted import analysis_brands, analysis_state, refresh_analysis
 from carebench.brands import BrandConfig, load_brand_config
 from carebench.cli_output import (
     DbOption,
@@ -231,6 +232,7 @@ def collect_snscrape(
         )
     print_import_summary(report.summaries, resolve_db_path(db), posts_now)
     console.print(f"snscrape output kept in {escape(str(out_dir))}.", highlight=False)
+    analyse_landed(db)
 
 
 # -- helpers ----------------------------------------------------------------------------
@@ -328,6 +330,58 @@ def _land(
     run.finish()
     print_import_summary(summaries, resolve_db_path(db), posts_now, label="run")
     console.print(f"Raw responses kept in {escape(str(run.directory))}.", highlight=False)
+    analyse_landed(db)
+
+
+def analyse_landed(db: Path | None, *, always: bool = False) -> None:
+    """After posts landed (or went): bring the store's persisted analysis up to date.
+
+    The dashboard and the scorecard read it instead of scoring every post again. The
+    data has landed whatever happens here; a failed or interrupted analysis leaves the
+    store's analysis stale, and the next reader rebuilds it (or `carebench analyse`).
+    `always` says what was done even when nothing needed doing (`carebench analyse`).
+    """
+    later = "`carebench analyse` (or the dashboard, on its next start) rebuilds it."
+    try:
+        brands = analysis_brands()
+        with open_store(db) as store:
+            state = analysis_state(store, brands=brands)
+            if state.status == "fresh":
+                if always:
+                    console.print("The store's analysis is up to date.", highlight=False)
+                return
+            with _steps() as on_step:
+                analysis = refresh_analysis(store, brands=brands, on_step=on_step)
+    except KeyboardInterrupt:
+        interrupted(f"The data is in the store, but its analysis was interrupted: {later}")
+    except CareBenchError as exc:
+        fail(f"The data is in the store, but analysing it failed: {exc} {later}")
+    if always and analysis is not None:
+        which = (
+            "every brand"
+            if analysis.brands is None
+            else f"{len(analysis.brands):,} brand(s) the changes touched"
+        )
+        console.print(
+            f"Analysed {which} in {analysis.seconds:.1f} s "
+            f"({'' if state.status == 'missing' else state.reason + '; '}"
+            "saved in the store).",
+            highlight=False,
+        )
+
+
+@contextmanager
+def _steps() -> Iterator[Callable[[int, int, str], None]]:
+    """A progress bar on stderr for the analysis's steps (hidden off a terminal)."""
+    with _progress() as report:
+
+        def on_step(done: int, total: int, what: str) -> None:
+            report("analysing the store", done, total)
+            report.progress.update(
+                report.tasks["analysing the store"], description=f"analysis: {what}"
+            )
+
+        yield on_step
 
 
 def _interrupted(raw_dir: Path) -> None:

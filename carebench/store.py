@@ -119,6 +119,28 @@ CREATE TABLE IF NOT EXISTS store_info (key VARCHAR PRIMARY KEY, value VARCHAR);
 _ID_SCHEME_KEY = "id_namespaces"
 _ID_SCHEME = "1"
 
+# Posts changes since the store's persisted analysis (`carebench.benchmark.persisted`),
+# logged by every import and deletion of a store that holds one, so the next analysis
+# redoes only the brands they touch: each changed post's key and, for a post that was
+# there before, the columns that said whose it was. The second table chains the posts
+# versions (`Store.posts_version`) the changes went through: a gap (a change logged by
+# nobody) means the log cannot be trusted, and the analysis is redone whole.
+ANALYSIS_META_TABLE = "analysis_meta"
+CHANGES_TABLE = "analysis_changes"
+CHANGE_LOG_TABLE = "analysis_change_log"
+_CHANGES_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS {CHANGES_TABLE} (
+    platform VARCHAR NOT NULL,
+    post_id VARCHAR NOT NULL,
+    author_role VARCHAR,
+    brand VARCHAR,
+    author_handle VARCHAR,
+    author_id VARCHAR
+);
+CREATE TABLE IF NOT EXISTS {CHANGE_LOG_TABLE} (version_before VARCHAR, version_after VARCHAR);
+"""
+_OLD_OWNER = "p.platform, p.post_id, p.author_role, p.brand, p.author_handle, p.author_id"
+
 # The file a raw_ref ("FILE:LINE", maybe followed by "#mark") names; '' for the refs of
 # live collectors ("run/page.json#3"), whose posts belong to the collector as a whole.
 _FILE_OF_REF = r"^(.*):[0-9]+(#.*)?$"
@@ -365,7 +387,10 @@ class Store:
                 staged.append(self._stage(len(staged), source, on_chunk, held_bytes, years))
             self.con.execute("BEGIN TRANSACTION")
             try:
-                summaries = [self._merge(collector, s, started, replace) for s in staged]
+                logging = self._logging_changes()
+                summaries = [self._merge(collector, s, started, replace, logging) for s in staged]
+                if logging is not None:
+                    self._log_versions(logging)
                 self.con.execute("COMMIT")
             except BaseException:
                 # A failed COMMIT (a full disk) has already ended the transaction: the
@@ -486,9 +511,17 @@ class Store:
         self.con.unregister("chunk_posts")
 
     def _merge(
-        self, collector: str, staged: _Staged, started: datetime, replace: bool = False
+        self,
+        collector: str,
+        staged: _Staged,
+        started: datetime,
+        replace: bool = False,
+        logging: str | None = None,
     ) -> ImportSummary:
-        """Upsert one staged source into the store (inside the import's transaction)."""
+        """Upsert one staged source into the store (inside the import's transaction).
+
+        With `logging` (see `_logging_changes`), the posts it adds or changes are logged.
+        """
         con = self.con
         import_id = _scalar(con, "SELECT nextval('import_ids')")
         table = staged.posts_table
@@ -516,6 +549,15 @@ class Store:
         )
         if posts_updated and not replace:
             self._refuse_overwrites(staged.source.name, incoming, changed)
+        if logging is not None:
+            con.execute(
+                f"INSERT INTO {CHANGES_TABLE} SELECT {_OLD_OWNER} FROM posts p "
+                f"JOIN {incoming} i USING (platform, post_id) WHERE {changed}"
+            )
+            con.execute(
+                f"INSERT INTO {CHANGES_TABLE} SELECT i.platform, i.post_id, NULL, NULL, NULL, "
+                f"NULL FROM {incoming} i ANTI JOIN posts p USING (platform, post_id)"
+            )
         if posts_updated:
             assignments = ", ".join(
                 f"{c} = i.{c}" for c in POST_COLUMNS if c not in ("platform", "post_id")
@@ -670,6 +712,12 @@ class Store:
                 ).fetchall()
             }
             removed = sum(by_brand.values())
+            logging = self._logging_changes()
+            if logging is not None:
+                con.execute(
+                    f"INSERT INTO {CHANGES_TABLE} SELECT {_OLD_OWNER} FROM posts p "
+                    "SEMI JOIN doomed d USING (platform, post_id)"
+                )
             con.execute(
                 "DELETE FROM posts p USING doomed d WHERE p.platform = d.platform "
                 "AND p.post_id = d.post_id"
@@ -682,6 +730,8 @@ class Store:
                 [datetime.now(UTC), "; ".join(what), removed],
             )
             con.execute("DROP TABLE doomed")
+            if logging is not None:
+                self._log_versions(logging)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -775,6 +825,14 @@ class Store:
         # Python str objects only for pandas to turn them back into Arrow strings.
         return conform_posts(table.to_pandas(types_mapper=_ARROW_STRINGS.get))
 
+    def in_range_condition(self) -> str:
+        """SQL condition: a post's time is inside the valid years."""
+        return self._in_range()
+
+    def has_table(self, name: str) -> bool:
+        """Whether the store has a table of this name."""
+        return self._has_table(name)
+
     def _in_range(self) -> str:
         """SQL condition: a post's time is inside the valid years."""
         start, end = (str(bound) for bound in year_bounds(valid_years()))
@@ -803,6 +861,25 @@ class Store:
         if self._has_table("store_info"):
             count += _scalar(self.con, "SELECT count(*) FROM store_info")
         return int(count), int(last)
+
+    def posts_version(self) -> str:
+        """`import_version` and the post count, as one string: changes with the posts."""
+        changes, last_import = self.import_version()
+        return f"{changes}:{last_import}:{self.count_posts()}"
+
+    def _logging_changes(self) -> str | None:
+        """Inside a transaction that is about to change posts: when the store holds a
+        persisted analysis, the posts version before the change (its changes are then
+        logged, see `CHANGES_TABLE`); else None."""
+        if not self._has_table(ANALYSIS_META_TABLE):
+            return None
+        self.con.execute(_CHANGES_SCHEMA)
+        return self.posts_version()
+
+    def _log_versions(self, before: str) -> None:
+        self.con.execute(
+            f"INSERT INTO {CHANGE_LOG_TABLE} VALUES (?, ?)", [before, self.posts_version()]
+        )
 
     def count_posts(self) -> int:
         """Number of posts in the store."""

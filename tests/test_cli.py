@@ -134,7 +134,7 @@ def test_scorecard_command_prints_table(twcs_csv: Path, db: Path):
     wide = runner.invoke(app, ["scorecard", "--db", str(db)], env={"COLUMNS": "200"})
     assert wide.exit_code == 0
     result = wide
-    assert "Acme" in result.output and "median TTFR" in result.output
+    assert "Acme" in result.output and "Median first response" in result.output
 
 
 def test_every_command_and_option_has_help_text():

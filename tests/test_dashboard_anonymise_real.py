@@ -50,6 +50,7 @@ def raw_ids(real_store: Path) -> set[str]:
 def store(real_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = private_copy(real_store, tmp_path, monkeypatch)
     conversations = dashboard_data.read_store(path).analysis.conversations
+    dashboard_data.wait_for_reads(path)  # the turns are read in the background
     # A pinned thread, so the pin table and the full-thread CSV are downloads too.
     busiest = conversations.sort_values("brand_posts", ascending=False).iloc[0]
     with Store(path) as opened:

@@ -405,13 +405,13 @@ def test_a_full_disk_is_reported_as_such(db: Path, tmp_path: Path, monkeypatch: 
 
 @pytest.fixture
 def tiny_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 3 MB tmpfs (needs root and mount); skipped where mounting is not permitted."""
+    """A 4 MB tmpfs (needs root and mount); skipped where mounting is not permitted."""
     mount = tmp_path / "tiny"
     mount.mkdir()
     if shutil.which("mount") is None:
         pytest.skip("no mount command")
     made = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)],
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
         capture_output=True,
         timeout=10,
     )

@@ -17,7 +17,7 @@ import pandas as pd
 import pyarrow as pa
 
 from carebench.benchmark.runs import first_of_runs, place_in_runs
-from carebench.benchmark.threads import NO_POST, build_tree_index
+from carebench.benchmark.threads import NO_POST, TreeIndex, build_tree_index
 from carebench.schema import DERIVED_TIME_MARK
 
 # First @handle in a root that names a known brand account assigns an unanswered root.
@@ -41,15 +41,18 @@ class Threads:
     issues: dict[str, int]
 
 
-def _brand_of_posts(posts: pd.DataFrame) -> pd.Series:
-    """The brand a brand post speaks for: its `brand`, else its author handle."""
+def brand_of_posts(posts: pd.DataFrame) -> pd.Series:
+    """The brand a brand post speaks for: its `brand`, else its author handle (else its
+    author id); <NA> for customer posts. A conversation's brand is that of the earliest
+    brand post in its tree, else the first brand account its root mentions
+    (`mentioned_brand`, with the handles of `account_brands`)."""
     brand = posts["brand"].astype("string")
     handle = posts["author_handle"].astype("string").fillna(posts["author_id"].astype("string"))
     is_brand = posts["author_role"] == "brand"
     return brand.fillna(handle).where(is_brand)
 
 
-def _mentioned_brand(texts: pd.Series, account_brand: dict[str, str]) -> pd.Series:
+def mentioned_brand(texts: pd.Series, account_brand: dict[str, str]) -> pd.Series:
     """First @handle in each text that is a known brand account (case-insensitive)."""
     if texts.empty or not account_brand:
         return pd.Series(pd.NA, index=texts.index, dtype="string")
@@ -69,7 +72,9 @@ def _mentioned_brand(texts: pd.Series, account_brand: dict[str, str]) -> pd.Seri
 _PROVENANCE_COLUMNS = ("collector", "collected_at", "raw_ref", "lang", "root_id")
 
 
-def build_threads(posts: pd.DataFrame, *, consume: bool = False) -> Threads:
+def build_threads(
+    posts: pd.DataFrame, *, consume: bool = False, accounts: dict[str, str] | None = None
+) -> Threads:
     """Rebuild conversations from normalised posts.
 
     Parameters
@@ -80,6 +85,10 @@ def build_threads(posts: pd.DataFrame, *, consume: bool = False) -> Threads:
         Empty `posts` (in place) while building the turns, each column dropped as soon
         as it is copied: at 2.8M posts the posts and the turns held together cost
         ~0.8 GB more. For a caller that has no further use for the frame.
+    accounts
+        Brand account handle -> brand (`account_brands`) when `posts` are some brands'
+        share of a store (`persisted`): the accounts of the whole store, so a root
+        mentioning a brand gets the brand it gets in the whole store.
 
     Returns
     -------
@@ -111,23 +120,16 @@ def build_threads(posts: pd.DataFrame, *, consume: bool = False) -> Threads:
     seconds = epoch_seconds(created).to_numpy()
     del created
     is_customer = (posts["author_role"] == "customer").to_numpy(dtype=bool, na_value=False)
-    post_brand = _brand_of_posts(posts)
-    account_brand = _account_brands(posts, post_brand)
+    post_brand = brand_of_posts(posts)
+    account_brand = account_brands(posts, post_brand) if accounts is None else accounts
 
     in_tree = tree.root != NO_POST
     root_is_customer = np.zeros(n, dtype=bool)
     root_is_customer[in_tree] = is_customer[tree.root[in_tree]]
     keep = np.flatnonzero(in_tree & root_is_customer)
 
-    issues = {
-        "posts": n,
-        "posts_with_derived_time": _derived_times(posts),
-        "posts_on_reply_cycles": int((~in_tree).sum()),
-        "brand_initiated_trees": int(((tree.parent == NO_POST) & ~is_customer & in_tree).sum()),
-        "replies_with_missing_parent": int(
-            (posts["parent_id"].notna().to_numpy() & (tree.parent == NO_POST)).sum()
-        ),
-    }
+    issues = tree_issues(posts, tree, is_customer)
+    issues = {"posts": n, "posts_with_derived_time": _derived_times(posts), **issues}
     # Provenance columns say where a post came from, not what happened in the thread,
     # and no view reads the url (the store keeps it): the turns leave them out, and they
     # go now.
@@ -142,7 +144,7 @@ def build_threads(posts: pd.DataFrame, *, consume: bool = False) -> Threads:
     is_root[tree.root[keep]] = True
     root_rows = np.flatnonzero(is_root)
     del is_root
-    conversation_roots = _conversation_order(posts, root_rows)
+    conversation_roots = conversation_order(posts, root_rows)
     platform_code = pd.factorize(posts["platform"].iloc[root_rows], sort=True)[0]
     root_order = _id_order((seconds[root_rows], platform_code), post_id.iloc[root_rows])
     root_rank = np.empty(n, dtype=np.int64)
@@ -184,7 +186,7 @@ def build_threads(posts: pd.DataFrame, *, consume: bool = False) -> Threads:
     roots["brand_account"] = first_brand["author_handle"].reindex(roots.index)
 
     unanswered = roots["brand"].isna()
-    roots.loc[unanswered, "brand"] = _mentioned_brand(roots.loc[unanswered, "text"], account_brand)
+    roots.loc[unanswered, "brand"] = mentioned_brand(roots.loc[unanswered, "text"], account_brand)
 
     # Taken by position as Arrow strings (`.to_numpy()` would build a Python str per turn).
     root_position = np.empty(n, dtype=np.int64)
@@ -277,7 +279,7 @@ def _derived_times(posts: pd.DataFrame) -> int:
     return int(marked.fillna(False).sum())
 
 
-def _conversation_order(posts: pd.DataFrame, root_rows: np.ndarray) -> np.ndarray:
+def conversation_order(posts: pd.DataFrame, root_rows: np.ndarray) -> np.ndarray:
     """The root rows in the conversations' order: opening time, then id, then platform.
 
     Platform last because two platforms may reuse an id; the order never follows the
@@ -319,7 +321,7 @@ def _id_order(keys: tuple[np.ndarray, ...], tie_break: pd.Series | pd.DataFrame)
     return order
 
 
-def _account_brands(posts: pd.DataFrame, post_brand: pd.Series) -> dict[str, str]:
+def account_brands(posts: pd.DataFrame, post_brand: pd.Series) -> dict[str, str]:
     """Lower-cased brand account handle -> brand, from the posts the brands wrote.
 
     A handle seen with several brands (say "Delta" and "delta" as two handles with no
@@ -339,6 +341,19 @@ def _account_brands(posts: pd.DataFrame, post_brand: pd.Series) -> dict[str, str
         )
         pairs = pd.concat([pairs[~conflicted], earliest[["handle", "brand"]]])
     return dict(zip(pairs["handle"], pairs["brand"], strict=True))
+
+
+def tree_issues(posts: pd.DataFrame, tree: TreeIndex, is_customer: np.ndarray) -> dict[str, int]:
+    """Data-quality counts of the reply trees of all posts (see `build_threads`)."""
+    in_tree = tree.root != NO_POST
+    return {
+        "posts": len(posts),
+        "posts_on_reply_cycles": int((~in_tree).sum()),
+        "brand_initiated_trees": int(((tree.parent == NO_POST) & ~is_customer & in_tree).sum()),
+        "replies_with_missing_parent": int(
+            (posts["parent_id"].notna().to_numpy() & (tree.parent == NO_POST)).sum()
+        ),
+    }
 
 
 def epoch_seconds(created: pd.Series) -> pd.Series:

@@ -54,8 +54,12 @@ def analyse(
     brands: BrandConfig | None = None,
     *,
     consume: bool = False,
+    accounts: dict[str, str] | None = None,
 ) -> Analysis:
     """Rebuild conversations from posts and score every signal.
+
+    `accounts`: the brand accounts of the whole store when `posts` are some brands'
+    share of it (see `conversations.build_threads`).
 
     `consume=True` empties `posts` (in place) as the conversations are rebuilt, which
     saves ~0.8 GB at 2.8M posts: for a caller that has no further use for the frame
@@ -88,7 +92,7 @@ def analyse(
     with ThreadPoolExecutor(max_workers=1) as pool:
         templates_done = pool.submit(_templates_then_help, brand_posts, settings, shared)
         # Consumed, the posts are emptied as the turns are built: both whole cost 0.8 GB more.
-        threads = build_threads(posts, consume=consume)
+        threads = build_threads(posts, consume=consume, accounts=accounts)
         del posts
         release_freed_memory()
         turns = threads.turns

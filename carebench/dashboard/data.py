@@ -1,33 +1,64 @@
 """Store -> cached analysis -> the filtered view every page renders.
 
-Reading the store is the slow part, so it is cached per store *version* (path, number
-of imports, last import id, posts): an import by the CLI or the Data page changes the
-version and the next run reads the store again; pinning a thread does not.
-The DuckDB file is opened read-only and closed as soon as it is read, so the CLI can
-import while the dashboard runs. Filtering is cheap and happens on every run,
-outside the cache.
+The analysis is not computed here: whoever lands data (`carebench import`, `collect`,
+`delete`, `demo`, the Data page's upload) persists it in the store
+(`carebench.benchmark.persisted`), and the dashboard reads those tables, about a second
+for a million posts. It is cached per store *version* (path, number of imports, last
+import id, posts, brand config): an import changes the version and the next run reads
+the store again; pinning a thread does not. The DuckDB file is opened read-only and
+closed as soon as it is read, so the CLI can import while the dashboard runs.
+
+A store whose analysis is missing or stale (made by other code, settings, brand config
+or posts: a store filled by an older CareBench, or a changed CAREBENCH_BRANDS) is
+analysed once, with a progress bar on the page (`ensure_analysis`), the store closed
+meanwhile; the result is then saved into the store (opened read-write for that write
+only) so the next server start reads it. When the store cannot be written just then (a
+`carebench import` holds it, or the file is read-only), the analysis is kept in this
+server's memory and the page says so: `carebench analyse` saves it.
+Filtering is cheap and happens on every run, outside the cache.
 """
 
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import re
 import tempfile
 import threading
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+from streamlit.logger import get_logger
 
 from carebench.benchmark.anonymise import key_file_for, use_key_file
+from carebench.benchmark.arrow_text import as_arrow
+from carebench.benchmark.persisted import (
+    BRANDS_ENV_VAR,
+    AnalysisState,
+    Stamp,
+    StepCallback,
+    analysis_state,
+    read_summary,
+    read_turns,
+    refresh_analysis,
+    save_analysis,
+    stamp_for,
+)
 from carebench.benchmark.pipeline import analyse_posts, read_posts
 from carebench.benchmark.scoring import Analysis
 from carebench.benchmark.settings import Settings
-from carebench.brands import load_brand_config
+from carebench.brands import BrandConfig, load_brand_config
 from carebench.dashboard.escaping import code, file_name, md, without_folders
 from carebench.dashboard.filters import FilterOptions, Filters, sidebar
 from carebench.dashboard.reply_only import explain, is_reply_only, style_table
@@ -39,12 +70,11 @@ from carebench.store import DEFAULT_DB, ImportSummary, Store, resolve_db_path
 # The name `carebench.demo` gives the generated CSV it imports: a store whose every
 # import has this name holds generated data only, wherever the file was moved.
 DEMO_SOURCE_NAME = "demo_twcs.csv"
-# The brand config file (TOML, see the README), as `--brands` is for the CLI.
-BRANDS_ENV_VAR = "CAREBENCH_BRANDS"
 # Rejected rows shown on the Data page; the store keeps them all.
 REJECTED_ROWS_SHOWN = 1000
 
 StoreVersion = tuple[str, int, int, int, int]
+_log = get_logger("carebench.dashboard")
 
 
 @dataclass(frozen=True)
@@ -69,12 +99,19 @@ class View:
     filters: Filters
     settings: Settings
     conversations: pd.DataFrame
-    turns: pd.DataFrame
     loaded: LoadedStore
     version: StoreVersion
+    # Which of `analysis.conversations` the filters keep (`conversations` are those).
+    mask: np.ndarray
     # Each conversation's source (import file or collector), aligned on
     # `analysis.conversations`; None when not known.
     sources: pd.Series | None = None
+
+    @functools.cached_property
+    def turns(self) -> pd.DataFrame:
+        """The turns of the conversations in view (read on first use: see `StoredAnalysis`)."""
+        positions = _cached_positions(self.version, self.filters.anonymise)
+        return select_turns(self.analysis.turns, self.mask, positions)
 
     @property
     def brands(self) -> tuple[str, ...]:
@@ -86,6 +123,65 @@ class View:
         """The top templates of the brands in view."""
         templates = self.analysis.templates
         return templates[templates["brand"].isin(list(self.brands))]
+
+
+class StoredAnalysis(Analysis):
+    """An `Analysis` read from the store whose turns arrive from a background read.
+
+    The turns are three quarters of what a store's analysis reads, and only the
+    Conversations page needs them: the first page renders from the conversations while
+    a worker thread reads the turns; whoever needs them first waits for the rest.
+    """
+
+    _turns: pd.DataFrame | None
+    _pending: Future[pd.DataFrame] | None
+
+    def __init__(
+        self,
+        conversations: pd.DataFrame,
+        turns: pd.DataFrame | None = None,
+        templates: pd.DataFrame | None = None,
+        issues: dict[str, int] | None = None,
+        *,
+        pending: Future[pd.DataFrame] | None = None,
+    ) -> None:
+        # Set as the frozen dataclass sets its fields; `turns` is the property below.
+        object.__setattr__(self, "conversations", conversations)
+        object.__setattr__(self, "templates", templates)
+        object.__setattr__(self, "issues", issues or {})
+        object.__setattr__(self, "_turns", turns)
+        object.__setattr__(self, "_pending", pending)
+
+    @property
+    def turns(self) -> pd.DataFrame:
+        if self._turns is None:
+            assert self._pending is not None
+            object.__setattr__(self, "_turns", self._pending.result())
+        turns = self._turns
+        assert turns is not None
+        return turns
+
+
+# One worker reads turns in the background (see `StoredAnalysis`); a write to the store
+# from this process waits for it (`wait_for_reads`): DuckDB refuses a read-write
+# connection to a file this process has open read-only.
+_turn_reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="carebench-turns")
+_pending_reads: dict[str, Future[pd.DataFrame]] = {}
+
+
+def _read_turns_and_close(store: Store) -> pd.DataFrame:
+    try:
+        return read_turns(store)
+    finally:
+        store.close()
+
+
+def wait_for_reads(path: Path) -> None:
+    """Let a background read of this store finish (and close it) before writing to it."""
+    pending = _pending_reads.get(str(path.resolve()))
+    if pending is not None:
+        with suppress(Exception):  # its reader sees the error, not the writer
+            pending.result()
 
 
 # -- choosing and versioning the store ------------------------------------------------
@@ -104,12 +200,19 @@ def store_version(path: Path) -> StoreVersion:
     Not the store file's modification time: pinning a thread writes to the file too, and
     must not make the next run re-read and re-score every post.
     """
+    return inspect_store(path)[0]
+
+
+def inspect_store(path: Path) -> tuple[StoreVersion, AnalysisState]:
+    """The store's version and whether its persisted analysis is up to date (one open)."""
+    brands = load_brand_config(brands_path())
     with Store(path, read_only=True) as store:
         imports, last_import = store.import_version()
         posts = store.count_posts()
+        state = analysis_state(store, brands=brands)
     config = brands_path()
     config_stamp = config.stat().st_mtime_ns if config and config.exists() else 0
-    return (str(path.resolve()), imports, last_import, posts, config_stamp)
+    return (str(path.resolve()), imports, last_import, posts, config_stamp), state
 
 
 def is_demo_path(path: Path) -> bool:
@@ -128,9 +231,33 @@ def choose_store() -> tuple[Path, bool]:
     # One build per process even when several browser sessions open at once.
     with _demo_lock:
         if not DEMO_DB.exists():
-            with st.spinner("No store yet: building the demo store from generated data..."):
-                build_demo_store(DEMO_DB)
+            # Said before anything else is drawn: the first open takes a while.
+            with st.status(
+                "Preparing the demo store (first start only)...", expanded=True
+            ) as status:
+                st.write(
+                    "There is no store yet, so CareBench builds a demo one from generated "
+                    "data: a dozen made-up brands with different care styles. It generates "
+                    "the posts, imports them and analyses every conversation once; later "
+                    "starts open it at once."
+                )
+                bar = st.progress(0.0, text="Generating posts...")
+                build_demo_store(DEMO_DB, on_step=_progress_to(bar))
+                status.update(
+                    label="Demo store ready: generated and analysed.",
+                    state="complete",
+                    expanded=False,
+                )
     return DEMO_DB, True
+
+
+def _progress_to(bar: DeltaGenerator) -> StepCallback:
+    """A progress callback drawing on a `st.progress` bar."""
+
+    def on_step(done: int, total: int, what: str) -> None:
+        bar.progress(min(done / max(total, 1), 1.0), text=f"{what[:1].upper()}{what[1:]}...")
+
+    return on_step
 
 
 def upload_target(store_path: Path, is_demo: bool) -> Path:
@@ -151,21 +278,43 @@ def upload_target(store_path: Path, is_demo: bool) -> Path:
 # -- reading (cached) -------------------------------------------------------------------
 
 
-def read_store(path: Path) -> LoadedStore:
-    """Read one store, opened read-only and closed before scoring what it read.
+def read_store(path: Path, rebuilt: Analysis | None = None) -> LoadedStore:
+    """Read one store: its persisted analysis, or `rebuilt` (an analysis of this version
+    kept in memory because it could not be saved), or else an analysis computed now.
 
-    DuckDB locks the file while any connection is open, and scoring a big store takes
-    a while: the store is closed first, so `carebench import` can land meanwhile (this
+    The store is opened read-only, and closed before any analysis computes: DuckDB locks
+    the file while any connection is open, so `carebench import` can land meanwhile (this
     read stays one consistent version, and the next page load sees the import).
     """
     brands = load_brand_config(brands_path())
-    with Store(path, read_only=True) as store:
-        read = read_posts(store, brands)
+    read = None
+    analysis: Analysis | None = rebuilt
+    store = Store(path, read_only=True)
+    try:
+        if rebuilt is None and analysis_state(store, brands=brands).status == "fresh":
+            conversations, templates, issues = read_summary(store)
+            analysis = StoredAnalysis(conversations, templates=templates, issues=issues)
+        elif rebuilt is None:
+            stamp = stamp_for(store, None, brands)
+            read = read_posts(store, brands)
         imports = store.imports()
         rejected = store.rejected_rows(limit=REJECTED_ROWS_SHOWN)
         posts = store.count_posts()
-    analysis = analyse_posts(read, brands=brands)
-    del read  # emptied by the analysis
+    except BaseException:
+        store.close()
+        raise
+    if isinstance(analysis, StoredAnalysis):
+        # The turns come on the open store, which the worker closes once they are read.
+        pending = _turn_reader.submit(_read_turns_and_close, store)
+        _pending_reads[str(path.resolve())] = pending
+        object.__setattr__(analysis, "_pending", pending)
+    else:
+        store.close()
+    if analysis is None:
+        assert read is not None
+        analysis = analyse_posts(read, brands=brands)
+        del read  # emptied by the analysis
+        _try_to_save(path, analysis, stamp, brands)
     sources = imports["source"].astype(str) if len(imports) else pd.Series(dtype=str)
     generated = bool(len(sources)) and bool(
         sources.map(lambda s: Path(s).name == DEMO_SOURCE_NAME).all()
@@ -174,10 +323,78 @@ def read_store(path: Path) -> LoadedStore:
     return LoadedStore(analysis, imports, rejected, posts, generated, options)
 
 
+def _try_to_save(
+    path: Path, analysis: Analysis, stamp: Stamp, brands: BrandConfig | None = None
+) -> bool:
+    """Save an analysis into the store, opened read-write for the write only.
+
+    False when the store cannot be written now (an import holds it, the file or its
+    folder is read-only) or its posts changed since they were read.
+    """
+    wait_for_reads(path)
+    try:
+        with Store(path) as store:
+            return save_analysis(store, analysis, stamp, brands)
+    except (CareBenchError, duckdb.Error, OSError) as exc:
+        _log.info("Could not save the analysis in %s: %s", path, exc)
+        return False
+
+
+# Analyses computed by this server that could not be saved in their store, per version.
+_unsaved: dict[StoreVersion, Analysis] = {}
+_analysis_lock = threading.Lock()
+
+
+def ensure_analysis(path: Path, version: StoreVersion, state: AnalysisState) -> None:
+    """Analyse a store whose persisted analysis is missing or stale, with a progress bar.
+
+    Once per version: the result is saved in the store, or kept in memory (and the page
+    says how to save it) when the store cannot be written now.
+    """
+    if state.status == "fresh" or version in _unsaved:
+        return
+    with _analysis_lock:  # one analysis at a time, whatever the number of sessions
+        if version in _unsaved:
+            return
+        brands = load_brand_config(brands_path())
+        with Store(path, read_only=True) as store:
+            if analysis_state(store, brands=brands).status == "fresh":
+                return  # another session or `carebench analyse` did it meanwhile
+            stamp = stamp_for(store, None, brands)
+        why = "it has none yet" if state.status == "missing" else state.reason
+        with st.status(f"Analysing the store: {why}...", expanded=True) as status:
+            st.write(
+                "CareBench rebuilds every conversation and scores it once, then keeps the "
+                "result in the store, so the next start opens at once."
+            )
+            bar = st.progress(0.0, text="Reading the posts...")
+            on_step = _progress_to(bar)
+            with Store(path, read_only=True) as store:
+                on_step(0, 3, "reading the posts")
+                posts = read_posts(store, brands)
+            on_step(1, 3, f"analysing {len(posts):,} posts")
+            analysis = analyse_posts(posts, brands=brands)
+            del posts
+            on_step(2, 3, "saving the analysis in the store")
+            saved = _try_to_save(path, analysis, stamp, brands)
+            on_step(3, 3, "done")
+            status.update(label=f"Analysed the store ({why}).", state="complete", expanded=False)
+        if not saved:
+            # Only the store's latest version is kept (the same objects the cache holds).
+            for older in [v for v in _unsaved if v[0] == version[0]]:
+                del _unsaved[older]
+            _unsaved[version] = analysis
+            st.warning(
+                "The analysis could not be saved in the store just now (another program, "
+                "such as `carebench import`, holds it, or it is read-only): it is kept "
+                "until the dashboard restarts. Run `carebench analyse` to save it."
+            )
+
+
 # Two versions per store: the one shown and the one replacing it after an import.
-@st.cache_resource(max_entries=4, show_spinner="Reading and scoring the store...")
+@st.cache_resource(max_entries=4, show_spinner="Reading the store...")
 def _cached_store(version: StoreVersion) -> LoadedStore:
-    return read_store(Path(version[0]))
+    return read_store(Path(version[0]), _unsaved.get(version))
 
 
 @st.cache_resource(max_entries=4, show_spinner="Anonymising...")
@@ -212,7 +429,8 @@ def load_store(path: Path) -> tuple[StoreVersion, LoadedStore]:
     """The cached read of the store's current version (or the last good one, with a note)."""
     key = str(path.resolve())
     try:
-        version = store_version(path)
+        version, state = inspect_store(path)
+        ensure_analysis(path, version, state)
         loaded = _cached_store(version)
     except CareBenchError as exc:
         if key not in _last_good:
@@ -249,6 +467,22 @@ def turn_positions(analysis: Analysis) -> np.ndarray:
     instead of matching string ids on every run.
     """
     conversations, turns = analysis.conversations, analysis.turns
+    if "_root" in turns.columns and len(turns):
+        # An analysis from the pipeline or the store numbers each turn's conversation by
+        # its row (`persisted.canonical`): checked, it saves matching every id.
+        rows = turns["_root"].to_numpy()
+        if rows.min() >= 0 and rows.max() < len(conversations):
+            same = all(
+                pc.all(
+                    pc.equal(
+                        as_arrow(conversations[c].astype("string")).take(pa.array(rows)),
+                        as_arrow(turns[c].astype("string")),
+                    )
+                ).as_py()
+                for c in ("platform", "conversation_id")
+            )
+            if same:
+                return rows.astype(np.int64)
     keys = pd.MultiIndex.from_arrays(
         [conversations["platform"].astype(str), conversations["conversation_id"].astype(str)]
     )
@@ -321,7 +555,6 @@ def load_view(*, require_data: bool = True, reply_only_ok: bool = False) -> View
     if filters.sources and sources is not None:
         mask = mask & sources.isin(list(filters.sources)).to_numpy(dtype=bool)
     conversations = analysis.conversations[mask]
-    turns = select_turns(analysis.turns, mask, _cached_positions(version, filters.anonymise))
     view = View(
         store_path=path,
         is_demo=is_demo,
@@ -329,9 +562,9 @@ def load_view(*, require_data: bool = True, reply_only_ok: bool = False) -> View
         filters=filters,
         settings=Settings(sla_seconds=filters.sla_seconds),
         conversations=conversations,
-        turns=turns,
         loaded=loaded,
         version=version,
+        mask=mask,
         sources=sources,
     )
     if require_data and view.conversations.empty:
@@ -391,6 +624,7 @@ def import_uploads(target: Path, files: Sequence[tuple[str, bytes]]) -> list[Imp
             paths.append(path)
         try:
             check_twcs_files(paths)
+            wait_for_reads(target)
             with Store(target) as store:
                 summaries = import_twcs_files(store, paths)
         except CareBenchError as exc:
@@ -400,7 +634,27 @@ def import_uploads(target: Path, files: Sequence[tuple[str, bytes]]) -> list[Imp
                 for leftover in (target, target.with_name(target.name + ".wal")):
                     leftover.unlink(missing_ok=True)
             raise type(exc)(_unscratch(str(exc), scratch)) from exc
+    _analyse_landed(target)
     return [replace(s, source=_unscratch(s.source, scratch)) for s in summaries]
+
+
+def _analyse_landed(target: Path) -> None:
+    """Persist the analysis of the posts an upload landed, with a progress bar.
+
+    The import has landed whatever happens here: if the analysis cannot be saved, the
+    next page load rebuilds it (with its own progress bar).
+    """
+    bar = st.progress(0.0, text="Analysing the store...")
+    wait_for_reads(target)
+    try:
+        with Store(target) as store:
+            refresh_analysis(
+                store, brands=load_brand_config(brands_path()), on_step=_progress_to(bar)
+            )
+    except (CareBenchError, duckdb.Error, OSError) as exc:
+        _log.warning("The upload landed in %s, but its analysis was not saved: %s", target, exc)
+    finally:
+        bar.empty()
 
 
 def _upload_name(name: str) -> str:
