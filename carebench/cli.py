@@ -28,14 +28,18 @@ from carebench.benchmark.validation import Validation, load_labels, validate
 from carebench.brands import load_brand_config
 from carebench.cli_compare import compare_command, scorecard_command
 from carebench.cli_output import (
+    BrandConfigOption,
     DbOption,
     GuardedGroup,
+    JsonOption,
     check_minutes,
     console,
     errors,
     fail,
     interrupted,
+    json_output,
     print_import_summary,
+    print_json,
 )
 from carebench.collect_cli import analyse_landed, collect_app
 from carebench.demo import DEMO_DB, build_demo_store
@@ -51,10 +55,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-BrandsOption = Annotated[
-    Path | None,
-    typer.Option("--brands", help="Brand config (TOML) merging accounts into brands."),
-]
+BrandsOption = BrandConfigOption
 
 SlaOption = Annotated[
     float, typer.Option(callback=check_minutes, help="SLA threshold in minutes (above 0).")
@@ -118,6 +119,7 @@ def import_files_command(
     brands: Annotated[
         Path | None,
         typer.Option(
+            "--brand-config",
             "--brands",
             help="x-api and snscrape: a brand config (TOML); its accounts on the file's "
             "platform are brand accounts, their posts get the brand's name.",
@@ -131,8 +133,12 @@ def import_files_command(
             "ids; without it such an import is refused and nothing changes.",
         ),
     ] = False,
+    as_json: JsonOption = False,
 ) -> None:
-    """Import files into the store: all of them land, or nothing changes."""
+    """Import files into the store: all of them land, or nothing changes.
+
+    Example: carebench import twcs ../shared/data/twcs/twcs_head_5k.csv
+    """
     options = ImportOptions(tuple(brand_handle or ()), tuple(column_map or ()))
     try:
         if brands is not None:
@@ -169,6 +175,8 @@ def analyse_command(db: DbOption = None) -> None:
 
     Imports, collections and deletions analyse what they land; run this after upgrading
     CareBench or changing CAREBENCH_BRANDS, so the dashboard opens at once.
+
+    Example: carebench analyse --db data/carebench.duckdb
     """
     try:
         with open_store(db, read_only=True):
@@ -213,8 +221,12 @@ def export(
             help="Mask customer handles and ids, names, e-mails, phone numbers and post ids.",
         ),
     ] = False,
+    as_json: JsonOption = False,
 ) -> None:
-    """Write conversations, the scorecard, the top templates, topics or themes as CSV."""
+    """Write conversations, the scorecard, the top templates, topics or themes as CSV.
+
+    Example: carebench export conversations -o conversations.csv --brand AmazonHelp --anonymise
+    """
     try:
         if period not in (None, "week", "month"):
             fail(f"--period must be 'week' or 'month', not {period!r}.")
@@ -241,6 +253,18 @@ def export(
         fail(str(exc))
     except OSError as exc:
         fail(f"Cannot write {output}: {exc.strerror or exc}.")
+    if json_output():
+        print_json(
+            {
+                "schema_version": 1,
+                "store": str(resolve_db_path(db)),
+                "table": table.value,
+                "rows": len(frame),
+                "output": str(output),
+                "anonymised": anonymise,
+            }
+        )
+        return
     console.print(f"Wrote {len(frame):,} rows to {escape(str(output))}.", highlight=False)
 
 
@@ -329,7 +353,10 @@ def demo(
         Path, typer.Option("--db", help="Where to build the demo store (it is replaced).")
     ] = DEMO_DB,
 ) -> None:
-    """Build the demo store from generated data, in seconds, and say how to explore it."""
+    """Build the demo store from generated data, in seconds, and say how to explore it.
+
+    Example: carebench demo && carebench scorecard --db data/demo.duckdb
+    """
     try:
         summary = build_demo_store(db)
     except CareBenchError as exc:
@@ -393,7 +420,10 @@ def validate_command(
         typer.Option("-o", "--output", help="Also write every figure (and n) to this CSV."),
     ] = None,
 ) -> None:
-    """How far CareBench's labels agree with human labels: precision, recall, F1, n."""
+    """How far CareBench's labels agree with human labels: precision, recall, F1, n.
+
+    Example: carebench validate evaluation/labels.jsonl --data ../shared/data --split test
+    """
     try:
         wanted = load_labels(labels, split.value)
         if wanted.empty:
@@ -457,7 +487,10 @@ def generate(
     posts: Annotated[int, typer.Option("--posts", min=1, help="Exact number of posts to write.")],
     seed: Annotated[int, typer.Option("--seed", help="Random seed: same seed, same file.")] = 0,
 ) -> None:
-    """Write synthetic TWCS-shaped conversations of a dozen brand personas (for demos, tests)."""
+    """Write synthetic TWCS-shaped conversations of a dozen brand personas (for demos, tests).
+
+    Example: carebench generate -o generated.csv --posts 100000 --seed 1
+    """
     try:
         summary = generate_synthetic(output, posts=posts, seed=seed)
     except OSError as exc:
@@ -506,7 +539,10 @@ def delete(
     ] = False,
     db: DbOption = None,
 ) -> None:
-    """Remove posts from the store, in one transaction, and say what went."""
+    """Remove posts from the store, in one transaction, and say what went.
+
+    Example: carebench delete --out-of-range
+    """
     try:
         with open_store(db, read_only=True):
             pass  # no store there: say so instead of creating an empty one

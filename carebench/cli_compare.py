@@ -37,7 +37,7 @@ from carebench.benchmark.pipeline import UnknownBrand, analyse_store, check_bran
 from carebench.benchmark.scorecard import Period, scorecard
 from carebench.benchmark.settings import Settings
 from carebench.brands import load_brand_config
-from carebench.cli_output import DbOption, check_minutes, console, errors, fail
+from carebench.cli_output import BrandConfigOption, DbOption, check_minutes, console, errors, fail
 from carebench.dashboard import aggregates as agg
 from carebench.errors import CareBenchError
 
@@ -55,14 +55,6 @@ class OutputFormat(StrEnum):
     markdown = "markdown"
 
 
-BrandConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--brand-config",
-        "--brands",
-        help="Brand config (TOML) merging accounts into brands (--brands: the old name).",
-    ),
-]
 FocusOption = Annotated[str | None, typer.Option("--brand", help="The focus brand.")]
 VsOption = Annotated[
     str | None,

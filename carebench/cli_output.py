@@ -8,8 +8,11 @@ through `escape` before rich prints it: rich reads `[...]` as markup, so a file 
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import re
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -89,9 +92,18 @@ class GuardedGroup(TyperGroup):
 
     # ctx is typer's own click Context (typer vendors click); Any keeps mypy's override check.
     def invoke(self, ctx: Any) -> Any:
+        tokens = [str(t) for t in ctx.args]
+        for old, new in RENAMED_OPTIONS.items():
+            if any(t == old or t.startswith(old + "=") for t in tokens):
+                errors.print(f"Note: {old} is now {new} (the old name still works).")
         try:
             return super().invoke(ctx)
-        except (typer.Exit, typer.Abort, TyperException):
+        except TyperException as exc:
+            hint = _flag_value_hint(str(getattr(exc, "message", exc)), tokens)
+            if hint and hasattr(exc, "message"):
+                exc.message = hint
+            raise
+        except (typer.Exit, typer.Abort):
             raise
         except BaseException as exc:
             if is_interrupt(exc):
@@ -101,6 +113,43 @@ class GuardedGroup(TyperGroup):
             if not isinstance(exc, Exception) or os.environ.get(DEBUG_ENV_VAR):
                 raise
             unexpected(exc)
+        finally:
+            end_json_output()
+
+
+# Options renamed for one vocabulary across commands: old spelling -> new. The old one
+# still works (typer lists both names) and prints a note.
+RENAMED_OPTIONS = {"--brands": "--brand-config"}
+_FLAG_WORDS = {"true", "false", "yes", "no", "on", "off", "1", "0"}
+
+
+def _flag_value_hint(message: str, tokens: Sequence[str]) -> str | None:
+    """A clearer message for `--anonymise true`: flags take no value."""
+    found = re.match(r"Got unexpected extra arguments?(?:\(s\))? \(([^()]*)\)", message)
+    if not found or not found.group(1).split():
+        return None
+    value = found.group(1).split()[0]
+    if value.lower() not in _FLAG_WORDS or value not in tokens:
+        return None
+    at = tokens.index(value)
+    flag = tokens[at - 1] if at and tokens[at - 1].startswith("--") else None
+    if flag is None:
+        return None
+    return (
+        f"{flag} is a flag and takes no value: write {flag} alone to turn it on, and leave "
+        f"it out to keep it off (not {flag} {value})."
+    )
+
+
+BrandConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--brand-config",
+        "--brands",
+        help="Brand config (TOML) merging accounts into brands (--brands: its old name).",
+        show_default=False,
+    ),
+]
 
 
 def check_minutes(param: typer.CallbackParam, value: float | None) -> float | None:
@@ -117,13 +166,86 @@ def check_minutes(param: typer.CallbackParam, value: float | None) -> float | No
     return value
 
 
+# `--json`: the command's summary goes to stdout as one JSON object, everything else a
+# person would read (progress, notes) to stderr, so a script can parse stdout as is.
+_json_output = False
+
+
+def _start_json_output(value: bool) -> bool:
+    global _json_output
+    if value:
+        _json_output = True
+        console.file = sys.stderr
+    return value
+
+
+def end_json_output() -> None:
+    """Back to printing for people (the guard calls it after every command)."""
+    global _json_output
+    _json_output = False
+    console.file = None  # type: ignore[assignment]  # rich: None = the current stdout
+
+
+def json_output() -> bool:
+    """Whether this command prints its summary as JSON (`--json`)."""
+    return _json_output
+
+
+def print_json(payload: dict[str, Any]) -> None:
+    """The command's JSON summary, on the real stdout."""
+    typer.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+
+
+JsonOption = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        callback=_start_json_output,
+        is_eager=True,
+        help="Print the summary as one JSON object on stdout (schemas in carebench/schemas/); "
+        "progress and notes go to stderr.",
+    ),
+]
+
+
+def import_summary_payload(
+    summaries: Sequence[ImportSummary], db: Path, posts_now: int, *, label: str = "file"
+) -> dict[str, Any]:
+    """The import (or collection) summary for scripts; every count is in posts."""
+    return {
+        "schema_version": 1,
+        "store": str(db),
+        "kind": "import" if label == "file" else "collect",
+        "sources": [
+            {
+                "source": str(s.source),
+                "posts_read": int(s.records_read),
+                "new": int(s.posts_new),
+                "updated": int(s.posts_updated),
+                "unchanged": int(s.posts_unchanged),
+                "duplicates": int(s.duplicates_in_source),
+                "rejected": int(s.rejected),
+                "rejected_rows": [
+                    {"line": line, "reason": str(reason)} for line, reason in s.rejected_examples
+                ],
+            }
+            for s in summaries
+        ],
+        "posts_in_store": int(posts_now),
+    }
+
+
 def print_import_summary(
     summaries: Sequence[ImportSummary], db: Path, posts_now: int, *, label: str = "file"
 ) -> None:
     """One row per source (a file, or a collection run), its rejected rows, the store size."""
+    if _json_output:
+        print_json(import_summary_payload(summaries, db, posts_now, label=label))
+        return
     verb = "Imported" if label == "file" else "Collected"
     table = Table(title=f"{verb} into {escape(str(db))}", min_width=60)
-    for column in (label, "read", "new", "updated", "unchanged", "duplicates", "rejected"):
+    # Every count is in posts: a dialog or an API page read counts its posts.
+    for column in (label, "posts read", "new", "updated", "unchanged", "duplicates", "rejected"):
         table.add_column(column, justify="left" if column == label else "right")
     for s in summaries:
         table.add_row(

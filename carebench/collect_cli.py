@@ -24,6 +24,7 @@ from carebench.benchmark.persisted import analysis_brands, analysis_state, refre
 from carebench.brands import BrandConfig, load_brand_config
 from carebench.cli_output import (
     DbOption,
+    JsonOption,
     console,
     errors,
     fail,
@@ -45,20 +46,23 @@ collect_app = typer.Typer(
 
 BrandOption = Annotated[
     str | None,
-    typer.Option("--brand", help="Brand name; needed unless the --brands file declares just one."),
+    typer.Option(
+        "--brand", help="Brand name; needed unless the --brand-config file declares just one."
+    ),
 ]
 HandleOption = Annotated[
     list[str] | None,
     typer.Option(
         "--handle",
         help="Brand account to collect (repeatable); added to the brand's accounts "
-        "for this platform in --brands.",
+        "for this platform in --brand-config.",
         show_default=False,
     ),
 ]
 BrandsOption = Annotated[
     Path | None,
     typer.Option(
+        "--brand-config",
         "--brands",
         help="Brand config (TOML): the brand's platform:handle accounts are collected, "
         "and every declared account is marked as its brand.",
@@ -102,8 +106,12 @@ def collect_bluesky(
     db: DbOption = None,
     raw_dir: RawDirOption = DEFAULT_RAW_DIR,
     fresh: FreshOption = False,
+    as_json: JsonOption = False,
 ) -> None:
-    """Collect a brand's Bluesky replies and the threads they answer."""
+    """Collect a brand's Bluesky replies and the threads they answer.
+
+    Example: carebench collect bluesky --brand Acme --handle acme.bsky.social --since 2024-05-01
+    """
 
     def options(_handles: list[str]) -> Any:
         return bluesky.BlueskyOptions(
@@ -132,8 +140,12 @@ def collect_mastodon(
     db: DbOption = None,
     raw_dir: RawDirOption = DEFAULT_RAW_DIR,
     fresh: FreshOption = False,
+    as_json: JsonOption = False,
 ) -> None:
-    """Collect a brand's Mastodon replies and the threads they answer."""
+    """Collect a brand's Mastodon replies and the threads they answer.
+
+    Example: carebench collect mastodon --brand Acme --handle help@acme.social --since 2024-05-01
+    """
 
     def options(handles: list[str]) -> Any:
         server = instance or _server_of(handles)
@@ -189,8 +201,12 @@ def collect_snscrape(
     limit: LimitOption = None,
     db: DbOption = None,
     raw_dir: RawDirOption = DEFAULT_RAW_DIR,
+    as_json: JsonOption = False,
 ) -> None:
-    """Run the snscrape command (optional extra), keep its JSONL, and import it."""
+    """Run the snscrape command (optional extra), keep its JSONL, and import it.
+
+    Example: carebench collect snscrape --brand Acme --handle AcmeHelp --since 2024-05-01
+    """
     try:
         snscrape_cli.check_scraper(scraper)
         config = load_brand_config(brands)
@@ -224,7 +240,7 @@ def collect_snscrape(
             posts_now = store.count_posts()
     except CareBenchError as exc:
         handles_arg = "".join(f" --brand-handle {h}" for h in handles)
-        handles_arg += f" --brands {brands}" if brands else ""
+        handles_arg += f" --brand-config {brands}" if brands else ""
         files = " ".join(str(p) for p in saved)
         fail(
             f"{exc} The JSONL is kept; import it later with: "
@@ -255,7 +271,7 @@ def _brand_and_handles(
     config: BrandConfig,
     brands_path: Path | None,
 ) -> tuple[str, list[str]]:
-    """The brand to collect and its accounts on `platform` (from --handle and --brands)."""
+    """The brand to collect and its accounts on `platform` (from --handle and --brand-config)."""
     names = [b.name for b in config.brands]
     if brand is None:
         if len(names) != 1:

@@ -32,7 +32,7 @@ class ImportOptions:
     brand_handles: the accounts whose posts are the brand's (x-api, snscrape; x-archive
     when the archive has no account.js). column_map: "source=target" renames (csv).
     brand_accounts: a brand config's accounts, (platform or None, handle) -> brand name
-    (`BrandConfig.account_map()`, from --brands): for x-api and snscrape, the accounts of
+    (`BrandConfig.account_map()`, from --brand-config): for x-api and snscrape, the accounts of
     the file's platform are brand accounts too, named by their brand.
     """
 
@@ -70,7 +70,7 @@ def _reader(fmt: str, options: ImportOptions) -> _Reader:
     handles = options.brand_handles
     if options.brand_accounts and fmt not in ("x-api", "snscrape"):
         raise CareBenchError(
-            f"--brands is read by the x-api and snscrape imports only ({fmt} files say who "
+            f"--brand-config is read by the x-api and snscrape imports only ({fmt} files say who "
             "the brand is); pass the brand config to scorecard, export or the dashboard."
         )
     if fmt == "twcs":

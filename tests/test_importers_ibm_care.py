@@ -204,8 +204,10 @@ def test_real_dev_split_imports_whole_and_ttfr_matches_hand_checks(tmp_path: Pat
     with Store(db) as store:
         summary = store.imports().iloc[0]
         # 525 dialogs, 1,211 turns; one dialog is listed twice (6 repeated tweets).
-        assert (summary["records_read"], summary["rejected"]) == (525, 0)
+        # Every column counts posts (turns), so they add up.
+        assert (summary["records_read"], summary["rejected"]) == (1211, 0)
         assert (summary["posts_new"], summary["duplicates_in_source"]) == (1205, 6)
+        assert summary["records_read"] == summary["posts_new"] + summary["duplicates_in_source"]
         posts = store.posts()
     assert posts["raw_ref"].str.endswith(DERIVED_TIME_MARK).sum() == 524
     assert posts["brand"].dropna().nunique() == 24

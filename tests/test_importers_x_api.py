@@ -95,6 +95,14 @@ def test_pages_become_posts_with_roles_and_reply_links(tmp_path: Path, shape):
     assert pd.isna(by_id.loc["1630000000000000001", "parent_id"])
 
 
+def test_the_summary_counts_posts_read_not_pages(tmp_path: Path):
+    # Two pages holding three tweets: "read" is 3, the same unit as new and rejected.
+    path = tmp_path / "search.jsonl"
+    path.write_text("\n".join(json.dumps(p) for p in (PAGE_1, PAGE_2)) + "\n", encoding="utf-8")
+    chunks = list(read_x_api(path, collected_at=COLLECTED, brand_handles=["@acmehelp"]))
+    assert sum(c.records_read for c in chunks) == 3
+
+
 def test_one_page_object_is_read(tmp_path: Path):
     path = tmp_path / "page.json"
     path.write_text(json.dumps(PAGE_1, indent=2), encoding="utf-8")

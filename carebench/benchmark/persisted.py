@@ -527,7 +527,7 @@ def analysis_brands() -> BrandConfig:
     """The brand config an analysis persisted when data lands uses: $CAREBENCH_BRANDS.
 
     The dashboard applies that file too, so what lands is what it shows; a CLI command
-    given another `--brands` computes its own analysis instead of reading this one.
+    given another `--brand-config` computes its own analysis instead of reading this one.
     """
     value = os.environ.get(BRANDS_ENV_VAR, "").strip()
     return load_brand_config(value or None)

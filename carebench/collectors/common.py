@@ -287,9 +287,12 @@ def chunks_from_records(
     read = derived = 0
     last_offset = 0
     for record in records:
-        read += 1
         last_offset = record.offset
+        # "Read" counts posts, as every summary column does: a record holding a dialog
+        # or an API page counts its posts (kept or rejected); a record that cannot be
+        # read at all counts as one.
         if record.error is not None:
+            read += 1
             rejected.append(RejectedRow(record.line, record.error, record.raw))
         else:
             try:
@@ -297,6 +300,7 @@ def chunks_from_records(
             except BadRecord as e:
                 rejected.append(RejectedRow(record.line, str(e), record.raw))
                 new = []
+            read += max(len(new), 1)
             for post in new:
                 if "_rejected" in post:
                     rejected.append(RejectedRow(record.line, post["_rejected"], record.raw))

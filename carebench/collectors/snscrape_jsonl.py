@@ -11,7 +11,7 @@ One JSON object per line, each with snscrape's `_type`:
   `reddit.Submission`: title and selftext as the text.
 
 A line without `_type` is recognised by its fields. Roles: snscrape does not say which
-accounts are the brand's, so `--brand-handle` (or a `--brands` file's accounts) is
+accounts are the brand's, so `--brand-handle` (or a `--brand-config` file's accounts) is
 required; a post is the brand's when its author matches one (case-insensitive, a leading
 '@' and a Mastodon instance optional), its brand being the brand name the file gives the
 account on that platform, else the handle as written in the data.
@@ -65,7 +65,7 @@ def read_snscrape(
 ) -> Iterator[PostsChunk]:
     """Yield the posts of a snscrape --jsonl file.
 
-    `brand_names` (platform -> handle -> brand name, e.g. from a --brands file) names the
+    `brand_names` (platform -> handle -> brand name, e.g. from a --brand-config file) names the
     brand of those accounts on that platform, which are brand accounts too; the
     `brand_handles` are brand accounts on every platform, each its own brand.
     """

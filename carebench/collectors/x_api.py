@@ -10,7 +10,7 @@ How it maps, and why:
 - parent_id is the `referenced_tweets` entry of type "replied_to"; root_id is
   `conversation_id`; the handle comes from `includes.users` (matched on author_id).
 - Roles: the API does not say which accounts are the brand's, so `--brand-handle` (or a
-  `--brands` file's twitter accounts) is required; a tweet is the brand's when its
+  `--brand-config` file's twitter accounts) is required; a tweet is the brand's when its
   author's username (or id) is one of them, and its brand is the brand name the file
   gives that account, else the username. Every other author is a customer.
 - `includes.tweets` (expanded parents) are imported too when they carry the fields a post
@@ -49,7 +49,7 @@ def require_brand_handles(handles: Sequence[str], fmt: str = FORMAT) -> None:
     """Refuse an import that cannot tell brand posts from customer posts."""
     if not [h for h in handles if handle_key(h)]:
         raise CareBenchError(
-            f"Format {fmt} needs --brand-handle HANDLE (repeatable), or --brands FILE "
+            f"Format {fmt} needs --brand-handle HANDLE (repeatable), or --brand-config FILE "
             "declaring the brand's accounts: the files do not say which accounts are the "
             "brand's, e.g. --brand-handle AcmeHelp."
         )
@@ -70,7 +70,7 @@ def read_x_api(
 ) -> Iterator[PostsChunk]:
     """Yield the posts of a file of X API v2 pages.
 
-    `brand_names` (handle or user id -> brand name, e.g. from a --brands file) names the
+    `brand_names` (handle or user id -> brand name, e.g. from a --brand-config file) names the
     brand of those accounts, which are brand accounts too; other brand handles are their
     own brand.
     """

@@ -1031,7 +1031,7 @@ def sources_table(imports: pd.DataFrame) -> pd.DataFrame:
             "#": imports["import_id"].astype(int).to_numpy(),
             "File": [str(s).replace("\\", "/").rsplit("/", 1)[-1] for s in imports["source"]],
             "Format": imports["collector"].astype(str).to_numpy(),
-            "Read": imports["records_read"].astype(int).to_numpy(),
+            "Posts read": imports["records_read"].astype(int).to_numpy(),
             "New": imports["posts_new"].astype(int).to_numpy(),
             "Updated": imports["posts_updated"].astype(int).to_numpy(),
             "Unchanged": imports["posts_unchanged"].astype(int).to_numpy(),

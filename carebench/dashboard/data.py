@@ -188,7 +188,7 @@ def wait_for_reads(path: Path) -> None:
 
 
 def brands_path() -> Path | None:
-    """The brand config the dashboard applies: $CAREBENCH_BRANDS, like the CLI's --brands."""
+    """The brand config the dashboard applies: $CAREBENCH_BRANDS, like the CLI's --brand-config."""
     value = os.environ.get(BRANDS_ENV_VAR, "").strip()
     return Path(value) if value else None
 
