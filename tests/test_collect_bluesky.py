@@ -318,7 +318,7 @@ def test_cli_reads_handles_from_the_brand_config(tmp_path: Path, api: respx.Mock
         encoding="utf-8",
     )
     db = tmp_path / "store.duckdb"
-    args = ["collect", "bluesky", "--brands", str(config), "--brand", "Acme", "--limit", "1"]
+    args = ["collect", "bluesky", "--brand-config", str(config), "--brand", "Acme", "--limit", "1"]
     args += ["--db", str(db), "--raw-dir", str(tmp_path / "raw")]
     result = runner.invoke(app, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output

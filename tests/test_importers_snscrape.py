@@ -176,7 +176,7 @@ def test_cli_takes_the_brand_accounts_of_each_platform_from_a_brands_file(tmp_pa
         '[brands.Acme]\naccounts = ["twitter:AcmeHelp", "mastodon:acme@mastodon.social"]\n',
         encoding="utf-8",
     )
-    args = ["import", "snscrape", str(path), "--db", str(db), "--brands", str(config)]
+    args = ["import", "snscrape", str(path), "--db", str(db), "--brand-config", str(config)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     with Store(db) as store:

@@ -161,7 +161,7 @@ def test_cli_takes_the_brand_accounts_from_a_brands_file(tmp_path: Path):
     )
     db = tmp_path / "s.duckdb"
     result = CliRunner().invoke(
-        app, ["import", "x-api", str(path), "--db", str(db), "--brands", str(config)]
+        app, ["import", "x-api", str(path), "--db", str(db), "--brand-config", str(config)]
     )
     assert result.exit_code == 0, result.output
     with Store(db) as store:
@@ -178,10 +178,10 @@ def test_cli_brands_file_without_accounts_for_the_platform_is_refused(tmp_path: 
     config = tmp_path / "brands.toml"
     config.write_text('[brands.Acme]\naccounts = ["bluesky:acme.bsky.social"]\n', "utf-8")
     db = tmp_path / "s.duckdb"
-    args = ["import", "x-api", str(path), "--db", str(db), "--brands", str(config)]
+    args = ["import", "x-api", str(path), "--db", str(db), "--brand-config", str(config)]
     result = CliRunner().invoke(app, args)
-    assert result.exit_code == 1 and "--brands FILE" in result.output
+    assert result.exit_code == 1 and "--brand-config FILE" in result.output
     assert not db.exists()
-    args = ["import", "twcs", str(path), "--db", str(db), "--brands", str(config)]
+    args = ["import", "twcs", str(path), "--db", str(db), "--brand-config", str(config)]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 1 and "x-api and snscrape" in result.output
