@@ -123,6 +123,8 @@ TOPIC_PHRASES: dict[str, tuple[str, ...]] = {
         "(?:order|item|items|food|box) (?:hasn't|has not|never|still hasn't|didn't|did not|"
         "still not|not) (?:arriv*|come|came|shown up|show up|turned up|been received)",
         "missing (?:item|items|order|box)",
+        "arrived (?:late|damaged|broken|open|opened|wet|empty)",
+        "late (?:order|delivery|package|parcel|shipment)",
         "received (?:a|an|the|my|this) (?:box|package|parcel|item|order)",
         "out for delivery",
         "usps",
@@ -213,6 +215,9 @@ TOPIC_PHRASES: dict[str, tuple[str, ...]] = {
         "account (?:is |was |has been |got |been )?(?:locked|suspended|banned|hacked|disabled|"
         "deactivated|closed|blocked|compromised|frozen|terminated)",
         "locked out",
+        "(?:card|wallet|phone|identity) (?:was |got |has been |been )?"
+        "(?:stolen|lost|cloned|compromised)",
+        "(?:stolen|lost|cloned) (?:card|credit card|debit card)",
         "hack*",
         "verification code",
         "verify my (?:account|identity|email|phone)",
@@ -262,8 +267,11 @@ TOPIC_PHRASES: dict[str, tuple[str, ...]] = {
         "errors",
         "error code",
         # Food and goods quality: the product a restaurant or shop sells.
-        "(?:cold|stale|raw|undercooked|burnt|burned|soggy|moldy|mouldy|expired|spoiled|rotten) "
-        "(?:food|burrito|bowl|chicken|meat|fries|bread|sandwich|pizza|coffee|order|milk)?",
+        "(?:stale|raw|undercooked|burnt|burned|soggy|moldy|mouldy|expired|spoiled|rotten)"
+        "(?: (?:food|burrito|bowl|chicken|meat|fries|bread|sandwich|pizza|coffee|order|milk))?",
+        # "cold" alone is weather or cold brew: cold food, or something that came cold.
+        "cold (?:food|burrito|bowl|chicken|meat|fries|bread|sandwich|pizza|order|meal)",
+        "(?:arrived|came|was|were|is|got here|delivered|served) (?:stone )?cold",
         "food poisoning",
         "(?:tastes?|tasted|smells?|smelled|smelt) (?:like|bad|funny|off|weird|awful|horrible|"
         "disgusting|terrible)",
