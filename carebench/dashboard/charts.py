@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast
 import altair as alt
 import numpy as np
 import pandas as pd
-import streamlit as st
 
 from carebench.benchmark.csv_safety import csv_text
 from carebench.dashboard import aggregates as agg
@@ -747,6 +746,9 @@ def show_chart(chart: AnyChart, name: str, *, meta: Sequence[str] | None = None)
     `meta` (`export_meta(view)`) is printed in the exported images, not on screen,
     where the page and the sidebar already say it.
     """
+    # Imported here, not at the top: the report renders these charts without streamlit.
+    import streamlit as st
+
     st.altair_chart(style(chart), theme=None, width="stretch")
     key = slug(name)
     left, right, _ = st.columns([1, 1, 6])
@@ -793,6 +795,8 @@ def show_table(
     Text cells are rendered as plain text by the dataframe widget, never as HTML or
     markdown, so post text is safe here.
     """
+    import streamlit as st
+
     shown = df.head(MAX_TABLE_ROWS)
     # Floats to one decimal unless the page says otherwise: 12.4, not 12.4166667.
     config: dict[str, Any] = {
