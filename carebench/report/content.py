@@ -17,7 +17,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import pandas as pd
 
@@ -201,6 +201,26 @@ def select_analysis(
     return Analysis(chosen, turns, templates, analysis.issues)
 
 
+def brands_by_size(conversations: pd.DataFrame) -> tuple[str, ...]:
+    """Every brand, largest first (ties by name): the order the dashboard deals colours in."""
+    counts = conversations["brand"].dropna().value_counts()
+    ordered = sorted(counts.items(), key=lambda item: (-int(item[1]), str(item[0])))
+    return tuple(str(b) for b, _ in ordered)
+
+
+# The file `carebench demo` imports: a store of only such imports holds generated data.
+DEMO_SOURCE_NAME = "demo_twcs.csv"
+
+
+def import_sources(imports: pd.DataFrame) -> tuple[tuple[str, ...], tuple[str, ...], bool]:
+    """The import log's file names (never their folders), formats, and whether it is demo data."""
+    if imports.empty:
+        return (), (), False
+    names = tuple(sorted({str(s).replace("\\", "/").rsplit("/", 1)[-1] for s in imports["source"]}))
+    formats = tuple(sorted({str(c) for c in imports["collector"]}))
+    return names, formats, all(name == DEMO_SOURCE_NAME for name in names)
+
+
 # -- formatting ------------------------------------------------------------------------
 
 
@@ -312,13 +332,17 @@ def focus_comparisons(
     card: pd.DataFrame, metric: agg.Metric, focus: str, competitors: Sequence[str]
 ) -> dict[str, Comparison]:
     """The focus brand against each competitor on one metric (`compare`, focus as subject)."""
-    by_brand = card.set_index("brand")
-    mine = _estimate(by_brand.loc[focus] if focus in by_brand.index else None, metric.column)
-    out = {}
-    for brand in competitors:
-        row = by_brand.loc[brand] if brand in by_brand.index else None
-        out[brand] = compare(mine, _estimate(row, metric.column), metric.better)
-    return out
+    mine = _estimate(_row(card, focus), metric.column)
+    return {
+        brand: compare(mine, _estimate(_row(card, brand), metric.column), metric.better)
+        for brand in competitors
+    }
+
+
+def _row(card: pd.DataFrame, brand: str) -> pd.Series | None:
+    """A brand's scorecard row (brands are unique in a scorecard), None when absent."""
+    rows = card[card["brand"] == brand]
+    return None if rows.empty else rows.iloc[0]
 
 
 def summary_sentence(
@@ -357,9 +381,7 @@ def summary_sentence(
         parts.append(f"really {worse_word} {_join(groups['worse'])}")
     if groups.get("within noise"):
         noise = groups["within noise"]
-        parts.append(
-            f"the gap to {_join(noise)} {'is' if len(noise) == 1 else 'are'} within noise"
-        )
+        parts.append(f"the gap to {_join(noise)} {'is' if len(noise) == 1 else 'are'} within noise")
     if groups.get("not enough data"):
         parts.append(f"{_join(groups['not enough data'])}: not enough data to compare")
     if not parts:
@@ -367,9 +389,7 @@ def summary_sentence(
     return Sentence(f"{text}; " + "; ".join(parts) + ".", claims)
 
 
-def peers_sentence(
-    card: pd.DataFrame, focus: str, competitors: Sequence[str]
-) -> Sentence | None:
+def peers_sentence(card: pd.DataFrame, focus: str, competitors: Sequence[str]) -> Sentence | None:
     """Every metric against the peers' median (the tiles' verdict), in one sentence."""
     if not competitors:
         return None
@@ -412,17 +432,15 @@ def executive_summary(
 # -- tables ------------------------------------------------------------------------------
 
 
-def scorecard_tables(
-    card: pd.DataFrame, options: ReportOptions
-) -> tuple[Table, Table]:
+def scorecard_tables(card: pd.DataFrame, options: ReportOptions) -> tuple[Table, Table]:
     """Every metric per brand (figure, 95% interval, n), then the verdicts."""
-    by_brand = card.set_index("brand")
-    brands = [b for b in options.brands if b in by_brand.index]
+    rows = {b: _row(card, b) for b in options.brands}
+    brands = [b for b, row in rows.items() if row is not None]
     figures = []
     for metric in agg.METRICS:
-        cells = [metric.label + (" ↓" if metric.better == "lower" else " ↑")]
+        cells = [f"{metric.label} ({metric.better} is better)"]
         for brand in brands:
-            row = by_brand.loc[brand]
+            row = cast(pd.Series, rows[brand])
             cells.append(
                 f"{figure_with_interval(metric, row)}\nn = {int(row[f'{metric.column}_n']):,}"
             )
@@ -432,10 +450,10 @@ def scorecard_tables(
         "Scorecard: every metric with its 95% interval and n",
         ("Metric", *(f"{b} (focus)" if b == options.focus else b for b in brands)),
         tuple(figures),
-        note="↓ lower is better, ↑ higher is better. Figures in brackets: 95% interval. "
+        note="Figures in brackets: 95% interval. "
         "n: the cases each figure is over. Times in s, min, h or days; rates in %.",
     )
-    competitors = [b for b in options.competitors if b in by_brand.index]
+    competitors = [b for b in options.competitors if rows.get(b) is not None]
     tiles = agg.kpi_tiles(card, options.focus, tuple(competitors), agg.METRICS)
     verdict_rows = []
     for tile in tiles:
@@ -456,7 +474,11 @@ def scorecard_tables(
     verdicts = Table(
         "verdicts",
         f"Is the difference real? {options.focus} against each competitor and the peers' median",
-        ("Metric", *(f"vs {b}" for b in competitors), "vs peers' median (difference, 95% interval)"),
+        (
+            "Metric",
+            *(f"vs {b}" for b in competitors),
+            "vs peers' median (difference, 95% interval)",
+        ),
         tuple(verdict_rows),
         note="Real difference: the 95% interval of the difference leaves out zero. Within "
         "noise: this sample cannot tell the two apart (which is not proof they are equal).",
@@ -555,7 +577,10 @@ def speed_charts(ctx: _Context, conversations: pd.DataFrame) -> tuple[Chart, ...
         *ch.n_lines(answered_n, "n answered", per_line=6),
     )
     spec = ch.ecdf_chart(
-        ecdf, ctx.brands, int(ctx.options.sla_minutes), ch.title(heading, list(notes)),
+        ecdf,
+        ctx.brands,
+        int(ctx.options.sla_minutes),
+        ch.title(heading, list(notes)),
         colours=ctx.colours,
     )
     series = []
@@ -656,9 +681,7 @@ def outcome_chart(ctx: _Context, conversations: pd.DataFrame) -> Chart | None:
     series = tuple(
         Series(
             outcome,
-            tuple(
-                _num(wide.loc[b].get(outcome)) or 0.0 if b in wide.index else 0.0 for b in shown
-            ),
+            tuple(_num(wide.loc[b].get(outcome)) or 0.0 if b in wide.index else 0.0 for b in shown),
             ch.OUTCOME_COLOURS[outcome],
         )
         for outcome in agg.OUTCOME_ORDER
@@ -765,7 +788,9 @@ def trend_chart(ctx: _Context, conversations: pd.DataFrame, metric: agg.Metric) 
         domain=agg.trend_domain(trend, unit, log),
         log=log,
     )
-    months = sorted(trend["period"].unique())
+    # Every month of the range, so a month without a case is a gap, never skipped.
+    months = list(pd.date_range(trend["period"].min(), trend["period"].max(), freq="MS"))
+    spec = _readable_months(spec, trend["period"])
     series = []
     for brand in ctx.brands:
         own = trend[trend["brand"] == brand].set_index("period")["value"]
@@ -793,6 +818,26 @@ def trend_chart(ctx: _Context, conversations: pd.DataFrame, metric: agg.Metric) 
     )
 
 
+def _readable_months(spec: Any, periods: pd.Series) -> Any:
+    """The trend chart with month labels that never print over each other.
+
+    A store whose stray posts stretch the range over many months (the TWCS sample has
+    a few from 2016) gets angled labels, and Vega drops the ones that would still touch.
+    """
+    import altair as alt
+
+    starts = pd.to_datetime(periods)
+    span = (starts.max().year - starts.min().year) * 12 + starts.max().month - starts.min().month
+    if span < 8:
+        return spec
+    layered = spec.to_dict()
+    for layer in layered.get("layer", []):
+        axis = layer.get("encoding", {}).get("x", {}).get("axis")
+        if axis is not None:
+            axis.update(labelOverlap="greedy", labelAngle=-40, labelAlign="right")
+    return alt.LayerChart.from_dict(layered)
+
+
 def topic_pages(ctx: _Context, conversations: pd.DataFrame) -> tuple[Chart | None, Table]:
     """Top topics per brand with share, deflection and resolution, and which recur."""
     topics = topic_table(conversations, None)
@@ -803,7 +848,7 @@ def topic_pages(ctx: _Context, conversations: pd.DataFrame) -> tuple[Chart | Non
         .head(TOP_TOPICS)
         .tolist()
     )
-    rows = []
+    rows: list[tuple[str, ...]] = []
     bold = []
     for brand in ctx.brands:
         own = topics[topics["brand"] == brand].sort_values("care_requests", ascending=False)
@@ -852,13 +897,14 @@ def topic_pages(ctx: _Context, conversations: pd.DataFrame) -> tuple[Chart | Non
     series = []
     long_rows = []
     for brand in ctx.brands:
-        own = shown[shown["brand"] == brand].set_index("topic")["share"]
-        if own.empty and brand not in counts.index:
+        shares = shown[shown["brand"] == brand].set_index("topic")["share"]
+        if shares.empty and brand not in counts.index:
             continue
-        values = tuple(float(own.get(t, 0.0)) * 100 for t in focus_topics)
+        values = tuple(float(shares.get(t, 0.0)) * 100 for t in focus_topics)
         series.append(Series(ctx.label(brand), values, ctx.colour(brand), brand == ctx.focus))
         long_rows += [
-            {"brand": brand, "topic": t, "share": v} for t, v in zip(focus_topics, values)
+            {"brand": brand, "topic": t, "share": v}
+            for t, v in zip(focus_topics, values, strict=True)
         ]
     spec = topic_spec(pd.DataFrame(long_rows), ctx, focus_topics, heading, notes)
     chart = Chart(
@@ -914,8 +960,7 @@ DEFINITIONS: dict[str, str] = {
     "conversations.",
     "templated_ratio": "Brand posts in a template (a group of 3 or more near-identical "
     "replies of one brand) / brand posts.",
-    "empathy_rate": "First brand replies that acknowledge or apologise for the customer's "
-    "problem.",
+    "empathy_rate": "First brand replies that acknowledge or apologise for the customer's problem.",
     "ttfr_p90_seconds": "The TTFR 9 in 10 answered conversations beat.",
     "first_touch_deflection_rate": "Answered conversations whose first brand reply deflects.",
     "personal_touch_rate": "Brand posts signed by an agent (^AB, -Becky) or addressing the "
@@ -990,7 +1035,9 @@ def method_pages(
     else:
         notes.append("The accuracy of the labels has not been measured in this installation.")
     return (
-        Page("method", "Method: definitions and accuracy", tables=tuple(tables), notes=tuple(notes)),
+        Page(
+            "method", "Method: definitions and accuracy", tables=tuple(tables), notes=tuple(notes)
+        ),
         Page("method", "Method: caveats and data quality", lines=tuple(caveats), tables=(quality,)),
     )
 
@@ -1033,9 +1080,7 @@ def build_report(
     step("scorecard")
     card = scorecard(conversations, settings)
     if options.focus not in set(card["brand"]):
-        raise ReportError(
-            f"{options.focus} has no conversation in this period: widen the dates."
-        )
+        raise ReportError(f"{options.focus} has no conversation in this period: widen the dates.")
     ctx = _Context(card, options)
     sla = ch._minutes_label(options.sla_minutes)
     summary = executive_summary(
@@ -1137,9 +1182,18 @@ def _threads(analysis: Analysis, options: ReportOptions) -> list[DeckThread]:
             anonymise=options.anonymise,
         )
     except DeckError as exc:
-        if options.pins is not None:
-            raise ReportError(str(exc)) from exc
-        return []
+        if options.pins is None:
+            return []  # no scored thread: the report says so on no page, it has none
+        if options.pins.empty:
+            raise ReportError(
+                "No thread is pinned in this store. Pin threads on the dashboard's "
+                "Conversations page, or leave out --pins to show the focus brand's best and "
+                "worst threads."
+            ) from exc
+        raise ReportError(
+            "None of the pinned threads is among these brands' conversations in this "
+            "period: widen the dates, add the pinned threads' brands, or leave out --pins."
+        ) from exc
 
 
 def _thread_title(thread: DeckThread) -> str:
@@ -1149,9 +1203,7 @@ def _thread_title(thread: DeckThread) -> str:
 
 def _area_line(card: pd.DataFrame, column: str, options: ReportOptions, sla: str) -> str:
     competitors = [b for b in options.competitors if b in set(card["brand"])]
-    sentence = summary_sentence(
-        card, agg.METRIC_BY_COLUMN[column], options.focus, competitors, sla
-    )
+    sentence = summary_sentence(card, agg.METRIC_BY_COLUMN[column], options.focus, competitors, sla)
     return sentence.text if sentence is not None else f"{options.focus}: no figure."
 
 
