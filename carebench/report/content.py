@@ -21,14 +21,14 @@ from typing import Any, Literal, cast
 
 import pandas as pd
 
+import carebench.dashboard.aggregates as agg
+import carebench.dashboard.charts as ch
 from carebench.benchmark.anonymise import anonymise_analysis
 from carebench.benchmark.compare import Comparison, Estimate, Verdict, compare
 from carebench.benchmark.scorecard import scorecard
 from carebench.benchmark.scoring import Analysis
 from carebench.benchmark.settings import Settings
 from carebench.benchmark.topics import OTHER, topic_table
-from carebench.dashboard import aggregates as agg
-from carebench.dashboard import charts as ch
 from carebench.dashboard.accuracy import ALL_SOURCES_LABEL, accuracy_table, load_published
 from carebench.errors import CareBenchError
 from carebench.report.deck import DeckError, DeckThread, choose_threads
@@ -136,6 +136,8 @@ class ReportOptions:
     start: date | None = None
     end: date | None = None
     anonymise: bool = False
+    # The analysis given is anonymised already (the dashboard's view with the switch on).
+    anonymised_input: bool = False
     # The store's pins (`Store.pins()`): show these threads instead of the gallery.
     pins: pd.DataFrame | None = None
     store_name: str = ""
@@ -406,7 +408,12 @@ def peers_sentence(card: pd.DataFrame, focus: str, competitors: Sequence[str]) -
     text = f"Against the competitors' median, {focus} is "
     if parts:
         text += "; ".join(parts)
-        text += f"; the other {len(noise)} metrics are within noise." if noise else "."
+        if len(noise) == 1:
+            text += "; the other metric it can be compared on is within noise."
+        else:
+            text += f"; the other {len(noise)} metrics are within noise." if noise else "."
+    elif len(noise) == 1:
+        text += "within noise on the one metric it can be compared on."
     else:
         text += f"within noise on all {len(noise)} metrics it can be compared on."
     return Sentence(text, claims)
@@ -1068,7 +1075,7 @@ def build_report(
     # Threads are chosen on the raw ids (pins name them) and anonymised as they are made.
     step("example threads")
     threads = _threads(analysis, options)
-    if options.anonymise:
+    if options.anonymise and not options.anonymised_input:
         step("anonymising")
         slim = analysis.conversations.drop(
             columns=[c for c in _TEXT_COLUMNS if c in analysis.conversations]
@@ -1179,7 +1186,7 @@ def _threads(analysis: Analysis, options: ReportOptions) -> list[DeckThread]:
             bad=GALLERY_BAD,
             brands=[options.focus] if options.pins is None else (),
             pins=options.pins,
-            anonymise=options.anonymise,
+            anonymise=options.anonymise and not options.anonymised_input,
         )
     except DeckError as exc:
         if options.pins is None:

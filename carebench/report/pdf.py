@@ -41,7 +41,7 @@ from reportlab.platypus import (
 )
 from reportlab.platypus import Table as RLTable
 
-from carebench.dashboard import charts as ch
+import carebench.dashboard.charts as ch
 from carebench.report.content import Chart, Page, Report, Table
 from carebench.report.deck import (
     BAD_BADGES,

@@ -18,6 +18,7 @@ from carebench.dashboard.charts import (
 )
 from carebench.dashboard.data import load_view
 from carebench.dashboard.filters import format_sla
+from carebench.dashboard.report_download import report_buttons
 
 view = load_view()
 filters = view.filters
@@ -32,6 +33,7 @@ st.caption(
     f"{filters.end:%d %b %Y} · SLA {format_sla(filters.sla_minutes)} · deltas against the "
     "competitors' median, green or red only when the 95% intervals say the gap is real"
 )
+report_buttons(view)
 
 if focus not in set(card["brand"]):
     st.warning(f"{md(focus)} has no conversations in this view; widen the dates.")
