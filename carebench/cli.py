@@ -380,7 +380,9 @@ def report(
         ReportOptions,
         brands_by_size,
         build_report,
+        bulk_period,
         import_sources,
+        opened_within,
         select_analysis,
     )
 
@@ -414,6 +416,15 @@ def report(
                 imports = store.imports()
                 pinned = store.pins() if pins else None
             sources, formats, is_demo = import_sources(imports)
+            left_out = 0
+            if first is None or last is None:
+                # By default the days holding the bulk of these brands' conversations.
+                own = analysis.conversations[known.isin([focus, *rivals]).to_numpy(dtype=bool)]
+                bulk_first, bulk_last, before, after = bulk_period(
+                    opened_within(own["opened_at"], first, last)
+                )
+                left_out = (before if first is None else 0) + (after if last is None else 0)
+                first, last = first or bulk_first, last or bulk_last
             options = ReportOptions(
                 focus=focus,
                 competitors=tuple(dict.fromkeys(rivals)),
@@ -427,6 +438,7 @@ def report(
                 formats=formats,
                 all_brands=brands_by_size(analysis.conversations),
                 is_demo=is_demo,
+                left_out=left_out,
             )
             chosen = select_analysis(analysis, options.brands, first, last)
             content = build_report(chosen, options, progress=step)

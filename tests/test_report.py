@@ -27,6 +27,7 @@ from carebench.report.content import (
     ReportOptions,
     brands_by_size,
     build_report,
+    bulk_period,
     executive_summary,
     select_analysis,
 )
@@ -135,12 +136,15 @@ def chart_values(path: Path) -> dict[str, dict[str, tuple]]:
 @needs_poppler
 def test_pdf_pages_say_what_the_report_holds(head_files, head_report, head_analysis):
     pages = pdf_pages(head_files["plain.pdf"])
-    chosen = select_analysis(head_analysis, (FOCUS, *RIVALS), None, None).conversations
-    cover = pages[0]
+    # By default the bulk of the data: two stray conversations (Aug 2016, Aug 2017) are out.
+    chosen = select_analysis(
+        head_analysis, (FOCUS, *RIVALS), date(2017, 10, 8), date(2017, 11, 26)
+    ).conversations
+    cover = re.sub(r"\s+", " ", pages[0])
     for expected in (
         "Customer care benchmark",
         "AmazonHelp (focus) vs AppleSupport, Delta",
-        "Period: 06 Aug 2016 – 26 Nov 2017 (UTC)",
+        "Period: 08 Oct 2017 – 26 Nov 2017 (UTC); 2 stray conversations outside it",
         f"Conversations: {len(chosen):,}",
         "SLA: first reply within 1 h",
         "Data: twcs_head_5k.csv (twcs)",
@@ -206,14 +210,13 @@ def test_pptx_has_native_charts_and_tables_and_every_section(head_files, head_re
         assert any(t.startswith(area) for t in texts), area
     assert any("AmazonHelp · good example 1" in t for t in texts)
     # Every slide but the thread slides says which data it shows.
-    footer = "AmazonHelp vs AppleSupport, Delta · 06 Aug 2016 – 26 Nov 2017 (UTC)"
+    footer = "AmazonHelp vs AppleSupport, Delta · 08 Oct 2017 – 26 Nov 2017 (UTC)"
     assert sum(footer in t for t in texts) >= len(texts) - 6
 
 
 def test_pptx_chart_series_equal_the_scorecard(head_files, head_analysis):
-    card = scorecard(
-        select_analysis(head_analysis, (FOCUS, *RIVALS), None, None).conversations, Settings()
-    ).set_index("brand")
+    chosen = select_analysis(head_analysis, (FOCUS, *RIVALS), date(2017, 10, 8), date(2017, 11, 26))
+    card = scorecard(chosen.conversations, Settings()).set_index("brand")
     charts = chart_values(head_files["plain.pptx"])
     for title, column in (
         ("Share answered within the SLA (1 h), by brand", "sla_share"),
@@ -227,8 +230,8 @@ def test_pptx_chart_series_equal_the_scorecard(head_files, head_analysis):
         expected = [card.loc[b, column] * 100 for b in brands]
         assert values == pytest.approx(expected)
     outcomes = charts["How care requests ended in public, by brand"]
-    care = head_analysis.conversations
-    care = care[care["brand"].isin([FOCUS, *RIVALS]) & care["care_request"].astype(bool)]
+    care = chosen.conversations
+    care = care[care["care_request"].astype(bool)]
     shares = care.groupby("brand")["outcome"].value_counts(normalize=True) * 100
     for i, brand in enumerate([FOCUS, *RIVALS]):
         assert outcomes["unknown"][i] == pytest.approx(shares[brand].get("unknown", 0.0))
@@ -415,7 +418,11 @@ def test_pinned_threads_replace_the_gallery(head_store, tmp_path):
     store_path = tmp_path / "pins.duckdb"
     shutil.copy(head_store, store_path)
     analysis = analyse_store(store_path)
-    own = analysis.conversations[analysis.conversations["brand"] == "Delta"]
+    own = analysis.conversations[
+        (analysis.conversations["brand"] == "Delta")
+        & analysis.conversations["answered"].astype(bool)
+        & (analysis.conversations["opened_at"] >= pd.Timestamp("2017-11-01", tz="UTC"))
+    ]
     pinned = str(own["conversation_id"].iloc[0])
     with Store(store_path) as store:
         store.pin("twitter", pinned, "Delta", "Look at the first reply")
@@ -450,6 +457,19 @@ def test_a_client_template_gives_its_master_and_size(head_store, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert Presentation(str(out)).slide_width == four_three.slide_width
+
+
+def test_the_default_period_leaves_out_only_stray_dates():
+    bulk = pd.date_range("2017-10-01", "2017-11-30", freq="h", tz="UTC").to_series()
+    strays = pd.Series(pd.to_datetime(["2011-05-01", "2016-08-06"], utc=True))
+    first, last, before, after = bulk_period(pd.concat([strays, bulk]))
+    assert (first, last, before, after) == (date(2017, 10, 1), date(2017, 11, 30), 2, 0)
+    # No gap of a week: nothing is left out, however thin the start.
+    first, _, before, _ = bulk_period(bulk.iloc[::50])
+    assert (first, before) == (date(2017, 10, 1), 0)
+    # More than 1% apart is not "stray": kept.
+    many = pd.Series(pd.to_datetime(["2016-08-06"] * 40, utc=True))
+    assert bulk_period(pd.concat([many, bulk]))[:3] == (date(2016, 8, 6), date(2017, 11, 30), 0)
 
 
 def test_dates_cut_the_report_to_the_period(head_analysis):

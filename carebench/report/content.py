@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal, cast
 
+import numpy as np
 import pandas as pd
 
 import carebench.dashboard.aggregates as agg
@@ -147,6 +148,8 @@ class ReportOptions:
     # Every brand of the store, largest first: fixes each brand's colour, as on screen.
     all_brands: tuple[str, ...] = ()
     min_sample: int = 30
+    # Conversations of these brands outside the default period (`bulk_period`).
+    left_out: int = 0
     generated: datetime = field(default_factory=lambda: datetime.now(UTC))
     is_demo: bool = False
 
@@ -221,6 +224,51 @@ def import_sources(imports: pd.DataFrame) -> tuple[tuple[str, ...], tuple[str, .
     names = tuple(sorted({str(s).replace("\\", "/").rsplit("/", 1)[-1] for s in imports["source"]}))
     formats = tuple(sorted({str(c) for c in imports["collector"]}))
     return names, formats, all(name == DEMO_SOURCE_NAME for name in names)
+
+
+# A few stray posts far from the rest (a 2016 reply in a 2017 sample) would stretch the
+# default period, and the monthly trends, over empty months: at most this share of the
+# conversations at either end is left out of it, and only where a gap of at least
+# STRAY_GAP_DAYS sets them apart from the bulk.
+STRAY_SHARE = 0.01
+STRAY_GAP_DAYS = 7
+
+
+def bulk_period(opened: pd.Series) -> tuple[date, date, int, int]:
+    """The days holding the bulk of the conversations, and how many it leaves out before
+    and after.
+
+    The whole range when no small group at either end is set apart by a gap of a week or
+    more (see STRAY_SHARE); never fewer days than the data has otherwise.
+    """
+    values = pd.to_datetime(opened.dropna(), utc=True).sort_values().to_numpy()
+    if not len(values):
+        today = datetime.now(UTC).date()
+        return today, today, 0, 0
+    limit = int(len(values) * STRAY_SHARE)
+    gap = np.timedelta64(STRAY_GAP_DAYS, "D")
+    apart = np.diff(values) >= gap
+    first, last = 0, len(values) - 1
+    if limit:
+        leading = np.flatnonzero(apart[:limit]) + 1  # a gap before position i
+        if len(leading):
+            first = int(leading.max())
+        trailing = np.flatnonzero(apart[len(apart) - limit :]) + len(apart) - limit
+        if len(trailing):
+            last = int(trailing.min())
+    start = pd.Timestamp(values[first]).date()
+    end = pd.Timestamp(values[last]).date()
+    return start, end, first, len(values) - 1 - last
+
+
+def opened_within(opened: pd.Series, start: date | None, end: date | None) -> pd.Series:
+    """The opening times on the days start..end (an open end: no limit)."""
+    keep = pd.Series(True, index=opened.index)
+    if start is not None:
+        keep &= opened >= pd.Timestamp(start, tz="UTC")
+    if end is not None:
+        keep &= opened < pd.Timestamp(end, tz="UTC") + pd.Timedelta(days=1)
+    return opened[keep.fillna(False).to_numpy(dtype=bool)]
 
 
 # -- formatting ------------------------------------------------------------------------
@@ -755,7 +803,9 @@ def template_table(ctx: _Context, templates: pd.DataFrame) -> Table:
             )
     return Table(
         "templates",
-        f"Top templates: {ctx.focus}'s {TOP_TEMPLATES} largest, each competitor's 2",
+        f"Top templates: {ctx.focus}'s {TOP_TEMPLATES} largest, each competitor's 2"
+        if (templates["brand"] == ctx.focus).any()
+        else f"Top templates: each competitor's 2 ({ctx.focus} sends no reply 3 times or more)",
         ("Brand", "#", "Posts", "Share of brand posts", "Example"),
         tuple(rows),
         tuple(i for i, row in enumerate(rows) if row[0] == ctx.label(ctx.focus)),
@@ -764,8 +814,48 @@ def template_table(ctx: _Context, templates: pd.DataFrame) -> Table:
     )
 
 
-def trend_chart(ctx: _Context, conversations: pd.DataFrame, metric: agg.Metric) -> Chart | None:
-    periodic = scorecard(conversations, Settings(sla_seconds=ctx.options.sla_seconds), "month")
+TREND_METRICS = ("ttfr_median_seconds", "resolution_rate")
+
+
+def trend_table(ctx: _Context, periodic: pd.DataFrame) -> Table:
+    """Each brand's figure per month (95% interval, n), flagged as on the charts."""
+    metrics = [agg.METRIC_BY_COLUMN[c] for c in TREND_METRICS]
+    rows: list[tuple[str, ...]] = []
+    bold = []
+    data = periodic[periodic["brand"].isin(ctx.brands)].copy()
+    data["period"] = pd.to_datetime(data["period"])
+    first = pd.Timestamp(ctx.options.start) if ctx.options.start else None
+    last = pd.Timestamp(ctx.options.end) if ctx.options.end else None
+    for brand in ctx.brands:
+        own = data[data["brand"] == brand].sort_values("period")
+        for _, row in own.iterrows():
+            if all(int(row[f"{m.column}_n"]) == 0 for m in metrics):
+                continue  # conversations but none answered: nothing to show
+            month = pd.Timestamp(row["period"]).tz_localize(None)
+            partial = (first is not None and month < first) or (
+                last is not None and month + pd.offsets.MonthBegin(1) > last + pd.Timedelta(days=1)
+            )
+            cells = [ctx.label(brand), month.strftime("%b %Y") + (" (partial)" if partial else "")]
+            for metric in metrics:
+                n = int(row[f"{metric.column}_n"])
+                small = " *" if n < ctx.options.min_sample else ""
+                cells.append(f"{figure_with_interval(metric, row)}, n = {n:,}{small}")
+            if brand == ctx.focus:
+                bold.append(len(rows))
+            rows.append(tuple(cells))
+    return Table(
+        "trend-figures",
+        "Each brand per month: the figures behind the charts",
+        ("Brand", "Month", *(m.label for m in metrics)),
+        tuple(rows),
+        tuple(bold),
+        note=f"* under {ctx.options.min_sample} cases: read its movement as noise. A partial "
+        "month is cut by the report's period. On the charts, a hollow point beyond the axis "
+        "(set by the reliable months) is drawn at its edge; its figure is here.",
+    )
+
+
+def trend_chart(ctx: _Context, periodic: pd.DataFrame, metric: agg.Metric) -> Chart | None:
     if periodic.empty:
         return None
     unit = agg.display_unit(metric, periodic[metric.column])
@@ -1146,16 +1236,15 @@ def build_report(
         )
     )
     step("trends")
-    trends = [
-        trend_chart(ctx, conversations, agg.METRIC_BY_COLUMN[c])
-        for c in ("ttfr_median_seconds", "resolution_rate")
-    ]
+    periodic = scorecard(conversations, settings, "month")
+    trends = [trend_chart(ctx, periodic, agg.METRIC_BY_COLUMN[c]) for c in TREND_METRICS]
     pages.append(
         Page(
             "area",
             "Trends",
             ("Each brand per calendar month (UTC), with 95% intervals.",),
             charts=tuple(c for c in trends if c is not None),
+            tables=(trend_table(ctx, periodic),) if len(periodic) else (),
         )
     )
     step("recurring issues")
@@ -1227,6 +1316,11 @@ def _title_page(conversations: pd.DataFrame, options: ReportOptions, sla: str) -
             sources += f" ({', '.join(options.formats)})"
     else:
         sources = "no import recorded"
+    if options.left_out:
+        when += (
+            f"; {options.left_out:,} stray conversation{'s' if options.left_out > 1 else ''} "
+            "outside it, set apart by a week or more, left out (--from/--to include them)"
+        )
     lines = (
         f"{options.focus} (focus) vs {', '.join(options.competitors) or 'no competitor'}",
         f"Period: {when}",

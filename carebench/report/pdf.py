@@ -132,7 +132,16 @@ def _styles() -> dict[str, ParagraphStyle]:
         "cover": ParagraphStyle("cover", base, fontName=BOLD, fontSize=30, leading=36),
         "cover_line": ParagraphStyle("cover_line", base, fontSize=15, leading=22, textColor=MUTED),
         "h1": ParagraphStyle("h1", base, fontName=BOLD, fontSize=20, leading=25, spaceAfter=6),
-        "h2": ParagraphStyle("h2", base, fontName=BOLD, fontSize=13, leading=17, spaceBefore=6),
+        "h2": ParagraphStyle(
+            "h2",
+            base,
+            fontName=BOLD,
+            fontSize=13,
+            leading=17,
+            spaceBefore=6,
+            spaceAfter=3,
+            keepWithNext=1,
+        ),
         "small": ParagraphStyle("small", base, fontSize=9, leading=11.5, textColor=MUTED),
         "cell": ParagraphStyle("cell", base, fontSize=9.5, leading=12, alignment=TA_LEFT),
         "head": ParagraphStyle("head", base, fontName=BOLD, fontSize=9.5, leading=12),
@@ -188,7 +197,8 @@ def _table(table: Table, styles: dict[str, ParagraphStyle]) -> list[Flowable]:
     for row in table.bold_rows:
         style.append(("BACKGROUND", (0, row + 1), (-1, row + 1), FOCUS_FILL))
     grid.setStyle(TableStyle(style))
-    out: list[Flowable] = [Paragraph(printable(table.title), styles["h2"]), Spacer(1, 3), grid]
+    # The title keeps with the table (keepWithNext): never alone at the foot of a page.
+    out: list[Flowable] = [Paragraph(printable(table.title), styles["h2"]), grid]
     if table.note:
         out += [Spacer(1, 3), Paragraph(printable(table.note), styles["small"])]
     return out

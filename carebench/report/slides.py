@@ -153,21 +153,31 @@ def _add_table(slide: Slide, table: Table, rows: Sequence[int], top: float, bott
                 _paragraph(frame, line, TABLE_PT, bold=r == 0, first=number == 0)
 
 
+def _lines_height(lines: Sequence[str], size_pt: int) -> float:
+    per_line = _chars_per_line(WIDTH - 0.2, size_pt)
+    count = sum(max(1, math.ceil(len(line) / per_line)) for line in lines)
+    return count * size_pt * 1.25 / 72 + (0.1 if lines else 0.0)
+
+
 def _table_slides(
     deck: PresentationFile, title: str, table: Table, footer: str, lines: Sequence[str] = ()
 ) -> None:
-    top = TOP + 0.5 + (0.45 * len(lines))
+    """The table on as many slides as it needs; the page's lines on the first only."""
+    lines_height = _lines_height(lines, BODY_PT)
     note_room = 0.55 if table.note else 0.0
-    pages = table_pages(table, BOTTOM - top - note_room)
+    # Every slide gets the first one's room, so continued slides hold as many rows.
+    pages = table_pages(table, BOTTOM - (TOP + 0.5 + lines_height) - note_room)
     for number, rows in enumerate(pages, start=1):
         heading = title + (f" ({number}/{len(pages)})" if len(pages) > 1 else "")
         slide = _slide(deck, heading, footer)
         frame = _text_box(slide, LEFT, TOP - 0.05, WIDTH, 0.5)
         _paragraph(frame, table.title, BODY_PT, bold=True, first=True)
-        if lines:
-            frame = _text_box(slide, LEFT, TOP + 0.45, WIDTH, 0.45 * len(lines))
-            for i, line in enumerate(lines):
+        shown = lines if number == 1 else ()
+        if shown:
+            frame = _text_box(slide, LEFT, TOP + 0.45, WIDTH, lines_height)
+            for i, line in enumerate(shown):
                 _paragraph(frame, line, BODY_PT, colour=MUTED, first=i == 0)
+        top = TOP + 0.5 + (lines_height if shown else 0.0)
         _add_table(slide, table, rows, top, BOTTOM - note_room)
         if table.note:
             frame = _text_box(slide, LEFT, BOTTOM - note_room + 0.05, WIDTH, note_room)
