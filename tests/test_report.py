@@ -32,7 +32,7 @@ from carebench.report.content import (
     select_analysis,
 )
 from carebench.store import Store
-from tests.conftest import generated_store, twcs_file
+from tests.conftest import generated_store, private_copy, twcs_file
 
 runner = CliRunner()
 FOCUS, RIVALS = "AmazonHelp", ("AppleSupport", "Delta")
@@ -530,3 +530,16 @@ def test_libreoffice_converts_the_report_slide_for_slide(head_files, tmp_path):
         ["pdfinfo", str(tmp_path / "plain.pdf")], check=True, capture_output=True, text=True
     ).stdout
     assert re.search(rf"^Pages:\s+{slides}$", info, re.MULTILINE), info
+
+
+def test_scorecard_page_offers_the_report_of_its_view(generated, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    private_copy(generated, tmp_path, monkeypatch)
+    app_file = Path(__file__).resolve().parents[1] / "streamlit_app.py"
+    at = AppTest.from_file(str(app_file), default_timeout=60)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    labels = [button.proto.label for button in at.get("download_button")]
+    assert "Download report (PDF)" in labels
+    assert "Download report (PowerPoint)" in labels
