@@ -543,3 +543,30 @@ def test_scorecard_page_offers_the_report_of_its_view(generated, tmp_path, monke
     labels = [button.proto.label for button in at.get("download_button")]
     assert "Download report (PDF)" in labels
     assert "Download report (PowerPoint)" in labels
+
+
+def test_every_chart_names_its_units_and_n_in_fixed_brand_colours(head_report, head_files):
+    from carebench.dashboard.charts import brand_colours
+
+    colours = brand_colours(head_report.options.all_brands)
+    for chart in head_report.charts:
+        assert re.search(r"\((%|s|min|h|d|min, log scale)\)", chart.value_title), chart.value_title
+        assert any(re.match(r"n( [a-z0-9 ]+)?: ", note) for note in chart.notes), chart.notes
+        for series in chart.series:
+            brand = series.name.removesuffix(" (focus)")
+            if brand in colours:
+                assert series.colour == colours[brand]
+                assert series.focus == (brand == FOCUS)
+    # The PowerPoint bars wear the same colours, the focus brand's bar outlined.
+    for slide in pptx_slides(head_files["plain.pptx"]):
+        for shape in slide.shapes:
+            if not shape.has_chart or shape.chart.chart_type.name.startswith("XY"):
+                continue
+            if tuple(shape.chart.plots[0].categories)[:1] == (f"{FOCUS} (focus)",):
+                plot = shape.chart.plots[0]
+                if len(plot.series) == 1:
+                    points = plot.series[0].points
+                    for i, brand in enumerate((FOCUS, *RIVALS)):
+                        assert str(points[i].format.fill.fore_color.rgb) == colours[brand][1:]
+                else:
+                    assert shape.chart.has_legend

@@ -873,7 +873,11 @@ def trend_chart(ctx: _Context, periodic: pd.DataFrame, metric: agg.Metric) -> Ch
     notes = (
         "Band = 95% interval; thick line = focus brand; hollow point, dashed line = under "
         f"{ctx.options.min_sample} cases or a partial month",
-        f"{trend['period'].nunique()} months, n = {int(trend['n'].sum()):,} cases",
+        *ch.n_lines(
+            trend.groupby("brand")["n"].sum().reindex(ctx.brands).dropna().to_dict(),
+            f"n cases over {trend['period'].nunique()} months",
+            per_line=6,
+        ),
     )
     spec = ch.trend_chart(
         trend,

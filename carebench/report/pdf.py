@@ -320,7 +320,10 @@ def _page(
     lines = [Paragraph(printable(line), lead_style) for line in page.lines]
     out: list[Flowable] = [heading, *lines]
     if page.kind == "summary":
-        out = [heading, *(Paragraph("• " + printable(t), lead_style) for t in page.lines)]
+        bullet = ParagraphStyle(
+            "bullet", lead_style, leftIndent=16, bulletIndent=2, spaceAfter=10, bulletFontName=FONT
+        )
+        out = [heading, *(Paragraph(printable(t), bullet, bulletText="•") for t in page.lines)]
     if lines:
         out.append(Spacer(1, 4))
     for number, chart in enumerate(page.charts):
