@@ -13,6 +13,7 @@ difference whose 95% interval holds zero is said to be within noise, never ranke
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -1040,7 +1041,18 @@ def topic_spec(
             x=alt.X("topic:N", sort=list(topics), title=None, axis=alt.Axis(labelAngle=0)),
             xOffset=alt.XOffset("brand:N", sort=shown),
             y=alt.Y("share:Q", title="Share of care requests (%)"),
-            color=ch._brand_colour(shown, colours=ctx.colours),
+            # Square swatches: the dashboard's brand legend draws lines, for line charts.
+            color=alt.Color(
+                "brand:N",
+                title="Brand",
+                scale=ch.brand_scale(shown, ctx.colours),
+                legend=alt.Legend(
+                    orient="bottom",
+                    symbolType="square",
+                    labelExpr=f"datum.label === {json.dumps(ctx.focus)} ? datum.label + "
+                    "' (focus)' : datum.label",
+                ),
+            ),
             opacity=ch._focus_opacity(shown, other=0.7),
         )
         .properties(height=360)
