@@ -570,3 +570,49 @@ def test_every_chart_names_its_units_and_n_in_fixed_brand_colours(head_report, h
                         assert str(points[i].format.fill.fore_color.rgb) == colours[brand][1:]
                 else:
                     assert shape.chart.has_legend
+
+
+def test_download_of_an_anonymised_view_is_anonymised(generated, tmp_path):
+    from dataclasses import replace
+
+    from carebench.benchmark.anonymise import anonymise_analysis
+    from carebench.dashboard.data import View, read_store
+    from carebench.dashboard.filters import Filters
+    from carebench.dashboard.report_download import report_file
+
+    loaded = read_store(generated)
+    brands = loaded.options.brands
+    filters = Filters(
+        focus=brands[0],
+        competitors=brands[1:3],
+        start=loaded.options.first_day,
+        end=loaded.options.last_day,
+        anonymise=True,
+    )
+    analysis = anonymise_analysis(loaded.analysis)
+    keep = analysis.conversations["brand"].isin(list(filters.brands)).to_numpy()
+    view = View(
+        store_path=generated,
+        is_demo=False,
+        analysis=analysis,
+        filters=filters,
+        settings=Settings(),
+        conversations=analysis.conversations[keep],
+        turns=analysis.turns,
+        loaded=replace(loaded),
+        version=("", 0, 0, 0, 0),
+    )
+    path = tmp_path / "view.pptx"
+    path.write_bytes(report_file(view, "pptx"))
+    text = "\n".join(slide_text(s) for s in pptx_slides(path))
+    raw = loaded.analysis.turns
+    own = raw[raw["conversation_id"].isin(loaded.analysis.conversations.loc[
+        loaded.analysis.conversations["brand"].isin(list(filters.brands)), "conversation_id"
+    ])]  # fmt: skip
+    handles = set(own.loc[own["author_role"] == "customer", "author_handle"].dropna().astype(str))
+    assert handles
+    assert "anonymised" in text
+    for handle in handles:
+        assert not re.search(rf"@{re.escape(handle)}\b", text), handle
+    for post_id in set(own["post_id"].astype(str)):
+        assert post_id not in text

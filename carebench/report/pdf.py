@@ -341,6 +341,16 @@ def _page(
     return out
 
 
+class _Document(SimpleDocTemplate):
+    """A document whose page headings become the PDF's outline (its bookmarks)."""
+
+    def afterFlowable(self, flowable: Flowable) -> None:  # reportlab calls this name
+        if isinstance(flowable, Paragraph) and flowable.style.name in ("h1", "cover"):
+            key = f"page-{self.page}-{id(flowable)}"
+            self.canv.bookmarkPage(key)
+            self.canv.addOutlineEntry(flowable.getPlainText(), key, level=0)
+
+
 def write_pdf(
     report: Report, output: str | Path, *, progress: Callable[[str], None] | None = None
 ) -> int:
@@ -368,7 +378,7 @@ def write_pdf(
         canvas.restoreState()
 
     step("laying out the PDF")
-    document = SimpleDocTemplate(
+    document = _Document(
         str(output),
         pagesize=PAGE,
         leftMargin=MARGIN,
