@@ -44,6 +44,7 @@ def report_options(view: View) -> ReportOptions:
         formats=formats,
         all_brands=view.loaded.options.brands,
         min_sample=view.settings.min_sample,
+        platform=filters.platform,
         is_demo=view.is_demo or generated,
     )
 

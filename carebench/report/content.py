@@ -149,6 +149,8 @@ class ReportOptions:
     # Every brand of the store, largest first: fixes each brand's colour, as on screen.
     all_brands: tuple[str, ...] = ()
     min_sample: int = 30
+    # Only this platform's conversations (the dashboard's platform filter).
+    platform: str | None = None
     # Conversations of these brands outside the default period (`bulk_period`).
     left_out: int = 0
     generated: datetime = field(default_factory=lambda: datetime.now(UTC))
@@ -497,16 +499,17 @@ def scorecard_tables(card: pd.DataFrame, options: ReportOptions) -> tuple[Table,
         cells = [f"{metric.label} ({metric.better} is better)"]
         for brand in brands:
             row = cast(pd.Series, rows[brand])
-            cells.append(
-                f"{figure_with_interval(metric, row)}\nn = {int(row[f'{metric.column}_n']):,}"
-            )
+            n = int(row[f"{metric.column}_n"])
+            small = " *" if n < options.min_sample else ""
+            cells.append(f"{figure_with_interval(metric, row)}\nn = {n:,}{small}")
         figures.append(tuple(cells))
     table = Table(
         "scorecard",
         "Scorecard: every metric with its 95% interval and n",
         ("Metric", *(f"{b} (focus)" if b == options.focus else b for b in brands)),
         tuple(figures),
-        note="Figures in brackets: 95% interval. "
+        note=f"Figures in brackets: 95% interval. * under {options.min_sample} cases: a small "
+        "sample, do not rank on it. "
         "n: the cases each figure is over. Times in s, min, h or days; rates in %.",
     )
     competitors = [b for b in options.competitors if rows.get(b) is not None]
@@ -1339,7 +1342,7 @@ def _title_page(conversations: pd.DataFrame, options: ReportOptions, sla: str) -
         )
     lines = (
         f"{options.focus} (focus) vs {', '.join(options.competitors) or 'no competitor'}",
-        f"Period: {when}",
+        f"Period: {when}" + (f" · platform {options.platform}" if options.platform else ""),
         f"Conversations: {len(conversations):,}",
         f"SLA: first reply within {sla}",
         f"Data: {sources}",
