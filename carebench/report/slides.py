@@ -373,5 +373,7 @@ def report_footer(report: Report) -> str:
     period = next((line for line in lines if line.startswith("Period: ")), "")
     sla = next((line for line in lines if line.startswith("SLA: ")), "")
     store = report.options.store_name
-    parts = [report.title, period.removeprefix("Period: "), sla, f"store {store}" if store else ""]
+    # The dates only: the period line's note on stray conversations is on the title slide.
+    dates = period.removeprefix("Period: ").split(";")[0]
+    parts = [report.title, dates, sla, f"store {store}" if store else ""]
     return " · ".join(p for p in parts if p)
