@@ -329,6 +329,23 @@ def test_a_gap_within_noise_is_never_called_better():
     assert "the fastest of 2" in sentence.text
 
 
+def test_a_small_sample_is_compared_with_nothing():
+    # One conversation: its median's "interval" is that one time, which compare would
+    # take as certain. The summary must not rank on it.
+    card = card_of({"B": (300, 250, 350), "C": (900, 900, 900)}, "ttfr_median_seconds")
+    card.loc[card["brand"] == "C", "ttfr_median_seconds_n"] = 1
+    (sentence,) = [
+        s for s in executive_summary(card, "B", ["C"], "1 h") if "answers in a median" in s.text
+    ]
+    assert "too few cases to compare with C" in sentence.text
+    assert "fastest" not in sentence.text and "faster" not in sentence.text
+    card.loc[card["brand"] == "B", "ttfr_median_seconds_n"] = 4
+    (sentence,) = [
+        s for s in executive_summary(card, "B", ["C"], "1 h") if "answers in a median" in s.text
+    ]
+    assert sentence.text == "B answers in a median 5.0 min, on only 4 cases: too few to compare."
+
+
 def test_every_summary_claim_is_the_verdict_of_compare(head_report):
     card = head_report.scorecard.set_index("brand")
     assert 3 <= len(head_report.summary) <= 5
@@ -341,7 +358,9 @@ def test_every_summary_claim_is_the_verdict_of_compare(head_report):
                 Estimate(*(card.loc[b, metric.column + s] for s in ("", "_low", "_high")))
                 for b in (FOCUS, claim.other)
             )
-            assert compare(mine, theirs, metric.better).verdict == claim.verdict
+            few = min(card.loc[b, f"{metric.column}_n"] for b in (FOCUS, claim.other)) < 30
+            expected = "not enough data" if few else compare(mine, theirs, metric.better).verdict
+            assert claim.verdict == expected
             clause = next(part for part in sentence.text.split(";") if claim.other in part)
             if claim.verdict == "within noise":
                 assert "within noise" in clause and "really" not in clause

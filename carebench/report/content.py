@@ -26,7 +26,7 @@ import pandas as pd
 import carebench.dashboard.aggregates as agg
 import carebench.dashboard.charts as ch
 from carebench.benchmark.anonymise import anonymise_analysis
-from carebench.benchmark.compare import Comparison, Estimate, Verdict, compare
+from carebench.benchmark.compare import UNKNOWN, Comparison, Estimate, Verdict, compare
 from carebench.benchmark.scorecard import scorecard
 from carebench.benchmark.scoring import Analysis
 from carebench.benchmark.settings import Settings
@@ -372,7 +372,6 @@ _PHRASES: dict[str, tuple[str, str, str, str, str]] = {
         "the highest share",
     ),
 }
-SUMMARY_METRICS = tuple(_PHRASES)
 
 
 def _join(names: Sequence[str]) -> str:
@@ -398,18 +397,26 @@ def _row(card: pd.DataFrame, brand: str) -> pd.Series | None:
     return None if rows.empty else rows.iloc[0]
 
 
+def _cases(card: pd.DataFrame, brand: str, column: str) -> int:
+    row = _row(card, brand)
+    return 0 if row is None else int(row[f"{column}_n"])
+
+
 def summary_sentence(
     card: pd.DataFrame,
     metric: agg.Metric,
     focus: str,
     competitors: Sequence[str],
     sla: str,
+    min_sample: int = 30,
 ) -> Sentence | None:
     """One plain sentence on one metric, claiming only the differences that are real.
 
     "fastest of N" (or "highest"...) only when the focus brand is really better (or worse)
     than every competitor; otherwise the competitors it really beats, those it really
-    trails, and those it cannot be told apart from ("within noise").
+    trails, and those it cannot be told apart from ("within noise"). A side with fewer
+    than `min_sample` cases is compared with nothing ("too few cases"): the interval of a
+    median of one conversation is that one time, which `compare` would take as certain.
     """
     rows = card[card["brand"] == focus]
     if rows.empty or math.isnan(float(rows.iloc[0][metric.column])):
@@ -417,7 +424,14 @@ def summary_sentence(
     lead, better_word, worse_word, best, worst = _PHRASES[metric.column]
     value = _figure(metric, float(rows.iloc[0][metric.column]))
     text = f"{focus} " + lead.format(value=value, sla=sla)
-    comparisons = focus_comparisons(card, metric, focus, competitors)
+    own = _cases(card, focus, metric.column)
+    if own < min_sample:
+        claims = tuple(Claim(metric.column, b, "not enough data") for b in competitors)
+        return Sentence(f"{text}, on only {own:,} cases: too few to compare.", claims)
+    comparisons = {
+        brand: UNKNOWN if _cases(card, brand, metric.column) < min_sample else comparison
+        for brand, comparison in focus_comparisons(card, metric, focus, competitors).items()
+    }
     claims = tuple(Claim(metric.column, b, c.verdict) for b, c in comparisons.items())
     groups: dict[Verdict, list[str]] = {}
     for brand, comparison in comparisons.items():
@@ -434,19 +448,29 @@ def summary_sentence(
         parts.append(f"really {worse_word} {_join(groups['worse'])}")
     if groups.get("within noise"):
         noise = groups["within noise"]
-        parts.append(f"the gap to {_join(noise)} {'is' if len(noise) == 1 else 'are'} within noise")
+        gap = "the gap to" if len(noise) == 1 else "the gaps to"
+        parts.append(f"{gap} {_join(noise)} {'is' if len(noise) == 1 else 'are'} within noise")
     if groups.get("not enough data"):
-        parts.append(f"{_join(groups['not enough data'])}: not enough data to compare")
+        parts.append(f"too few cases to compare with {_join(groups['not enough data'])}")
     if not parts:
         return Sentence(text + ".", claims)
     return Sentence(f"{text}; " + "; ".join(parts) + ".", claims)
 
 
-def peers_sentence(card: pd.DataFrame, focus: str, competitors: Sequence[str]) -> Sentence | None:
-    """Every metric against the peers' median (the tiles' verdict), in one sentence."""
+def peers_sentence(
+    card: pd.DataFrame, focus: str, competitors: Sequence[str], min_sample: int = 30
+) -> Sentence | None:
+    """Every metric against the peers' median (the tiles' verdict), in one sentence.
+
+    Metrics where the focus brand has fewer than `min_sample` cases are left out.
+    """
     if not competitors:
         return None
-    tiles = agg.kpi_tiles(card, focus, tuple(competitors), agg.METRICS)
+    tiles = [
+        t for t in agg.kpi_tiles(card, focus, tuple(competitors), agg.METRICS) if t.n >= min_sample
+    ]
+    if not tiles:
+        return None
     better = [t.metric.label.lower() for t in tiles if t.comparison.verdict == "better"]
     worse = [t.metric.label.lower() for t in tiles if t.comparison.verdict == "worse"]
     noise = [t for t in tiles if t.comparison.verdict == "within noise"]
@@ -471,15 +495,16 @@ def peers_sentence(card: pd.DataFrame, focus: str, competitors: Sequence[str]) -
 
 
 def executive_summary(
-    card: pd.DataFrame, focus: str, competitors: Sequence[str], sla: str
+    card: pd.DataFrame, focus: str, competitors: Sequence[str], sla: str, min_sample: int = 30
 ) -> tuple[Sentence, ...]:
     """Three to five plain sentences from the figures, each claim backed by `compare`."""
     sentences: list[Sentence] = []
     for column in ("ttfr_median_seconds", "templated_ratio", "resolution_rate", "deflection_rate"):
-        made = summary_sentence(card, agg.METRIC_BY_COLUMN[column], focus, competitors, sla)
+        metric = agg.METRIC_BY_COLUMN[column]
+        made = summary_sentence(card, metric, focus, competitors, sla, min_sample)
         if made is not None:
             sentences.append(made)
-    peers = peers_sentence(card, focus, competitors)
+    peers = peers_sentence(card, focus, competitors, min_sample)
     if peers is not None:
         sentences.append(peers)
     if not sentences:
@@ -518,10 +543,17 @@ def scorecard_tables(card: pd.DataFrame, options: ReportOptions) -> tuple[Table,
     for tile in tiles:
         metric = tile.metric
         comparisons = focus_comparisons(card, metric, options.focus, competitors)
+        mine = _cases(card, options.focus, metric.column)
+
+        def flagged(brand: str, metric: agg.Metric = metric, mine: int = mine) -> str:
+            # The dashboard's verdict, with a warning where a side is a small sample.
+            few = min(mine, _cases(card, brand, metric.column)) < options.min_sample
+            return VERDICT_WORDS[comparisons[brand].verdict] + (" *" if few else "")
+
         verdict_rows.append(
             (
                 metric.label,
-                *(VERDICT_WORDS[comparisons[b].verdict] for b in competitors),
+                *(flagged(b) for b in competitors),
                 VERDICT_WORDS[tile.comparison.verdict]
                 + (
                     f"\n{_difference(metric, tile.comparison)}"
@@ -540,7 +572,8 @@ def scorecard_tables(card: pd.DataFrame, options: ReportOptions) -> tuple[Table,
         ),
         tuple(verdict_rows),
         note="Real difference: the 95% interval of the difference leaves out zero. Within "
-        "noise: this sample cannot tell the two apart (which is not proof they are equal).",
+        "noise: this sample cannot tell the two apart (which is not proof they are equal). "
+        f"* a side has under {options.min_sample} cases: do not rely on the verdict.",
     )
     return table, verdicts
 
@@ -1200,7 +1233,11 @@ def build_report(
     ctx = _Context(card, options)
     sla = ch._minutes_label(options.sla_minutes)
     summary = executive_summary(
-        card, options.focus, [b for b in options.competitors if b in set(card["brand"])], sla
+        card,
+        options.focus,
+        [b for b in options.competitors if b in set(card["brand"])],
+        sla,
+        options.min_sample,
     )
     pages: list[Page] = [_title_page(conversations, options, sla)]
     pages.append(Page("summary", "Executive summary", tuple(s.text for s in summary)))
@@ -1318,7 +1355,9 @@ def _thread_title(thread: DeckThread) -> str:
 
 def _area_line(card: pd.DataFrame, column: str, options: ReportOptions, sla: str) -> str:
     competitors = [b for b in options.competitors if b in set(card["brand"])]
-    sentence = summary_sentence(card, agg.METRIC_BY_COLUMN[column], options.focus, competitors, sla)
+    sentence = summary_sentence(
+        card, agg.METRIC_BY_COLUMN[column], options.focus, competitors, sla, options.min_sample
+    )
     return sentence.text if sentence is not None else f"{options.focus}: no figure."
 
 
