@@ -544,16 +544,16 @@ def scorecard_tables(card: pd.DataFrame, options: ReportOptions) -> tuple[Table,
         metric = tile.metric
         comparisons = focus_comparisons(card, metric, options.focus, competitors)
         mine = _cases(card, options.focus, metric.column)
-
-        def flagged(brand: str, metric: agg.Metric = metric, mine: int = mine) -> str:
-            # The dashboard's verdict, with a warning where a side is a small sample.
-            few = min(mine, _cases(card, brand, metric.column)) < options.min_sample
-            return VERDICT_WORDS[comparisons[brand].verdict] + (" *" if few else "")
-
+        # The dashboard's verdict, starred where a side is a small sample.
+        cells = [
+            VERDICT_WORDS[comparisons[b].verdict]
+            + (" *" if min(mine, _cases(card, b, metric.column)) < options.min_sample else "")
+            for b in competitors
+        ]
         verdict_rows.append(
             (
                 metric.label,
-                *(flagged(b) for b in competitors),
+                *cells,
                 VERDICT_WORDS[tile.comparison.verdict]
                 + (
                     f"\n{_difference(metric, tile.comparison)}"
