@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pptx import Presentation
 from pptx.util import Pt
 from typer.testing import CliRunner
@@ -30,6 +32,7 @@ from carebench.report.content import (
     bulk_period,
     executive_summary,
     select_analysis,
+    summary_sentence,
 )
 from carebench.store import Store
 from tests.conftest import generated_store, private_copy, twcs_file
@@ -635,3 +638,43 @@ def test_download_of_an_anonymised_view_is_anonymised(generated, tmp_path):
         assert not re.search(rf"@{re.escape(handle)}\b", text), handle
     for post_id in set(own["post_id"].astype(str)):
         assert post_id not in text
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(0.05, 0.95),  # value
+            st.floats(0.0, 0.3),  # half-width below
+            st.floats(0.0, 0.3),  # half-width above
+            st.integers(0, 400),  # n
+        ),
+        min_size=2,
+        max_size=5,
+    )
+)
+def test_summary_claims_follow_the_intervals(figures):
+    rows = {
+        f"Brand{chr(65 + i)}": (v, max(v - lo, 0.0), min(v + hi, 1.0))
+        for i, (v, lo, hi, _) in enumerate(figures)
+    }
+    card = card_of(rows, "deflection_rate")
+    card["deflection_rate_n"] = [n for *_, n in figures]
+    focus, *others = list(rows)
+    metric = agg.METRIC_BY_COLUMN["deflection_rate"]
+    sentence = summary_sentence(card, metric, focus, others, "1 h")
+    assert sentence is not None
+    clauses = sentence.text.split(";")
+    for claim in sentence.claims:
+        n = min(card.set_index("brand").loc[b, "deflection_rate_n"] for b in (focus, claim.other))
+        verdict = compare(
+            Estimate(*rows[focus]), Estimate(*rows[claim.other]), metric.better
+        ).verdict
+        assert claim.verdict == ("not enough data" if n < 30 else verdict)
+        named = [c for c in clauses if claim.other in c]
+        if claim.verdict in ("within noise", "not enough data"):
+            assert all("really" not in c for c in named)
+            # Named, unless the focus brand itself is too small to compare with anyone.
+            assert named or "too few to compare" in sentence.text
+    if "the lowest rate" in sentence.text or "the highest rate" in sentence.text:
+        assert all(c.verdict in ("better", "worse") for c in sentence.claims)
