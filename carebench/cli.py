@@ -443,7 +443,7 @@ def report(
             chosen = select_analysis(analysis, options.brands, first, last)
             content = build_report(chosen, options, progress=step)
             output.parent.mkdir(parents=True, exist_ok=True)
-            progress.update(task, description=steps[-1])
+            progress.update(task, description=steps[-1], completed=len(steps) - 1)
             if suffix == ".pdf":
                 from carebench.report.pdf import write_pdf
 
