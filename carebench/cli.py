@@ -382,7 +382,6 @@ def report(
         build_report,
         bulk_period,
         import_sources,
-        opened_within,
         select_analysis,
     )
 
@@ -418,13 +417,27 @@ def report(
             sources, formats, is_demo = import_sources(imports)
             left_out = 0
             if first is None or last is None:
-                # By default the days holding the bulk of these brands' conversations.
-                own = analysis.conversations[known.isin([focus, *rivals]).to_numpy(dtype=bool)]
-                bulk_first, bulk_last, before, after = bulk_period(
-                    opened_within(own["opened_at"], first, last)
-                )
-                left_out = (before if first is None else 0) + (after if last is None else 0)
-                first, last = first or bulk_first, last or bulk_last
+                # By default the bulk of the data, as the dashboard's default dates.
+                span = bulk_period(analysis.conversations["opened_at"])
+                own = analysis.conversations.loc[
+                    known.isin([focus, *rivals]).to_numpy(dtype=bool), "opened_at"
+                ]
+                if span is not None:
+                    if first is None:
+                        first = span[0]
+                        left_out += int((own < pd.Timestamp(first, tz="UTC")).sum())
+                    if last is None:
+                        last = span[1]
+                        after = pd.Timestamp(last, tz="UTC") + pd.Timedelta(days=1)
+                        left_out += int((own >= after).sum())
+                if first is not None and last is not None and first > last:
+                    fail(
+                        f"--from {first} is after the data's last day {last}; choose an "
+                        "earlier day."
+                        if start is not None
+                        else f"--to {last} is before the data's first day {first}; choose a "
+                        "later day."
+                    )
             options = ReportOptions(
                 focus=focus,
                 competitors=tuple(dict.fromkeys(rivals)),

@@ -139,15 +139,17 @@ def chart_values(path: Path) -> dict[str, dict[str, tuple]]:
 @needs_poppler
 def test_pdf_pages_say_what_the_report_holds(head_files, head_report, head_analysis):
     pages = pdf_pages(head_files["plain.pdf"])
-    # By default the bulk of the data: two stray conversations (Aug 2016, Aug 2017) are out.
+    # By default the bulk of the data, as the dashboard's default dates: two stray
+    # conversations (Aug 2016, Aug 2017) are out.
     chosen = select_analysis(
-        head_analysis, (FOCUS, *RIVALS), date(2017, 10, 8), date(2017, 11, 26)
+        head_analysis, (FOCUS, *RIVALS), date(2017, 9, 26), date(2017, 12, 2)
     ).conversations
     cover = re.sub(r"\s+", " ", pages[0])
     for expected in (
         "Customer care benchmark",
         "AmazonHelp (focus) vs AppleSupport, Delta",
-        "Period: 08 Oct 2017 – 26 Nov 2017 (UTC); 2 stray conversations outside it",
+        "Period: 26 Sep 2017 – 02 Dec 2017 (UTC); 2 conversations of these brands opened far "
+        "from the bulk of the data left out",
         f"Conversations: {len(chosen):,}",
         "SLA: first reply within 1 h",
         "Data: twcs_head_5k.csv (twcs)",
@@ -213,12 +215,12 @@ def test_pptx_has_native_charts_and_tables_and_every_section(head_files, head_re
         assert any(t.startswith(area) for t in texts), area
     assert any("AmazonHelp · good example 1" in t for t in texts)
     # Every slide but the thread slides says which data it shows.
-    footer = "AmazonHelp vs AppleSupport, Delta · 08 Oct 2017 – 26 Nov 2017 (UTC)"
+    footer = "AmazonHelp vs AppleSupport, Delta · 26 Sep 2017 – 02 Dec 2017 (UTC)"
     assert sum(footer in t for t in texts) >= len(texts) - 6
 
 
 def test_pptx_chart_series_equal_the_scorecard(head_files, head_analysis):
-    chosen = select_analysis(head_analysis, (FOCUS, *RIVALS), date(2017, 10, 8), date(2017, 11, 26))
+    chosen = select_analysis(head_analysis, (FOCUS, *RIVALS), date(2017, 9, 26), date(2017, 12, 2))
     card = scorecard(chosen.conversations, Settings()).set_index("brand")
     charts = chart_values(head_files["plain.pptx"])
     for title, column in (
@@ -484,14 +486,11 @@ def test_a_client_template_gives_its_master_and_size(head_store, tmp_path):
 def test_the_default_period_leaves_out_only_stray_dates():
     bulk = pd.date_range("2017-10-01", "2017-11-30", freq="h", tz="UTC").to_series()
     strays = pd.Series(pd.to_datetime(["2011-05-01", "2016-08-06"], utc=True))
-    first, last, before, after = bulk_period(pd.concat([strays, bulk]))
-    assert (first, last, before, after) == (date(2017, 10, 1), date(2017, 11, 30), 2, 0)
-    # No gap of a week: nothing is left out, however thin the start.
-    first, _, before, _ = bulk_period(bulk.iloc[::50])
-    assert (first, before) == (date(2017, 10, 1), 0)
-    # More than 1% apart is not "stray": kept.
-    many = pd.Series(pd.to_datetime(["2016-08-06"] * 40, utc=True))
-    assert bulk_period(pd.concat([many, bulk]))[:3] == (date(2016, 8, 6), date(2017, 11, 30), 0)
+    assert bulk_period(pd.concat([strays, bulk])) == (date(2017, 10, 1), date(2017, 11, 30))
+    # A late week of a sample, two weeks after the rest, stays in.
+    late = pd.Series(pd.date_range("2017-12-14", "2017-12-20", freq="D", tz="UTC"))
+    assert bulk_period(pd.concat([bulk, late])) == (date(2017, 10, 1), date(2017, 12, 20))
+    assert bulk_period(pd.Series([], dtype="datetime64[ns, UTC]")) is None
 
 
 def test_dates_cut_the_report_to_the_period(head_analysis):
@@ -519,7 +518,8 @@ def _days(options: ReportOptions) -> tuple[date | None, date | None]:
         (["--brand", FOCUS, "--vs", "Delta,amazonhelp", "-o", "r.pdf"], "names the focus brand"),
         ([*BRAND_ARGS, "--from", "2017-13-01", "-o", "r.pdf"], "not a date; write it as YYYY-MM"),
         ([*BRAND_ARGS, "--from", "2017-11-02", "--to", "2017-11-01", "-o", "r.pdf"], "swap them"),
-        ([*BRAND_ARGS, "--from", "2019-01-01", "-o", "r.pdf"], "No conversation of"),
+        ([*BRAND_ARGS, "--from", "2019-01-01", "-o", "r.pdf"], "after the data's last day"),
+        ([*BRAND_ARGS, "--from", "2019-01-01", "--to", "2019-02-01", "-o", "r.pdf"], "No conver"),
         ([*BRAND_ARGS, "--template", "t.pptx", "-o", "r.pdf"], "PowerPoint reports only"),
         ([*BRAND_ARGS, "--pins", "-o", "r.pdf"], "No thread is pinned"),
     ],

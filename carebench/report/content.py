@@ -229,49 +229,33 @@ def import_sources(imports: pd.DataFrame) -> tuple[tuple[str, ...], tuple[str, .
     return names, formats, all(name == DEMO_SOURCE_NAME for name in names)
 
 
-# A few stray posts far from the rest (a 2016 reply in a 2017 sample) would stretch the
-# default period, and the monthly trends, over empty months: at most this share of the
-# conversations at either end is left out of it, and only where a gap of at least
-# STRAY_GAP_DAYS sets them apart from the bulk.
-STRAY_SHARE = 0.01
-STRAY_GAP_DAYS = 7
+# The default period is the bulk of the data, by the rule of the dashboard's default
+# date range (issue 17's data hygiene, `benchmark.quality.bulk_span` once both are
+# merged): the 1st to 99th percentile of opening times, widened on each side by half that
+# span and at least 30 days. It keeps every day of evenly spread data and a late week of
+# a sample, and leaves out a few stray posts months or years away (a 2016 reply in a
+# 2017 sample), which would stretch the period and the monthly trends over empty months.
+BULK_QUANTILES = (0.01, 0.99)
+BULK_MARGIN = 0.5
+BULK_MIN_MARGIN = pd.Timedelta(days=30)
 
 
-def bulk_period(opened: pd.Series) -> tuple[date, date, int, int]:
-    """The days holding the bulk of the conversations, and how many it leaves out before
-    and after.
-
-    The whole range when no small group at either end is set apart by a gap of a week or
-    more (see STRAY_SHARE); never fewer days than the data has otherwise.
-    """
-    values = pd.to_datetime(opened.dropna(), utc=True).sort_values().to_numpy()
-    if not len(values):
-        today = datetime.now(UTC).date()
-        return today, today, 0, 0
-    limit = int(len(values) * STRAY_SHARE)
-    gap = np.timedelta64(STRAY_GAP_DAYS, "D")
-    apart = np.diff(values) >= gap
-    first, last = 0, len(values) - 1
-    if limit:
-        leading = np.flatnonzero(apart[:limit]) + 1  # a gap before position i
-        if len(leading):
-            first = int(leading.max())
-        trailing = np.flatnonzero(apart[len(apart) - limit :]) + len(apart) - limit
-        if len(trailing):
-            last = int(trailing.min())
-    start = pd.Timestamp(values[first]).date()
-    end = pd.Timestamp(values[last]).date()
-    return start, end, first, len(values) - 1 - last
-
-
-def opened_within(opened: pd.Series, start: date | None, end: date | None) -> pd.Series:
-    """The opening times on the days start..end (an open end: no limit)."""
-    keep = pd.Series(True, index=opened.index)
-    if start is not None:
-        keep &= opened >= pd.Timestamp(start, tz="UTC")
-    if end is not None:
-        keep &= opened < pd.Timestamp(end, tz="UTC") + pd.Timedelta(days=1)
-    return opened[keep.fillna(False).to_numpy(dtype=bool)]
+def bulk_period(opened: pd.Series) -> tuple[date, date] | None:
+    """The first and last day of the bulk of the data (None when there is no date)."""
+    times = pd.to_datetime(opened, utc=True).dropna()
+    if times.empty:
+        return None
+    ns = times.dt.tz_localize(None).to_numpy().astype("datetime64[ns]").astype(np.int64)
+    day = pd.Timedelta(days=1).value
+    low, high = np.quantile(ns, BULK_QUANTILES)
+    margin = max((high - low) * BULK_MARGIN, BULK_MIN_MARGIN.value)
+    first = max(ns.min(), low - margin) // day * day
+    last = min(ns.max(), high + margin) // day * day + day
+    kept = ns[(ns >= first) & (ns < last)]
+    return (
+        pd.Timestamp(int(kept.min()), tz="UTC").date(),
+        pd.Timestamp(int(kept.max()), tz="UTC").date(),
+    )
 
 
 # -- formatting ------------------------------------------------------------------------
@@ -1376,8 +1360,9 @@ def _title_page(conversations: pd.DataFrame, options: ReportOptions, sla: str) -
         sources = "no import recorded"
     if options.left_out:
         when += (
-            f"; {options.left_out:,} stray conversation{'s' if options.left_out > 1 else ''} "
-            "outside it, set apart by a week or more, left out (--from/--to include them)"
+            f"; {options.left_out:,} conversation{'s' if options.left_out > 1 else ''} of "
+            "these brands opened far from the bulk of the data left out (--from/--to "
+            "include them)"
         )
     lines = (
         f"{options.focus} (focus) vs {', '.join(options.competitors) or 'no competitor'}",
