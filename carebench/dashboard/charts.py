@@ -28,7 +28,22 @@ from carebench.dashboard.escaping import code as code
 from carebench.dashboard.escaping import md as md
 
 if TYPE_CHECKING:
+    import streamlit as st
+
     from carebench.dashboard.data import View
+else:
+
+    class _Streamlit:
+        """streamlit, imported on first use: the workshop report draws these charts
+        (`carebench report`) without loading streamlit, and only the functions that
+        show something on a page (`show_chart`, `show_table`) need it."""
+
+        def __getattr__(self, name: str) -> Any:
+            import streamlit
+
+            return getattr(streamlit, name)
+
+    st = _Streamlit()
 
 # What the builders return and `show_chart` accepts (Altair's top-level chart types).
 AnyChart: TypeAlias = (
@@ -746,9 +761,6 @@ def show_chart(chart: AnyChart, name: str, *, meta: Sequence[str] | None = None)
     `meta` (`export_meta(view)`) is printed in the exported images, not on screen,
     where the page and the sidebar already say it.
     """
-    # Imported here, not at the top: the report renders these charts without streamlit.
-    import streamlit as st
-
     st.altair_chart(style(chart), theme=None, width="stretch")
     key = slug(name)
     left, right, _ = st.columns([1, 1, 6])
@@ -795,8 +807,6 @@ def show_table(
     Text cells are rendered as plain text by the dataframe widget, never as HTML or
     markdown, so post text is safe here.
     """
-    import streamlit as st
-
     shown = df.head(MAX_TABLE_ROWS)
     # Floats to one decimal unless the page says otherwise: 12.4, not 12.4166667.
     config: dict[str, Any] = {
