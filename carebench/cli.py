@@ -235,81 +235,6 @@ def export(
     console.print(f"Wrote {len(frame):,} rows to {escape(str(output))}.", highlight=False)
 
 
-@app.command("deck")
-def deck(
-    output: Annotated[
-        Path, typer.Option("-o", "--output", help="PowerPoint file to write (.pptx).")
-    ],
-    db: DbOption = None,
-    brands: BrandsOption = None,
-    brand: Annotated[
-        list[str] | None,
-        typer.Option("--brand", help="Only this brand's threads (repeatable)."),
-    ] = None,
-    pins: Annotated[
-        bool, typer.Option("--pins", help="The threads pinned on the dashboard, in pin order.")
-    ] = False,
-    good: Annotated[int, typer.Option(min=0, help="Best threads per brand.")] = 3,
-    bad: Annotated[int, typer.Option(min=0, help="Worst threads per brand.")] = 3,
-    sla_minutes: SlaOption = 60.0,
-    anonymise: Annotated[
-        bool,
-        typer.Option(
-            "--anonymise/--no-anonymise",
-            help="Mask customers, names, e-mails, phones and post ids (on by default).",
-        ),
-    ] = True,
-    template: Annotated[
-        Path | None, typer.Option("--template", help="A .pptx whose master the slides use.")
-    ] = None,
-) -> None:
-    """Write a training deck: real good and bad threads, one per slide, annotated.
-
-    Example: carebench deck -o training.pptx --brand AmazonHelp --good 3 --bad 3
-    """
-    # Imported here: python-pptx and lxml would slow every other command's start.
-    from carebench.report.deck import build_deck, choose_threads, deck_subtitle
-
-    if output.suffix.lower() != ".pptx":
-        fail(f"{output}: the deck is a PowerPoint file; name it with .pptx.")
-    if not pins and good == 0 and bad == 0:
-        fail("Nothing to show: --good and --bad are both 0. Ask for some, or use --pins.")
-    try:
-        settings = Settings(sla_seconds=sla_minutes * 60)
-        analysis = analyse_store(db, settings, load_brand_config(brands))
-        wanted = check_brands(analysis.conversations["brand"], brand) if brand else []
-        pinned = None
-        if pins:
-            with open_store(db, read_only=True) as store:
-                pinned = store.pins()
-        threads = choose_threads(
-            analysis,
-            sla_seconds=settings.sla_seconds,
-            good=good,
-            bad=bad,
-            brands=wanted,
-            pins=pinned,
-            anonymise=anonymise,
-        )
-        output.parent.mkdir(parents=True, exist_ok=True)
-        slides = build_deck(
-            threads,
-            output,
-            sla_seconds=settings.sla_seconds,
-            subtitle=deck_subtitle(threads, anonymise, resolve_db_path(db).name),
-            template=template,
-        )
-    except CareBenchError as exc:
-        fail(str(exc))
-    except OSError as exc:
-        fail(f"Cannot write {output}: {exc.strerror or exc}.")
-    console.print(
-        f"Wrote {len(threads):,} thread{'s' if len(threads) != 1 else ''} on {slides:,} "
-        f"slides to {escape(str(output))}" + (" (anonymised)." if anonymise else "."),
-        highlight=False,
-    )
-
-
 def _day(option: str, value: str | None) -> date | None:
     if value is None:
         return None
@@ -488,6 +413,81 @@ def _report_progress() -> Progress:
         console=errors,
         transient=True,
         disable=not sys.stderr.isatty(),
+    )
+
+
+@app.command("deck")
+def deck(
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="PowerPoint file to write (.pptx).")
+    ],
+    db: DbOption = None,
+    brands: BrandsOption = None,
+    brand: Annotated[
+        list[str] | None,
+        typer.Option("--brand", help="Only this brand's threads (repeatable)."),
+    ] = None,
+    pins: Annotated[
+        bool, typer.Option("--pins", help="The threads pinned on the dashboard, in pin order.")
+    ] = False,
+    good: Annotated[int, typer.Option(min=0, help="Best threads per brand.")] = 3,
+    bad: Annotated[int, typer.Option(min=0, help="Worst threads per brand.")] = 3,
+    sla_minutes: SlaOption = 60.0,
+    anonymise: Annotated[
+        bool,
+        typer.Option(
+            "--anonymise/--no-anonymise",
+            help="Mask customers, names, e-mails, phones and post ids (on by default).",
+        ),
+    ] = True,
+    template: Annotated[
+        Path | None, typer.Option("--template", help="A .pptx whose master the slides use.")
+    ] = None,
+) -> None:
+    """Write a training deck: real good and bad threads, one per slide, annotated.
+
+    Example: carebench deck -o training.pptx --brand AmazonHelp --good 3 --bad 3
+    """
+    # Imported here: python-pptx and lxml would slow every other command's start.
+    from carebench.report.deck import build_deck, choose_threads, deck_subtitle
+
+    if output.suffix.lower() != ".pptx":
+        fail(f"{output}: the deck is a PowerPoint file; name it with .pptx.")
+    if not pins and good == 0 and bad == 0:
+        fail("Nothing to show: --good and --bad are both 0. Ask for some, or use --pins.")
+    try:
+        settings = Settings(sla_seconds=sla_minutes * 60)
+        analysis = analyse_store(db, settings, load_brand_config(brands))
+        wanted = check_brands(analysis.conversations["brand"], brand) if brand else []
+        pinned = None
+        if pins:
+            with open_store(db, read_only=True) as store:
+                pinned = store.pins()
+        threads = choose_threads(
+            analysis,
+            sla_seconds=settings.sla_seconds,
+            good=good,
+            bad=bad,
+            brands=wanted,
+            pins=pinned,
+            anonymise=anonymise,
+        )
+        output.parent.mkdir(parents=True, exist_ok=True)
+        slides = build_deck(
+            threads,
+            output,
+            sla_seconds=settings.sla_seconds,
+            subtitle=deck_subtitle(threads, anonymise, resolve_db_path(db).name),
+            template=template,
+        )
+    except CareBenchError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"Cannot write {output}: {exc.strerror or exc}.")
+    console.print(
+        f"Wrote {len(threads):,} thread{'s' if len(threads) != 1 else ''} on {slides:,} "
+        f"slides to {escape(str(output))}" + (" (anonymised)." if anonymise else "."),
+        highlight=False,
     )
 
 
