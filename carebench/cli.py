@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -10,7 +11,14 @@ from typing import Annotated
 import pandas as pd
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from carebench.benchmark.anonymise import anonymise_analysis
@@ -266,6 +274,187 @@ def export(
         )
         return
     console.print(f"Wrote {len(frame):,} rows to {escape(str(output))}.", highlight=False)
+
+
+def _day(option: str, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option} {value!r} is not a date; write it as YYYY-MM-DD, e.g. {option} 2017-10-01.")
+
+
+@app.command("report")
+def report(
+    brand: Annotated[str, typer.Option("--brand", help="The focus brand.", show_default=False)],
+    vs: Annotated[
+        str,
+        typer.Option(
+            "--vs", metavar="C,D", help="Its competitors, comma-separated.", show_default=False
+        ),
+    ],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="File to write: report.pdf or report.pptx.")
+    ],
+    start: Annotated[
+        str | None,
+        typer.Option("--from", metavar="YYYY-MM-DD", help="First day (UTC); default: the data's."),
+    ] = None,
+    end: Annotated[
+        str | None,
+        typer.Option("--to", metavar="YYYY-MM-DD", help="Last day (UTC); default: the data's."),
+    ] = None,
+    sla_minutes: SlaOption = 60.0,
+    anonymise: Annotated[
+        bool,
+        typer.Option(
+            "--anonymise",
+            help="Mask customers, names, e-mails, phones, post ids and links to posts.",
+        ),
+    ] = False,
+    pins: Annotated[
+        bool,
+        typer.Option("--pins", help="Example threads: the ones pinned on the dashboard."),
+    ] = False,
+    db: DbOption = None,
+    brands: BrandsOption = None,
+    template: Annotated[
+        Path | None,
+        typer.Option("--template", help="PowerPoint only: a .pptx whose master the slides use."),
+    ] = None,
+) -> None:
+    """Write the workshop report (PDF or PowerPoint): the focus brand against competitors.
+
+    Example: carebench report --brand AmazonHelp --vs AppleSupport,Delta -o report.pdf
+    """
+    suffix = output.suffix.lower()
+    if suffix not in (".pdf", ".pptx"):
+        fail(f"{output}: the report is a PDF or a PowerPoint file; name it .pdf or .pptx.")
+    if template is not None and suffix != ".pptx":
+        fail("--template applies to PowerPoint reports only; write to a .pptx file.")
+    competitors = [name.strip() for name in vs.split(",") if name.strip()]
+    if not competitors:
+        fail("--vs names no competitor; list them comma-separated, e.g. --vs AppleSupport,Delta.")
+    if brand.strip().lower() in {c.lower() for c in competitors}:
+        fail(f"--vs names the focus brand {brand}; list only its competitors.")
+    first, last = _day("--from", start), _day("--to", end)
+    if first is not None and last is not None and first > last:
+        fail(f"--from {first} is after --to {last}; swap them.")
+    # Imported here: reportlab, svglib and python-pptx would slow every other command's start.
+    from carebench.report.content import (
+        ReportOptions,
+        brands_by_size,
+        build_report,
+        bulk_period,
+        import_sources,
+        select_analysis,
+    )
+
+    steps = [
+        "reading and scoring the store",
+        "example threads",
+        "scorecard",
+        "speed",
+        "deflection",
+        "resolution",
+        "templates",
+        "trends",
+        "recurring issues",
+        "method",
+        "writing " + suffix.lstrip(".").upper(),
+    ]
+    try:
+        with _report_progress() as progress:
+            task = progress.add_task(steps[0], total=len(steps))
+
+            def step(name: str) -> None:
+                progress.update(task, description=name, advance=1)
+
+            settings = Settings(sla_seconds=sla_minutes * 60)
+            analysis = analyse_store(db, settings, load_brand_config(brands))
+            known = analysis.conversations["brand"]
+            focus, *rivals = check_brands(known, [brand.strip(), *competitors])
+            if focus in rivals:
+                fail(f"--vs names the focus brand {focus}; list only its competitors.")
+            with open_store(db, read_only=True) as store:
+                imports = store.imports()
+                pinned = store.pins() if pins else None
+            sources, formats, is_demo = import_sources(imports)
+            left_out = 0
+            if first is None or last is None:
+                # By default the bulk of the data, as the dashboard's default dates.
+                span = bulk_period(analysis.conversations["opened_at"])
+                own = analysis.conversations.loc[
+                    known.isin([focus, *rivals]).to_numpy(dtype=bool), "opened_at"
+                ]
+                if span is not None:
+                    if first is None:
+                        first = span[0]
+                        left_out += int((own < pd.Timestamp(first, tz="UTC")).sum())
+                    if last is None:
+                        last = span[1]
+                        after = pd.Timestamp(last, tz="UTC") + pd.Timedelta(days=1)
+                        left_out += int((own >= after).sum())
+                if first is not None and last is not None and first > last:
+                    fail(
+                        f"--from {first} is after the data's last day {last}; choose an "
+                        "earlier day."
+                        if start is not None
+                        else f"--to {last} is before the data's first day {first}; choose a "
+                        "later day."
+                    )
+            options = ReportOptions(
+                focus=focus,
+                competitors=tuple(dict.fromkeys(rivals)),
+                sla_minutes=sla_minutes,
+                start=first,
+                end=last,
+                anonymise=anonymise,
+                pins=pinned,
+                store_name=resolve_db_path(db).name,
+                sources=sources,
+                formats=formats,
+                all_brands=brands_by_size(analysis.conversations),
+                is_demo=is_demo,
+                left_out=left_out,
+            )
+            chosen = select_analysis(analysis, options.brands, first, last)
+            content = build_report(chosen, options, progress=step)
+            output.parent.mkdir(parents=True, exist_ok=True)
+            progress.update(task, description=steps[-1], completed=len(steps) - 1)
+            if suffix == ".pdf":
+                from carebench.report.pdf import write_pdf
+
+                pages = write_pdf(content, output)
+            else:
+                from carebench.report.slides import write_pptx
+
+                pages = write_pptx(content, output, template=template)
+            progress.update(task, completed=len(steps))
+    except CareBenchError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"Cannot write {output}: {exc.strerror or exc}.")
+    noun = "pages" if suffix == ".pdf" else "slides"
+    console.print(
+        f"Wrote the report of {escape(focus)} vs {escape(', '.join(options.competitors))} "
+        f"({len(chosen.conversations):,} conversations) on {pages:,} {noun} to "
+        f"{escape(str(output))}" + (" (anonymised)." if anonymise else "."),
+        highlight=False,
+    )
+
+
+def _report_progress() -> Progress:
+    return Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=True,
+        disable=not sys.stderr.isatty(),
+    )
 
 
 @app.command("deck")

@@ -49,6 +49,8 @@ INTERRUPTED_STATE = {
     "export": "The store is unchanged (export only reads it); the output file may be "
     "incomplete: run the command again.",
     "scorecard": "The store is unchanged (the scorecard only reads it).",
+    "report": "The store is unchanged (the report only reads it); the output file may be "
+    "incomplete: run the command again.",
     "demo": "The demo store is unchanged: it is replaced only once the new one is built.",
     "generate": "No store was touched; the output file may be incomplete: run the command again.",
     "collect": "The store holds all of the run's posts or none of them (they land in one "

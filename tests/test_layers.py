@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -31,9 +33,12 @@ ALLOWED = {
         "carebench.brands",
         "carebench.benchmark",
         "carebench.dashboard",
+        # The "Download report" button builds the workshop report of the view on screen.
+        "carebench.report",
     },
     # The deck and report sit beside the dashboard: they read analyses and may use the
-    # dashboard's streamlit-free thread annotations, never its pages.
+    # dashboard's streamlit-free pieces (thread annotations, aggregates, chart specs, the
+    # published accuracy), never its pages.
     "report": {
         "carebench.schema",
         "carebench.errors",
@@ -41,6 +46,9 @@ ALLOWED = {
         "carebench.brands",
         "carebench.benchmark",
         "carebench.dashboard.thread_view",
+        "carebench.dashboard.aggregates",
+        "carebench.dashboard.charts",
+        "carebench.dashboard.accuracy",
         "carebench.report",
     },
 }
@@ -89,6 +97,16 @@ def test_dashboard_helpers_do_not_need_streamlit():
     # The small tables behind every chart are plain pandas, testable without a page.
     roots = {n.split(".")[0] for n in _all_imports(PACKAGE / "dashboard" / "aggregates.py")}
     assert "streamlit" not in roots
+
+
+def test_the_report_loads_without_streamlit():
+    # The report draws the dashboard's own chart specs: importing them must not need
+    # streamlit (charts.py imports it inside the two functions that show things).
+    code = (
+        "import sys; import carebench.report.content, carebench.report.pdf, "
+        "carebench.report.slides; assert 'streamlit' not in sys.modules, 'streamlit loaded'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO, timeout=120)
 
 
 def _all_imports(path: Path) -> set[str]:

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast
 import altair as alt
 import numpy as np
 import pandas as pd
-import streamlit as st
 
 from carebench.benchmark.csv_safety import csv_text
 from carebench.dashboard import aggregates as agg
@@ -29,7 +28,22 @@ from carebench.dashboard.escaping import code as code
 from carebench.dashboard.escaping import md as md
 
 if TYPE_CHECKING:
+    import streamlit as st
+
     from carebench.dashboard.data import View
+else:
+
+    class _Streamlit:
+        """streamlit, imported on first use: the workshop report draws these charts
+        (`carebench report`) without loading streamlit, and only the functions that
+        show something on a page (`show_chart`, `show_table`) need it."""
+
+        def __getattr__(self, name: str) -> Any:
+            import streamlit
+
+            return getattr(streamlit, name)
+
+    st = _Streamlit()
 
 # What the builders return and `show_chart` accepts (Altair's top-level chart types).
 AnyChart: TypeAlias = (

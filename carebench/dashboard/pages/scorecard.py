@@ -19,6 +19,7 @@ from carebench.dashboard.data import load_view
 from carebench.dashboard.drill_widgets import clickable_chart, clickable_table, drill_link
 from carebench.dashboard.drilldown import Drill, drill_conversations
 from carebench.dashboard.filters import format_sla
+from carebench.dashboard.report_download import report_buttons
 
 view = load_view()
 filters = view.filters
@@ -33,6 +34,7 @@ st.caption(
     f"{filters.end:%d %b %Y} · SLA {format_sla(filters.sla_minutes)} · deltas against the "
     "competitors' median, green or red only when the 95% intervals say the gap is real"
 )
+report_buttons(view)
 
 if focus not in set(card["brand"]):
     st.warning(f"{md(focus)} has no conversations in this view; widen the dates.")
