@@ -398,7 +398,7 @@ def test_generated_store_report_both_formats(generated, tmp_path):
 
 
 def test_download_button_builds_the_view_on_screen(generated):
-    from carebench.dashboard.data import View, read_store
+    from carebench.dashboard.data import View, read_store, turns_of
     from carebench.dashboard.filters import Filters
     from carebench.dashboard.report_download import report_file, view_report
 
@@ -420,10 +420,13 @@ def test_download_button_builds_the_view_on_screen(generated):
         filters=filters,
         settings=Settings(sla_seconds=filters.sla_seconds),
         conversations=analysis.conversations[keep],
-        turns=analysis.turns,
+        mask=keep,
         loaded=loaded,
         version=("", 0, 0, 0, 0),
     )
+    # The app reads a view's turns on first use (by store version); a hand-made view
+    # gets them here.
+    object.__setattr__(view, "turns", turns_of(analysis.turns, view.conversations))
     content = view_report(view)
     on_screen = scorecard(view.conversations, view.settings)
     pd.testing.assert_frame_equal(
@@ -598,7 +601,7 @@ def test_download_of_an_anonymised_view_is_anonymised(generated, tmp_path):
     from dataclasses import replace
 
     from carebench.benchmark.anonymise import anonymise_analysis
-    from carebench.dashboard.data import View, read_store
+    from carebench.dashboard.data import View, read_store, turns_of
     from carebench.dashboard.filters import Filters
     from carebench.dashboard.report_download import report_file
 
@@ -620,10 +623,13 @@ def test_download_of_an_anonymised_view_is_anonymised(generated, tmp_path):
         filters=filters,
         settings=Settings(),
         conversations=analysis.conversations[keep],
-        turns=analysis.turns,
+        mask=keep,
         loaded=replace(loaded),
         version=("", 0, 0, 0, 0),
     )
+    # The app reads a view's turns on first use (by store version); a hand-made view
+    # gets them here.
+    object.__setattr__(view, "turns", turns_of(analysis.turns, view.conversations))
     path = tmp_path / "view.pptx"
     path.write_bytes(report_file(view, "pptx"))
     text = "\n".join(slide_text(s) for s in pptx_slides(path))
