@@ -63,6 +63,7 @@ ANALYSIS_CODE: tuple[str, ...] = (
     "schema.py",
     "brands.py",
     "benchmark/arrow_text.py",
+    "benchmark/brand_rules.py",
     "benchmark/conversations.py",
     "benchmark/incremental.py",
     "benchmark/lexicon.py",
