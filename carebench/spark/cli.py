@@ -64,7 +64,7 @@ def analyse_command(
         read_parquet_posts,
         read_source_posts,
     )
-    from carebench.spark.session import spark_session
+    from carebench.spark.session import has_active_session, spark_session
 
     try:
         config = load_brand_config(brands)
@@ -72,6 +72,11 @@ def analyse_command(
             fail(f"--format must be parquet or one of {', '.join(FORMATS)}, not {fmt!r}.")
         if fmt == "parquet" and len(posts) != 1:
             fail("Give one Parquet posts folder (or use --format for source files).")
+        # A session the caller already runs (a notebook, tests) is theirs to stop.
+        ours = not has_active_session()
+        # The JVM does not share this process's working directory: local paths go absolute.
+        posts = [_absolute(p) for p in posts]
+        output = _absolute(output)
         session = spark_session(master or None)
         try:
             frame = (
@@ -83,7 +88,8 @@ def analyse_command(
                 session, frame, output, config, task_posts=task_posts or TASK_POSTS
             )
         finally:
-            session.stop()
+            if ours:
+                session.stop()
     except CareBenchError as exc:
         fail(str(exc))
     console.print(
@@ -92,6 +98,11 @@ def analyse_command(
         f"`carebench spark load {escape(run.out)} --db NEW.duckdb`.",
         highlight=False,
     )
+
+
+def _absolute(path: str) -> str:
+    """A local path made absolute; a URI (s3a://, hdfs://, file://) as it is."""
+    return path if "://" in path else str(Path(path).resolve())
 
 
 @spark_app.command("load")

@@ -41,6 +41,7 @@ from carebench.benchmark.templates import TemplateSettings
 from carebench.brands import Brand, BrandConfig
 from carebench.collectors.common import PostsChunk
 from carebench.errors import CareBenchError
+from carebench.schema import conform_posts
 from carebench.spark.tasks import filesystem_of
 from carebench.store import Source, open_store
 
@@ -101,24 +102,20 @@ def _parts(out: str, name: str) -> pa.Table | None:
     return pa.concat_tables(full, promote_options="permissive")
 
 
-def _empty(layout: list[list[str]]) -> pd.DataFrame:
-    from carebench.benchmark.persisted import _as_dtype
+def empty_analysis() -> Analysis:
+    """The analysis of no posts, as the local path gives it: what OUT's tables are when
+    no task wrote a row of them (their columns and dtypes)."""
+    # Imported here: the pipeline imports the persisted module this one reads from.
+    from carebench.benchmark.pipeline import analyse_posts
 
-    return pd.DataFrame(
-        {
-            name: _as_dtype(pd.Series([], dtype=object), dtype)
-            if dtype != "object"
-            else pd.Series([], dtype=object)
-            for name, dtype in layout
-        }
-    )
+    return analyse_posts(conform_posts(pd.DataFrame()))
 
 
 def read_output(out: str | Path) -> Analysis:
     """The analysis in OUT, as `pipeline.analyse_posts` gives it (same order, dtypes)."""
     out = str(out)
     meta = read_meta(out)
-    layout: dict[str, list[list[str]]] = meta["layout"]
+    layout: dict[str, list[list[str]]] = meta["layout"]  # every table with rows has one
     con = duckdb.connect()
     try:
         frames: dict[str, pd.DataFrame] = {}
@@ -168,9 +165,10 @@ def read_output(out: str | Path) -> Analysis:
             )
     finally:
         con.close()
-    for name in TABLES:
-        if name not in frames:
-            frames[name] = _empty(layout[name])
+    if len(frames) < len(TABLES):
+        empty = empty_analysis()
+        for name in TABLES:
+            frames.setdefault(name, getattr(empty, name))
     found = frames["templates"]
     if "examples" in found.columns:
         # Lists come back as arrays; the analysis gives lists of str.

@@ -57,3 +57,12 @@ def spark_session(master: str | None = None, config: dict[str, str] | None = Non
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     return session
+
+
+def has_active_session() -> bool:
+    """Whether this process already runs a Spark session (False without pyspark)."""
+    if missing() is not None:
+        return False
+    from pyspark.sql import SparkSession
+
+    return SparkSession.getActiveSession() is not None

@@ -21,7 +21,7 @@ from carebench.benchmark.persisted import ROW_KEYS, TABLES, _dtype_name
 from carebench.benchmark.scoring import Analysis, analyse
 from carebench.benchmark.settings import Settings
 from carebench.benchmark.templates import THREADS_ENV_VAR
-from carebench.brands import BrandConfig
+from carebench.brands import BrandConfig, apply_brand_config
 from carebench.schema import POST_COLUMNS, conform_posts
 
 # Posts travel between Spark stages with their times as UTC microseconds (longs): no
@@ -78,7 +78,8 @@ def run_task(table: pa.Table, context: TaskContext) -> pa.Table:
     task = int(table["task"][0].as_py())
     os.environ[THREADS_ENV_VAR] = str(max(1, context.threads))
     wanted = set(context.groups_of_task[task])
-    posts = posts_frame(table.drop_columns(["task"]))
+    # Mapped as `pipeline.read_posts` maps them (the driver's groups were, too).
+    posts = apply_brand_config(posts_frame(table.drop_columns(["task"])), context.brands)
     del table
     analysis = analyse(
         posts, context.settings, context.brands, consume=True, accounts=context.accounts
