@@ -14,7 +14,7 @@ from carebench.errors import CareBenchError
 from carebench.ingest import FORMATS
 
 spark_app = typer.Typer(
-    help="Run the analysis on Apache Spark (pip install 'carebench[spark]', Java 17/21).",
+    help="Run the analysis on Apache Spark (pip install 'carebench\\[spark]', Java 17/21).",
     no_args_is_help=True,
 )
 

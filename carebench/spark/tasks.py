@@ -124,7 +124,9 @@ def write_part(out: str, name: str, task: int, frame: pd.DataFrame) -> None:
 def filesystem_of(out: str) -> tuple[pafs.FileSystem, str]:
     """The filesystem and path of OUT: a local folder, or s3://, hdfs://, gs:// URIs."""
     if "://" in out:
-        return pafs.FileSystem.from_uri(out)
+        # Hadoop's S3 connector says s3a://; pyarrow knows the same bucket as s3://.
+        uri = "s3://" + out.split("://", 1)[1] if out.startswith("s3a://") else out
+        return pafs.FileSystem.from_uri(uri)
     return pafs.LocalFileSystem(), str(Path(out).resolve())
 
 
