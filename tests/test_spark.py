@@ -189,8 +189,9 @@ def test_commands_end_to_end(spark: object, tmp_path: Path, monkeypatch: pytest.
 
     with Store(tmp_path / "spark.duckdb", read_only=True) as store:
         assert analysis_state(store).status == "fresh"
-    # Source files straight from their reader give the same tables.
-    run("spark", "analyse", str(path), "--format", "twcs", "-o", "out2")
+    # Source files straight from their reader give the same tables, from a byte stream
+    # of a URI (file:// here; s3a:// or hdfs:// on a cluster) as from a path.
+    run("spark", "analyse", path.as_uri(), "--format", "twcs", "-o", "out2")
     pd.testing.assert_frame_equal(
         read_output(tmp_path / "out").conversations, read_output(tmp_path / "out2").conversations
     )

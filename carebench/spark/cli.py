@@ -82,7 +82,7 @@ def analyse_command(
             frame = (
                 read_parquet_posts(session, posts[0])
                 if fmt == "parquet"
-                else read_source_posts(session, fmt, [Path(p) for p in posts])
+                else read_source_posts(session, fmt, list(posts))
             )
             run = analyse_on_spark(
                 session, frame, output, config, task_posts=task_posts or TASK_POSTS

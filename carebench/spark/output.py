@@ -217,6 +217,18 @@ def load_output(out: str | Path, db: str | Path | None) -> tuple[int, int]:
     analysis = read_output(out)
     brands = brands_from_json(meta["brand_config"])
     settings = settings_from_json(meta["settings"])
+    filesystem, root = filesystem_of(out)
+    selector = pa.fs.FileSelector(f"{root}/{POSTS_FOLDER}", allow_not_found=True)
+    stored = sum(
+        pq.ParquetFile(i.path, filesystem=filesystem).metadata.num_rows
+        for i in filesystem.get_file_info(selector)
+        if i.path.endswith(".parquet")
+    )
+    if stored != int(meta["issues"]["posts"]):
+        raise SparkOutputError(
+            f"{out}/{POSTS_FOLDER} holds {stored:,} posts, the analysis "
+            f"{meta['issues']['posts']:,}: the output is incomplete; run the analysis again."
+        )
     with open_store(db) as store:
         if store.count_posts():
             raise SparkOutputError(
@@ -229,10 +241,5 @@ def load_output(out: str | Path, db: str | Path | None) -> tuple[int, int]:
         )
         store.import_sources("spark", [Source(name=f"{out}/{POSTS_FOLDER}", chunks=chunks)])
         posts = store.count_posts()
-        if posts != int(meta["issues"]["posts"]):
-            raise SparkOutputError(
-                f"{out}/{POSTS_FOLDER} holds {posts:,} posts, the analysis "
-                f"{meta['issues']['posts']:,}: the output is incomplete; run the analysis again."
-            )
         write_analysis(store, analysis, stamp_for(store, settings, brands), brands)
     return posts, len(analysis.conversations)

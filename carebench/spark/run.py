@@ -101,7 +101,7 @@ def read_parquet_posts(spark: SparkSession, path: str) -> DataFrame:
     )
 
 
-def read_source_posts(spark: SparkSession, fmt: str, files: Sequence[Path]) -> DataFrame:
+def read_source_posts(spark: SparkSession, fmt: str, files: Sequence[Path | str]) -> DataFrame:
     """Posts of source files read by CareBench's own reader of `fmt`, one file a task.
 
     Spark's CSV reader silently replaces invalid UTF-8 and loses line numbers; the
@@ -110,10 +110,14 @@ def read_source_posts(spark: SparkSession, fmt: str, files: Sequence[Path]) -> D
     """
     from carebench.ingest import ImportOptions, check_files
 
-    checked = check_files(fmt, list(files), ImportOptions())
+    # Local files are checked here, before any task starts; a URI (s3a://, hdfs://) is
+    # read by its task from a byte stream, and its reader rejects it there.
+    local = [Path(f) for f in files if "://" not in str(f)]
+    checked = [*check_files(fmt, local, ImportOptions()), *(f for f in files if "://" in str(f))]
     collected_at = datetime.now(UTC)
     listing = spark.createDataFrame(
-        [(i, str(p.resolve())) for i, p in enumerate(checked)], "file long, path string"
+        [(i, p if isinstance(p, str) else str(p.resolve())) for i, p in enumerate(checked)],
+        "file long, path string",
     ).repartition(max(1, len(checked)), "file")
     schema = _spark_schema()
 
@@ -122,27 +126,39 @@ def read_source_posts(spark: SparkSession, fmt: str, files: Sequence[Path]) -> D
             for index, path in zip(
                 batch.column("file").to_pylist(), batch.column("path").to_pylist(), strict=True
             ):
-                yield from _read_file(fmt, Path(path), int(index), collected_at)
+                yield from _read_file(fmt, path, int(index), collected_at)
 
     return listing.mapInArrow(read, schema)
 
 
-def _read_file(
-    fmt: str, path: Path, index: int, collected_at: datetime
-) -> Iterator[pa.RecordBatch]:
-    """One source file's posts as Spark rows (see `read_source_posts`)."""
+def _read_file(fmt: str, path: str, index: int, collected_at: datetime) -> Iterator[pa.RecordBatch]:
+    """One source file's posts as Spark rows (see `read_source_posts`).
+
+    A URI is streamed from its filesystem (pyarrow's S3/HDFS/GCS) into a local temporary
+    file first: the readers seek and sniff encodings, which a raw stream cannot do.
+    """
+    import tempfile
+
     from carebench.ingest import ImportOptions, _reader
     from carebench.schema import conform_posts
     from carebench.store import _without_bad_times
 
     years = valid_years()
     seq = 0
-    for chunk in _reader(fmt, ImportOptions()).read(path, collected_at):
-        posts = _without_bad_times(conform_posts(chunk.posts), years, [])
-        if not len(posts):
-            continue
-        yield spark_rows(posts, index, seq)
-        seq += len(posts)
+    with tempfile.TemporaryDirectory(prefix="carebench-") as folder:
+        local = Path(path)
+        if "://" in path:
+            filesystem, remote = filesystem_of(path)
+            local = Path(folder) / Path(remote).name
+            with filesystem.open_input_stream(remote) as stream, local.open("wb") as copy:
+                while block := stream.read(1 << 24):
+                    copy.write(block)
+        for chunk in _reader(fmt, ImportOptions()).read(local, collected_at):
+            posts = _without_bad_times(conform_posts(chunk.posts), years, [])
+            if not len(posts):
+                continue
+            yield spark_rows(posts, index, seq)
+            seq += len(posts)
 
 
 def spark_rows(posts: pd.DataFrame, file: int, seq: int) -> pa.RecordBatch:
