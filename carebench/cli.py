@@ -54,6 +54,8 @@ from carebench.demo import DEMO_DB, build_demo_store
 from carebench.errors import CareBenchError
 from carebench.ingest import ImportOptions, check_files, import_files
 from carebench.labelled_sources import analyse_sources
+from carebench.posts_parquet import export_posts
+from carebench.spark.cli import spark_app
 from carebench.store import folder_problem, open_store, resolve_db_path
 from carebench.synthetic import generate as generate_synthetic
 
@@ -89,6 +91,7 @@ class ExportTable(StrEnum):
     templates = "templates"
     topics = "topics"
     themes = "themes"
+    posts = "posts"
 
 
 @app.command("import")
@@ -209,7 +212,9 @@ def _progress() -> Progress:
 @app.command("export")
 def export(
     table: Annotated[ExportTable, typer.Argument(help="What to export.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="CSV file to write.")],
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="CSV file to write.")
+    ] = None,
     db: DbOption = None,
     brands: BrandsOption = None,
     brand: Annotated[
@@ -230,11 +235,21 @@ def export(
         ),
     ] = False,
     as_json: JsonOption = False,
+    parquet: Annotated[
+        Path | None,
+        typer.Option("--parquet", help="posts only: the folder to write every post to."),
+    ] = None,
 ) -> None:
-    """Write conversations, the scorecard, the top templates, topics or themes as CSV.
+    """Write conversations, the scorecard, the top templates, topics or themes as CSV;
+    or every post as Parquet (posts --parquet DIR), for `carebench spark analyse`.
 
     Example: carebench export conversations -o conversations.csv --brand AmazonHelp --anonymise
     """
+    if table is ExportTable.posts or parquet is not None:
+        export_posts(table, parquet, db)
+        return
+    if output is None:
+        fail("Missing option '-o' / '--output': the CSV file to write.")
     try:
         if period not in (None, "week", "month"):
             fail(f"--period must be 'week' or 'month', not {period!r}.")
@@ -790,6 +805,7 @@ def _duration(seconds: float) -> str:
 
 
 app.add_typer(collect_app, name="collect")
+app.add_typer(spark_app, name="spark")
 
 
 def main() -> None:

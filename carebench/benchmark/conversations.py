@@ -9,19 +9,17 @@ outcomes are added by `carebench.benchmark.scoring`.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+# The brand rules, re-exported: callers have imported them from here.
+from carebench.benchmark.brand_rules import account_brands, brand_of_posts, mentioned_brand
 from carebench.benchmark.runs import first_of_runs, place_in_runs
 from carebench.benchmark.threads import NO_POST, TreeIndex, build_tree_index
 from carebench.schema import DERIVED_TIME_MARK
-
-# First @handle in a root that names a known brand account assigns an unanswered root.
-_MENTION = re.compile(r"@(\w{1,50})")
 
 
 @dataclass(frozen=True)
@@ -39,33 +37,6 @@ class Threads:
     turns: pd.DataFrame
     conversations: pd.DataFrame
     issues: dict[str, int]
-
-
-def brand_of_posts(posts: pd.DataFrame) -> pd.Series:
-    """The brand a brand post speaks for: its `brand`, else its author handle (else its
-    author id); <NA> for customer posts. A conversation's brand is that of the earliest
-    brand post in its tree, else the first brand account its root mentions
-    (`mentioned_brand`, with the handles of `account_brands`)."""
-    brand = posts["brand"].astype("string")
-    handle = posts["author_handle"].astype("string").fillna(posts["author_id"].astype("string"))
-    is_brand = posts["author_role"] == "brand"
-    return brand.fillna(handle).where(is_brand)
-
-
-def mentioned_brand(texts: pd.Series, account_brand: dict[str, str]) -> pd.Series:
-    """First @handle in each text that is a known brand account (case-insensitive)."""
-    if texts.empty or not account_brand:
-        return pd.Series(pd.NA, index=texts.index, dtype="string")
-    mentions = texts.fillna("").str.lower().str.findall(_MENTION.pattern)
-
-    def first_brand(handles: list[str]) -> str | None:
-        for handle in handles:
-            brand = account_brand.get(handle)
-            if brand is not None:
-                return brand
-        return None
-
-    return mentions.map(first_brand).astype("string")
 
 
 # Posts columns that turns do not carry (see `build_threads`).
@@ -319,28 +290,6 @@ def _id_order(keys: tuple[np.ndarray, ...], tie_break: pd.Series | pd.DataFrame)
         ties["_row"] = order[slots]
         order[slots] = ties.sort_values(["_group", *names], kind="stable")["_row"].to_numpy()
     return order
-
-
-def account_brands(posts: pd.DataFrame, post_brand: pd.Series) -> dict[str, str]:
-    """Lower-cased brand account handle -> brand, from the posts the brands wrote.
-
-    A handle seen with several brands (say "Delta" and "delta" as two handles with no
-    declared brand) takes the brand of its earliest post, by platform, time and post id,
-    so that the row order of `posts` never matters.
-    """
-    is_brand = post_brand.notna()
-    handles = posts.loc[is_brand, "author_handle"].astype("string").str.lower()
-    pairs = pd.DataFrame({"handle": handles, "brand": post_brand[is_brand]}).drop_duplicates()
-    conflicted = pairs["handle"].duplicated(keep=False)
-    if conflicted.any():
-        rows = handles.isin(pairs.loc[conflicted, "handle"]).fillna(False)
-        candidates = posts.loc[rows[rows].index, ["platform", "created_at", "post_id"]]
-        candidates = candidates.assign(handle=handles[rows], brand=post_brand[rows[rows].index])
-        earliest = candidates.sort_values(["platform", "created_at", "post_id"]).drop_duplicates(
-            "handle"
-        )
-        pairs = pd.concat([pairs[~conflicted], earliest[["handle", "brand"]]])
-    return dict(zip(pairs["handle"], pairs["brand"], strict=True))
 
 
 def tree_issues(posts: pd.DataFrame, tree: TreeIndex, is_customer: np.ndarray) -> dict[str, int]:

@@ -2,7 +2,7 @@
 
 The analysis is partitioned by brand. A conversation belongs to its tree's brand (the
 brand of the earliest brand post in the tree, else the first known brand account its
-root mentions: `conversations.brand_of_posts` and `mentioned_brand`, the rules
+root mentions: `brand_rules`, the rules
 `build_threads` applies); trees with neither form one group of their own (<NA>). Every
 brand post also belongs to its brand's group, wherever it sits: template search reads
 all a brand wrote, and nothing else. So analysing one group's posts (its trees whole,
@@ -22,6 +22,7 @@ tree groups come from one pass over the few columns that decide them, not the te
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,14 +30,12 @@ import pandas as pd
 import pyarrow as pa
 
 from carebench.benchmark.arrow_text import as_arrow
-from carebench.benchmark.conversations import (
-    _id_order,
+from carebench.benchmark.brand_rules import (
     account_brands,
     brand_of_posts,
-    epoch_seconds,
-    mentioned_brand,
-    tree_issues,
+    tree_brands,
 )
+from carebench.benchmark.conversations import epoch_seconds, tree_issues
 from carebench.benchmark.threads import NO_POST, build_tree_index
 from carebench.brands import BrandConfig, apply_brand_config
 from carebench.schema import DERIVED_TIME_MARK, POST_COLUMNS, conform_posts
@@ -93,6 +92,18 @@ def read_groups(store: Store, brands: BrandConfig) -> Groups:
     )
     posts["created_at"] = posts["created_at"].dt.tz_convert("UTC").astype("datetime64[us, UTC]")
     posts = apply_brand_config(posts, brands)
+    rowids = posts["_row"].to_numpy()
+    return groups_of(posts, lambda rows: _texts(store, rowids[rows]), _derived_times(store, where))
+
+
+def groups_of(
+    posts: pd.DataFrame, root_texts: Callable[[np.ndarray], pd.Series], derived_times: int
+) -> Groups:
+    """Each post's tree group, from `OWNER_COLUMNS` of every post (brands mapped).
+
+    `root_texts(rows)`: the texts of the posts at these rows (`brand_rules.tree_brands`);
+    `derived_times`: the count of posts whose time was derived (for the issues).
+    """
     tree = build_tree_index(posts)
     is_customer = (posts["author_role"] == "customer").to_numpy(dtype=bool, na_value=False)
     post_brand = brand_of_posts(posts)
@@ -101,31 +112,16 @@ def read_groups(store: Store, brands: BrandConfig) -> Groups:
     in_tree = tree.root != NO_POST
     customer_tree = np.zeros(n, dtype=bool)
     customer_tree[in_tree] = is_customer[tree.root[in_tree]]
-
-    # The earliest brand post of each customer-rooted tree, by time then post id.
-    brand_rows = np.flatnonzero(post_brand.notna().to_numpy() & customer_tree)
     seconds = epoch_seconds(posts["created_at"]).to_numpy()
-    ordered = brand_rows[
-        _id_order((seconds[brand_rows], tree.root[brand_rows]), posts["post_id"].iloc[brand_rows])
-    ]
-    roots = tree.root[ordered]
-    first = ordered[np.r_[True, roots[1:] != roots[:-1]]] if len(ordered) else ordered
-    group_of_root = pd.Series(pd.NA, index=np.arange(n), dtype="string")
-    group_of_root.iloc[tree.root[first]] = post_brand.iloc[first].to_numpy()
-    # Roots without a brand post: the first known brand account they mention.
-    root_rows = np.flatnonzero(customer_tree & (tree.root == np.arange(n)))
-    unanswered = root_rows[group_of_root.iloc[root_rows].isna().to_numpy()]
-    if len(unanswered) and accounts:
-        texts = _texts(store, posts["_row"].to_numpy()[unanswered])
-        group_of_root.iloc[unanswered] = mentioned_brand(texts, accounts).to_numpy()
+    tree_group = tree_brands(
+        seconds, posts["post_id"], tree.root, customer_tree, post_brand, accounts, root_texts
+    )
+    tree_group.index = posts.index
     posts["_customer_tree"] = customer_tree
     posts["_tree_root"] = customer_tree & (tree.root == np.arange(n))
-    tree_group = pd.Series(pd.NA, index=posts.index, dtype="string")
-    rows = np.flatnonzero(customer_tree)
-    tree_group.iloc[rows] = group_of_root.iloc[tree.root[rows]].to_numpy()
     issues = {
         "posts": n,
-        "posts_with_derived_time": _derived_times(store, where),
+        "posts_with_derived_time": derived_times,
         **tree_issues(posts, tree, is_customer),
     }
     return Groups(posts, tree_group, post_brand, accounts, issues)

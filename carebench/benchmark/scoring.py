@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 
 from carebench.benchmark import text_signals
 from carebench.benchmark.arrow_text import as_arrow
+from carebench.benchmark.brand_rules import template_brand_posts
 from carebench.benchmark.conversations import build_threads, epoch_seconds
 from carebench.benchmark.memory import release_freed_memory
 from carebench.benchmark.runs import first_of_runs
@@ -78,7 +79,7 @@ def analyse(
     """
     settings = settings or Settings()
     brands = brands or BrandConfig()
-    brand_posts = _brand_posts(posts)
+    brand_posts = template_brand_posts(posts)
     release_freed_memory()
     # Text signals go a chunk at a time through a queue that both strands draw from: this
     # thread once the conversations are rebuilt, the template worker once its search is
@@ -175,26 +176,6 @@ def _strings_at(
     fill_value = pa.scalar(None if fill is pd.NA else fill, pa.large_string())
     taken = as_arrow(values.astype("string")).take(pa.array(np.maximum(rows, 0)))
     return pd.array(pc.if_else(found, taken, fill_value.cast(taken.type)), "string")
-
-
-def _brand_posts(posts: pd.DataFrame) -> pd.DataFrame:
-    """What `find_templates` reads: every post each brand wrote (broadcasts included).
-
-    A reply is templated because the brand sends that text again and again, whatever
-    the date window the dashboard later looks at.
-    """
-    rows = np.flatnonzero((posts["author_role"] == "brand").to_numpy(dtype=bool, na_value=False))
-    # Only the columns needed: taking every column of 1.3M rows cost ~0.6 GB for nothing.
-    brand_posts = posts[["brand", "author_handle", "post_id", "text"]].iloc[rows]
-    return pd.DataFrame(
-        {
-            "brand": brand_posts["brand"].fillna(brand_posts["author_handle"]).array,
-            "post_id": brand_posts["post_id"].array,
-            "text": brand_posts["text"].array,
-        },
-        # Indexed by the post's row in `posts`, which is how turns know it (`_pos`).
-        index=rows,
-    )
 
 
 def _templates(brand_posts: pd.DataFrame, settings: Settings) -> tuple[pd.Series, pd.DataFrame]:

@@ -33,6 +33,7 @@ from carebench.benchmark.arrow_text import as_arrow, replace_where, string_buffe
 from carebench.benchmark.lexicon import SIGNOFF_PATTERN
 from carebench.benchmark.memory import release_freed_memory
 from carebench.benchmark.runs import first_of_runs, place_in_runs
+from carebench.errors import CareBenchError
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,24 @@ class TemplateSettings:
             raise ValueError(f"shingle_words must be >= 1, not {self.shingle_words}")
         if self.short_post_words < 0:
             raise ValueError(f"short_post_words must be >= 0, not {self.short_post_words}")
+
+
+# The threads the template search may use (an integer >= 1; default 2). A process that
+# shares its cores with others (a Spark executor running several tasks) sets it to the
+# cores each task has, so tasks do not oversubscribe them. Results never depend on it.
+THREADS_ENV_VAR = "CAREBENCH_THREADS"
+
+
+def search_threads() -> int:
+    """The template search's thread count: $CAREBENCH_THREADS, else 2."""
+    value = os.environ.get(THREADS_ENV_VAR, "").strip()
+    if not value:
+        return 2
+    if not value.isdigit() or int(value) < 1:
+        raise CareBenchError(
+            f"{THREADS_ENV_VAR} must be a whole number of threads (1 or more), not {value!r}."
+        )
+    return int(value)
 
 
 TOP_TEMPLATE_COLUMNS: tuple[str, ...] = (
@@ -153,7 +172,7 @@ def _normalise_array(array: pa.Array) -> pa.Array:
     then cost the memory of two chunks, not of the whole array (each text is normalised
     on its own, so chunks change nothing).
     """
-    workers = min(2, os.cpu_count() or 1)
+    workers = min(search_threads(), os.cpu_count() or 1)
     if len(array) < _PARALLEL_MIN_TEXTS or workers < 2:
         return _normalise_chunk(array)
     chunks = [array.slice(at, _NORMALISE_CHUNK) for at in range(0, len(array), _NORMALISE_CHUNK)]
@@ -664,6 +683,10 @@ def _shingle_hashes(
             offsets, data, rows[first:last], salt[first:last], weights, _PANDAS_HASH_KEY, out
         )
 
+    if search_threads() < 2:
+        hash_part(0, half, hashes[:middle])
+        hash_part(half, len(rows), hashes[middle:])
+        return hashes, counts
     with ThreadPoolExecutor(max_workers=2) as pool:
         parts = [
             pool.submit(hash_part, 0, half, hashes[:middle]),
@@ -739,7 +762,7 @@ def _minhash(shingles: sparse.csr_matrix, shingle_hashes: np.ndarray) -> np.ndar
             shingles.indptr[first : last + 1], values, multipliers, offsets, signatures[first:last]
         )
 
-    workers = min(2, os.cpu_count() or 1)
+    workers = min(search_threads(), os.cpu_count() or 1)
     if len(values) < _PARALLEL_MIN_TEXTS or workers < 2:
         fill(0, rows)
     else:
