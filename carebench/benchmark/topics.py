@@ -22,6 +22,7 @@ below, read from what the customer wrote:
 from __future__ import annotations
 
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -444,6 +445,7 @@ def discover_themes(
         return pd.DataFrame({c: [] for c in columns})
     # Imported here: scikit-learn takes ~1 s to load, which only this step needs.
     from sklearn.decomposition import NMF
+    from sklearn.exceptions import ConvergenceWarning
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
 
     # Masked tokens (<LINK>, <HANDLE>...) and apostrophes go: "don't" must not be a theme.
@@ -463,8 +465,12 @@ def discover_themes(
     k = min(k, matrix.shape[1] - 1)
     if k < 2:
         return pd.DataFrame({c: [] for c in columns})
-    model = NMF(n_components=k, init="nndsvd", random_state=seed, max_iter=300)
-    weights = model.fit_transform(matrix)
+    model = NMF(n_components=k, init="nndsvd", random_state=seed, max_iter=400)
+    with warnings.catch_warnings():
+        # A fit that stops at max_iter still ranks words and posts by theme, which is all
+        # this exploration needs; the warning would only alarm a user.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        weights = model.fit_transform(matrix)
     words = np.asarray(vectoriser.get_feature_names_out())
     strongest = weights.argmax(axis=1)
     has_theme = weights.max(axis=1) > 0
