@@ -66,6 +66,15 @@ def twcs_file(name: str) -> Path:
     return path
 
 
+def head_sample_store(factory: pytest.TempPathFactory, name: str) -> Path:
+    """A store holding the real TWCS head sample (skips when ../shared/data is absent);
+    one per test module (`name`), so a module that writes to it affects no other."""
+    path = factory.mktemp(name) / "head.duckdb"
+    with Store(path) as store:
+        import_twcs_files(store, [twcs_file("twcs_head_5k.csv")])
+    return path
+
+
 def generated_store(folder: Path, posts: int, seed: int) -> Path:
     """A store in `folder` holding `posts` generated posts (seeded: the same every run)."""
     csv_path = folder / "generated.csv"

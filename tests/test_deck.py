@@ -14,10 +14,9 @@ from typer.testing import CliRunner
 
 from carebench.benchmark.pipeline import analyse_store
 from carebench.cli import app
-from carebench.ingest import import_twcs_files
 from carebench.report.deck import advice_for, build_deck, choose_threads
 from carebench.store import Store
-from tests.conftest import twcs_file
+from tests.conftest import head_sample_store
 
 runner = CliRunner()
 SLA = 3600.0
@@ -25,10 +24,7 @@ SLA = 3600.0
 
 @pytest.fixture(scope="module")
 def head_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("deck") / "head.duckdb"
-    with Store(path) as store:
-        import_twcs_files(store, [twcs_file("twcs_head_5k.csv")])
-    return path
+    return head_sample_store(tmp_path_factory, "deck")
 
 
 @pytest.fixture(scope="module")

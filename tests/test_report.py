@@ -23,7 +23,6 @@ from carebench.benchmark.scorecard import scorecard
 from carebench.benchmark.settings import Settings
 from carebench.cli import app
 from carebench.dashboard import aggregates as agg
-from carebench.ingest import import_twcs_files
 from carebench.report.content import (
     Report,
     ReportOptions,
@@ -35,7 +34,7 @@ from carebench.report.content import (
     summary_sentence,
 )
 from carebench.store import Store
-from tests.conftest import generated_store, private_copy, twcs_file
+from tests.conftest import generated_store, head_sample_store, private_copy
 
 runner = CliRunner()
 FOCUS, RIVALS = "AmazonHelp", ("AppleSupport", "Delta")
@@ -49,10 +48,7 @@ needs_poppler = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def head_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("report") / "head.duckdb"
-    with Store(path) as store:
-        import_twcs_files(store, [twcs_file("twcs_head_5k.csv")])
-    return path
+    return head_sample_store(tmp_path_factory, "report")
 
 
 @pytest.fixture(scope="module")

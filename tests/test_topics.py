@@ -18,18 +18,14 @@ from carebench.benchmark.topics import (
     topic_table,
 )
 from carebench.cli import app
-from carebench.ingest import import_twcs_files
-from carebench.store import Store
-from tests.conftest import twcs_file
+from tests.conftest import head_sample_store
 
 runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
 def head(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    path = tmp_path_factory.mktemp("topics") / "head.duckdb"
-    with Store(path) as store:
-        import_twcs_files(store, [twcs_file("twcs_head_5k.csv")])
+    path = head_sample_store(tmp_path_factory, "topics")
     return path, analyse_store(path)
 
 
