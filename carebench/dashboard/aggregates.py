@@ -279,7 +279,8 @@ def _row_of(by_brand: pd.DataFrame, brand: str | None) -> pd.Series | None:
     return by_brand.loc[[brand]].iloc[0]
 
 
-def _estimate(row: pd.Series | None, column: str) -> Estimate:
+def estimate_of(row: pd.Series | None, column: str) -> Estimate:
+    """A scorecard row's figure with its 95% interval (unknown when the row is None)."""
     if row is None:
         return Estimate(math.nan, math.nan, math.nan)
     return Estimate(float(row[column]), float(row[f"{column}_low"]), float(row[f"{column}_high"]))
@@ -301,8 +302,8 @@ def kpi_tiles(
     tiles = []
     for metric in metrics:
         column = metric.column
-        mine = _estimate(focus_row, column)
-        peer = median_estimate([_estimate(row, column) for _, row in peers.iterrows()])
+        mine = estimate_of(focus_row, column)
+        peer = median_estimate([estimate_of(row, column) for _, row in peers.iterrows()])
         tiles.append(
             Tile(
                 metric=metric,
@@ -391,9 +392,9 @@ def brand_vs_focus(card: pd.DataFrame, metric: Metric, focus: str | None) -> dic
     """Every brand of the scorecard against the focus brand on one metric."""
     by_brand = card.set_index("brand")
     focus_row = _row_of(by_brand, focus)
-    reference = _estimate(focus_row, metric.column)
+    reference = estimate_of(focus_row, metric.column)
     return {
-        str(brand): compare(_estimate(row, metric.column), reference, metric.better)
+        str(brand): compare(estimate_of(row, metric.column), reference, metric.better)
         for brand, row in by_brand.iterrows()
     }
 
@@ -858,7 +859,7 @@ def before_after(
     first = before.iloc[0] if len(before) else None
     second = after.iloc[0] if len(after) else None
     for metric in metrics:
-        old, new = _estimate(first, metric.column), _estimate(second, metric.column)
+        old, new = estimate_of(first, metric.column), estimate_of(second, metric.column)
         result = compare(new, old, metric.better)
         unit = display_unit(metric, [old.value, new.value])
         rows.append(

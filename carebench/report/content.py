@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Literal, cast
 
-import numpy as np
 import pandas as pd
 
 import carebench.dashboard.aggregates as agg
 import carebench.dashboard.charts as ch
 from carebench.benchmark.anonymise import anonymise_analysis
-from carebench.benchmark.compare import UNKNOWN, Comparison, Estimate, Verdict, compare
+from carebench.benchmark.compare import UNKNOWN, Comparison, Verdict, compare
+from carebench.benchmark.quality import bulk_span
 from carebench.benchmark.scorecard import scorecard
 from carebench.benchmark.scoring import Analysis
 from carebench.benchmark.settings import Settings
@@ -229,42 +229,19 @@ def import_sources(imports: pd.DataFrame) -> tuple[tuple[str, ...], tuple[str, .
     return names, formats, all(name == DEMO_SOURCE_NAME for name in names)
 
 
-# The default period is the bulk of the data, by the rule of the dashboard's default
-# date range (issue 17's data hygiene, `benchmark.quality.bulk_span` once both are
-# merged): the 1st to 99th percentile of opening times, widened on each side by half that
-# span and at least 30 days. It keeps every day of evenly spread data and a late week of
-# a sample, and leaves out a few stray posts months or years away (a 2016 reply in a
-# 2017 sample), which would stretch the period and the monthly trends over empty months.
-BULK_QUANTILES = (0.01, 0.99)
-BULK_MARGIN = 0.5
-BULK_MIN_MARGIN = pd.Timedelta(days=30)
-
-
 def bulk_period(opened: pd.Series) -> tuple[date, date] | None:
-    """The first and last day of the bulk of the data (None when there is no date)."""
-    times = pd.to_datetime(opened, utc=True).dropna()
-    if times.empty:
-        return None
-    ns = times.dt.tz_localize(None).to_numpy().astype("datetime64[ns]").astype(np.int64)
-    day = pd.Timedelta(days=1).value
-    low, high = np.quantile(ns, BULK_QUANTILES)
-    margin = max((high - low) * BULK_MARGIN, BULK_MIN_MARGIN.value)
-    first = max(ns.min(), low - margin) // day * day
-    last = min(ns.max(), high + margin) // day * day + day
-    kept = ns[(ns >= first) & (ns < last)]
-    return (
-        pd.Timestamp(int(kept.min()), tz="UTC").date(),
-        pd.Timestamp(int(kept.max()), tz="UTC").date(),
-    )
+    """The first and last day of the bulk of the data (None when there is no date).
+
+    The default period of a report: the dashboard's default date range, by the same rule
+    (`benchmark.quality.bulk_span`), so a few stray posts months or years away (a 2016
+    reply in a 2017 sample) do not stretch the period and the monthly trends over empty
+    months.
+    """
+    span = bulk_span(opened)
+    return None if span is None else (span[0].date(), span[1].date())
 
 
 # -- formatting ------------------------------------------------------------------------
-
-
-def _estimate(row: pd.Series | None, column: str) -> Estimate:
-    if row is None:
-        return Estimate(math.nan, math.nan, math.nan)
-    return Estimate(float(row[column]), float(row[f"{column}_low"]), float(row[f"{column}_high"]))
 
 
 def _figure(metric: agg.Metric, value: float) -> str:
@@ -368,9 +345,9 @@ def focus_comparisons(
     card: pd.DataFrame, metric: agg.Metric, focus: str, competitors: Sequence[str]
 ) -> dict[str, Comparison]:
     """The focus brand against each competitor on one metric (`compare`, focus as subject)."""
-    mine = _estimate(_row(card, focus), metric.column)
+    mine = agg.estimate_of(_row(card, focus), metric.column)
     return {
-        brand: compare(mine, _estimate(_row(card, brand), metric.column), metric.better)
+        brand: compare(mine, agg.estimate_of(_row(card, brand), metric.column), metric.better)
         for brand in competitors
     }
 
