@@ -529,37 +529,60 @@ def hour_of_week_chart(
     )
 
 
-def channel_chart(mix: pd.DataFrame, brands: Sequence[str], heading: alt.TitleParams) -> AnyChart:
-    """Brand x channel grid: where each brand sends the customers it deflects."""
-    base = alt.Chart(mix).encode(
-        x=alt.X(
-            "channel:N",
-            title=None,
-            sort=["DM", "Phone", "E-mail", "Web / form", "Store", "Other account"],
-            axis=alt.Axis(orient="top", labelAngle=0),
-        ),
+def _share_grid(
+    table: pd.DataFrame,
+    brands: Sequence[str],
+    heading: alt.TitleParams,
+    column: tuple[str, str, list[str], alt.Axis],
+    share: tuple[str, alt.Scale, float],
+    counts: tuple[tuple[str, str], tuple[str, str]],
+) -> AnyChart:
+    """A brand x category grid of shares (percent), each cell with its figure written in.
+
+    `column`: the category field, its tooltip title, its order and its axis; `share`: the
+    share's title, the colour scale and the share above which the figure turns white;
+    `counts`: the two count fields of the tooltip with their titles. The cells are the
+    first layer (a clickable page adds its selection there).
+    """
+    field, field_title, order, axis = column
+    share_title, scale, dark_above = share
+    base = alt.Chart(table).encode(
+        x=alt.X(f"{field}:N", title=None, sort=order, axis=axis),
         y=alt.Y("brand:N", sort=list(brands), title=None, axis=alt.Axis(labelFontWeight="bold")),
     )
     cells = base.mark_rect(stroke="white", strokeWidth=2).encode(
-        color=alt.Color(
-            "share:Q",
-            title="Share of deflected (%)",
-            scale=alt.Scale(scheme="oranges", domain=[0, 100]),
-            legend=None,
-        ),
+        color=alt.Color("share:Q", title=share_title, scale=scale, legend=None),
         tooltip=[
             alt.Tooltip("brand:N", title="Brand"),
-            alt.Tooltip("channel:N", title="Channel"),
-            alt.Tooltip("share:Q", title="Share of deflected (%)", format=".1f"),
-            alt.Tooltip("conversations:Q", title="Conversations"),
-            alt.Tooltip("n:Q", title="Deflected conversations"),
+            alt.Tooltip(f"{field}:N", title=field_title),
+            alt.Tooltip("share:Q", title=share_title, format=".1f"),
+            *(alt.Tooltip(f"{name}:Q", title=name_title) for name, name_title in counts),
         ],
     )
     text = base.mark_text(fontSize=16).encode(
         text=alt.Text("share:Q", format=".0f"),
-        color=alt.condition("datum.share > 55", alt.value("white"), alt.value("#222222")),
+        color=alt.condition(
+            f"datum.share > {dark_above:g}", alt.value("white"), alt.value("#222222")
+        ),
     )
     return alt.layer(cells, text, title=heading).properties(height=alt.Step(44))
+
+
+def channel_chart(mix: pd.DataFrame, brands: Sequence[str], heading: alt.TitleParams) -> AnyChart:
+    """Brand x channel grid: where each brand sends the customers it deflects."""
+    return _share_grid(
+        mix,
+        brands,
+        heading,
+        (
+            "channel",
+            "Channel",
+            ["DM", "Phone", "E-mail", "Web / form", "Store", "Other account"],
+            alt.Axis(orient="top", labelAngle=0),
+        ),
+        ("Share of deflected (%)", alt.Scale(scheme="oranges", domain=[0, 100]), 55),
+        (("conversations", "Conversations"), ("n", "Deflected conversations")),
+    )
 
 
 def outcome_chart(
@@ -847,32 +870,11 @@ def topic_chart(shares: pd.DataFrame, brands: Sequence[str], heading: alt.TitleP
     """
     from carebench.benchmark.topics import TOPICS
 
-    base = alt.Chart(shares).encode(
-        x=alt.X(
-            "topic:N",
-            title=None,
-            sort=list(TOPICS),
-            axis=alt.Axis(orient="top", labelAngle=-30, labelLimit=180),
-        ),
-        y=alt.Y("brand:N", sort=list(brands), title=None, axis=alt.Axis(labelFontWeight="bold")),
+    return _share_grid(
+        shares,
+        brands,
+        heading,
+        ("topic", "Topic", list(TOPICS), alt.Axis(orient="top", labelAngle=-30, labelLimit=180)),
+        ("Share of care requests (%)", alt.Scale(scheme="blues", domain=[0, 60], clamp=True), 40),
+        (("care_requests", "Care requests on this topic"), ("n", "Care requests of the brand")),
     )
-    cells = base.mark_rect(stroke="white", strokeWidth=2).encode(
-        color=alt.Color(
-            "share:Q",
-            title="Share of care requests (%)",
-            scale=alt.Scale(scheme="blues", domain=[0, 60], clamp=True),
-            legend=None,
-        ),
-        tooltip=[
-            alt.Tooltip("brand:N", title="Brand"),
-            alt.Tooltip("topic:N", title="Topic"),
-            alt.Tooltip("share:Q", title="Share of care requests (%)", format=".1f"),
-            alt.Tooltip("care_requests:Q", title="Care requests on this topic"),
-            alt.Tooltip("n:Q", title="Care requests of the brand"),
-        ],
-    )
-    text = base.mark_text(fontSize=16).encode(
-        text=alt.Text("share:Q", format=".0f"),
-        color=alt.condition("datum.share > 40", alt.value("white"), alt.value("#222222")),
-    )
-    return alt.layer(cells, text, title=heading).properties(height=alt.Step(44))
