@@ -280,13 +280,13 @@ def _pages(thread: DeckThread) -> list[list[tuple[AnnotatedTurn, float]]]:
     return pages
 
 
-def _text_box(slide: Slide, left: float, top: float, width: float, height: float) -> TextFrame:
+def text_box(slide: Slide, left: float, top: float, width: float, height: float) -> TextFrame:
     box = slide.shapes.add_textbox(Inches(left), Inches(top), Inches(width), Inches(height))
     box.text_frame.word_wrap = True
     return box.text_frame
 
 
-def _paragraph(
+def text_paragraph(
     frame: TextFrame,
     text: str,
     size: int,
@@ -305,33 +305,33 @@ def _paragraph(
     return paragraph
 
 
-def _blank_layout(deck: PresentationFile) -> SlideLayout:
+def blank_layout(deck: PresentationFile) -> SlideLayout:
     """The template's layout with the fewest placeholders (its blank slide)."""
     return min(deck.slide_layouts, key=lambda layout: len(layout.placeholders))
 
 
 def _title_slide(deck: PresentationFile, title: str, lines: Sequence[str]) -> None:
-    slide = deck.slides.add_slide(_blank_layout(deck))
-    frame = _text_box(slide, 0.8, 2.2, 11.7, 1.2)
-    _paragraph(frame, title, 40, bold=True, first=True)
-    frame = _text_box(slide, 0.8, 3.6, 11.7, 3.0)
+    slide = deck.slides.add_slide(blank_layout(deck))
+    frame = text_box(slide, 0.8, 2.2, 11.7, 1.2)
+    text_paragraph(frame, title, 40, bold=True, first=True)
+    frame = text_box(slide, 0.8, 3.6, 11.7, 3.0)
     for i, line in enumerate(lines):
-        _paragraph(frame, line, 18, colour=MUTED, first=i == 0)
+        text_paragraph(frame, line, 18, colour=MUTED, first=i == 0)
 
 
-def _thread_slides(deck: PresentationFile, thread: DeckThread, sla_seconds: float) -> None:
+def thread_slides(deck: PresentationFile, thread: DeckThread, sla_seconds: float) -> None:
     pages = _pages(thread)
     label = {"good": "good example", "bad": "bad example", "pinned": "pinned thread"}
     for number, page in enumerate(pages, start=1):
-        slide = deck.slides.add_slide(_blank_layout(deck))
+        slide = deck.slides.add_slide(blank_layout(deck))
         title = f"{thread.brand} · {label.get(thread.kind, thread.kind)} {thread.rank}"
         if len(pages) > 1:
             title += f" ({number}/{len(pages)})"
-        frame = _text_box(slide, 0.4, 0.3, 12.5, 0.7)
-        _paragraph(frame, title, TITLE_PT, bold=True, first=True)
+        frame = text_box(slide, 0.4, 0.3, 12.5, 0.7)
+        text_paragraph(frame, title, TITLE_PT, bold=True, first=True)
         if thread.reasons:
-            frame = _text_box(slide, 0.4, 0.95, 12.5, 0.5)
-            _paragraph(frame, thread.reasons, SMALL_PT + 2, colour=MUTED, first=True)
+            frame = text_box(slide, 0.4, 0.95, 12.5, 0.5)
+            text_paragraph(frame, thread.reasons, SMALL_PT + 2, colour=MUTED, first=True)
         top = TOP
         for turn, height in page:
             _bubble(slide, turn, thread.brand, top, height)
@@ -356,8 +356,8 @@ def _bubble(slide: Slide, turn: AnnotatedTurn, brand: str, top: float, height: f
     for side in ("margin_left", "margin_right"):
         setattr(frame, side, Inches(0.15))
     frame.margin_top = frame.margin_bottom = Inches(0.06)
-    _paragraph(frame, _turn_header(turn, brand), SMALL_PT, bold=True, colour=MUTED, first=True)
-    _paragraph(frame, _turn_text(turn), TEXT_PT)
+    text_paragraph(frame, _turn_header(turn, brand), SMALL_PT, bold=True, colour=MUTED, first=True)
+    text_paragraph(frame, _turn_text(turn), TEXT_PT)
     if turn.badges:
         paragraph = frame.add_paragraph()
         paragraph.alignment = PP_ALIGN.LEFT
@@ -380,7 +380,7 @@ def _is_fault(reason: str) -> bool:
 
 
 def _panel(slide: Slide, thread: DeckThread, sla_seconds: float) -> None:
-    frame = _text_box(slide, PANEL_LEFT, TOP, PANEL_WIDTH, BOTTOM - TOP)
+    frame = text_box(slide, PANEL_LEFT, TOP, PANEL_WIDTH, BOTTOM - TOP)
     reasons = [part.strip() for part in thread.reasons.split(",") if part.strip()]
     faults = [reason for reason in reasons if _is_fault(reason)]
     merits = [reason for reason in reasons if not _is_fault(reason)]
@@ -390,19 +390,34 @@ def _panel(slide: Slide, thread: DeckThread, sla_seconds: float) -> None:
         ("What went wrong", faults, BAD_NOTE),
     ):
         if parts:
-            _paragraph(frame, heading, TEXT_PT + 2, bold=True, colour=colour, first=first)
+            text_paragraph(frame, heading, TEXT_PT + 2, bold=True, colour=colour, first=first)
             first = False
             for part in parts:
-                _paragraph(frame, "• " + part, TEXT_PT - 2)
+                text_paragraph(frame, "• " + part, TEXT_PT - 2)
     if thread.note:
-        _paragraph(frame, "Trainer's note", TEXT_PT + 2, bold=True, first=first)
+        text_paragraph(frame, "Trainer's note", TEXT_PT + 2, bold=True, first=first)
         first = False
-        _paragraph(frame, thread.note, TEXT_PT - 2)
+        text_paragraph(frame, thread.note, TEXT_PT - 2)
     tips = advice_for(thread.reasons, sla_seconds)
     if tips:
-        _paragraph(frame, "What good looks like", TEXT_PT + 2, bold=True, first=first)
+        text_paragraph(frame, "What good looks like", TEXT_PT + 2, bold=True, first=first)
         for tip in tips:
-            _paragraph(frame, "• " + tip, TEXT_PT - 2)
+            text_paragraph(frame, "• " + tip, TEXT_PT - 2)
+
+
+def open_presentation(template: str | Path | None) -> PresentationFile:
+    """A new 16:9 presentation, or one on a client's template (its master and size)."""
+    if template is None:
+        deck = Presentation()
+        deck.slide_width, deck.slide_height = Emu(SLIDE_WIDTH), Emu(SLIDE_HEIGHT)
+        return deck
+    try:
+        return Presentation(str(template))
+    except Exception as exc:  # python-pptx raises zip, XML and key errors alike
+        raise DeckError(
+            f"{template}: cannot use it as a template ({exc}). Pass a .pptx file saved "
+            "by PowerPoint, LibreOffice or Keynote."
+        ) from exc
 
 
 def build_deck(
@@ -414,17 +429,7 @@ def build_deck(
     template: str | Path | None = None,
 ) -> int:
     """Write the deck (a title slide, then the threads); returns the number of slides."""
-    if template is not None:
-        try:
-            deck = Presentation(str(template))
-        except Exception as exc:  # python-pptx raises zip, XML and key errors alike
-            raise DeckError(
-                f"{template}: cannot use it as a template ({exc}). Pass a .pptx file saved "
-                "by PowerPoint, LibreOffice or Keynote."
-            ) from exc
-    else:
-        deck = Presentation()
-        deck.slide_width, deck.slide_height = Emu(SLIDE_WIDTH), Emu(SLIDE_HEIGHT)
+    deck = open_presentation(template)
     generated = datetime.now(UTC).strftime("%d %b %Y")
     count = f"{len(threads)} thread{'s' if len(threads) != 1 else ''}"
     _title_slide(
@@ -433,7 +438,7 @@ def build_deck(
         [*subtitle, f"{count} · SLA {duration(sla_seconds)} · made {generated}"],
     )
     for thread in threads:
-        _thread_slides(deck, thread, sla_seconds)
+        thread_slides(deck, thread, sla_seconds)
     deck.save(str(output))
     return len(deck.slides)
 

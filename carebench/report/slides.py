@@ -15,26 +15,23 @@ from pathlib import Path
 from typing import Any
 
 from lxml import etree
-from pptx import Presentation
 from pptx.chart.data import CategoryChartData, XyChartData
 from pptx.dml.color import RGBColor
 from pptx.enum.chart import XL_CHART_TYPE, XL_LEGEND_POSITION, XL_TICK_LABEL_POSITION
 from pptx.oxml.ns import qn
 from pptx.presentation import Presentation as PresentationFile
 from pptx.slide import Slide
-from pptx.util import Emu, Inches, Pt
+from pptx.util import Inches, Pt
 
 from carebench.report.content import Chart, Page, Report, Table
 from carebench.report.deck import (
     INK,
     MUTED,
-    SLIDE_HEIGHT,
-    SLIDE_WIDTH,
-    DeckError,
-    _blank_layout,
-    _paragraph,
-    _text_box,
-    _thread_slides,
+    blank_layout,
+    open_presentation,
+    text_box,
+    text_paragraph,
+    thread_slides,
 )
 
 MIN_PT = 12
@@ -58,26 +55,12 @@ def _rgb(hex_colour: str) -> RGBColor:
     return RGBColor.from_string(hex_colour.lstrip("#").upper())
 
 
-def _presentation(template: str | Path | None) -> PresentationFile:
-    if template is None:
-        deck = Presentation()
-        deck.slide_width, deck.slide_height = Emu(SLIDE_WIDTH), Emu(SLIDE_HEIGHT)
-        return deck
-    try:
-        return Presentation(str(template))
-    except Exception as exc:  # python-pptx raises zip, XML and key errors alike
-        raise DeckError(
-            f"{template}: cannot use it as a template ({exc}). Pass a .pptx file saved "
-            "by PowerPoint, LibreOffice or Keynote."
-        ) from exc
-
-
 def _slide(deck: PresentationFile, title: str, footer: str) -> Slide:
-    slide = deck.slides.add_slide(_blank_layout(deck))
-    frame = _text_box(slide, LEFT, 0.3, WIDTH, 0.8)
-    _paragraph(frame, title, TITLE_PT, bold=True, first=True)
-    frame = _text_box(slide, LEFT, 7.0, WIDTH, 0.4)
-    _paragraph(frame, footer, MIN_PT, colour=MUTED, first=True)
+    slide = deck.slides.add_slide(blank_layout(deck))
+    frame = text_box(slide, LEFT, 0.3, WIDTH, 0.8)
+    text_paragraph(frame, title, TITLE_PT, bold=True, first=True)
+    frame = text_box(slide, LEFT, 7.0, WIDTH, 0.4)
+    text_paragraph(frame, footer, MIN_PT, colour=MUTED, first=True)
     return slide
 
 
@@ -150,7 +133,7 @@ def _add_table(slide: Slide, table: Table, rows: Sequence[int], top: float, bott
             frame = cell.text_frame
             frame.word_wrap = True
             for number, line in enumerate(text.split("\n")):
-                _paragraph(frame, line, TABLE_PT, bold=r == 0, first=number == 0)
+                text_paragraph(frame, line, TABLE_PT, bold=r == 0, first=number == 0)
 
 
 def _lines_height(lines: Sequence[str], size_pt: int) -> float:
@@ -170,18 +153,18 @@ def _table_slides(
     for number, rows in enumerate(pages, start=1):
         heading = title + (f" ({number}/{len(pages)})" if len(pages) > 1 else "")
         slide = _slide(deck, heading, footer)
-        frame = _text_box(slide, LEFT, TOP - 0.05, WIDTH, 0.5)
-        _paragraph(frame, table.title, BODY_PT, bold=True, first=True)
+        frame = text_box(slide, LEFT, TOP - 0.05, WIDTH, 0.5)
+        text_paragraph(frame, table.title, BODY_PT, bold=True, first=True)
         shown = lines if number == 1 else ()
         if shown:
-            frame = _text_box(slide, LEFT, TOP + 0.45, WIDTH, lines_height)
+            frame = text_box(slide, LEFT, TOP + 0.45, WIDTH, lines_height)
             for i, line in enumerate(shown):
-                _paragraph(frame, line, BODY_PT, colour=MUTED, first=i == 0)
+                text_paragraph(frame, line, BODY_PT, colour=MUTED, first=i == 0)
         top = TOP + 0.5 + (lines_height if shown else 0.0)
         _add_table(slide, table, rows, top, BOTTOM - note_room)
         if table.note:
-            frame = _text_box(slide, LEFT, BOTTOM - note_room + 0.05, WIDTH, note_room)
-            _paragraph(frame, table.note, MIN_PT, colour=MUTED, first=True)
+            frame = text_box(slide, LEFT, BOTTOM - note_room + 0.05, WIDTH, note_room)
+            text_paragraph(frame, table.note, MIN_PT, colour=MUTED, first=True)
 
 
 # -- charts -------------------------------------------------------------------------------
@@ -301,12 +284,14 @@ def _chart_slide(
     deck: PresentationFile, title: str, chart: Chart, footer: str, lines: Sequence[str] = ()
 ) -> None:
     slide = _slide(deck, title, footer)
-    frame = _text_box(slide, LEFT, TOP - 0.1, WIDTH, 0.5)
-    _paragraph(frame, chart.title, BODY_PT + 2, bold=True, first=True)
+    frame = text_box(slide, LEFT, TOP - 0.1, WIDTH, 0.5)
+    text_paragraph(frame, chart.title, BODY_PT + 2, bold=True, first=True)
     text = [*lines, *chart.notes]
-    frame = _text_box(slide, LEFT, TOP + 0.35, WIDTH, 0.3 * len(text))
+    frame = text_box(slide, LEFT, TOP + 0.35, WIDTH, 0.3 * len(text))
     for i, line in enumerate(text):
-        _paragraph(frame, line, MIN_PT + (2 if i < len(lines) else 0), colour=MUTED, first=i == 0)
+        text_paragraph(
+            frame, line, MIN_PT + (2 if i < len(lines) else 0), colour=MUTED, first=i == 0
+        )
     top = TOP + 0.45 + 0.26 * len(text) + 0.1 * len(lines)
     _add_chart(slide, chart, top, BOTTOM - top)
 
@@ -316,25 +301,25 @@ def _chart_slide(
 
 def _page_slides(deck: PresentationFile, page: Page, report: Report, footer: str) -> None:
     if page.kind == "title":
-        slide = deck.slides.add_slide(_blank_layout(deck))
-        frame = _text_box(slide, 0.8, 1.6, 11.7, 1.2)
-        _paragraph(frame, page.title, 40, bold=True, first=True)
-        frame = _text_box(slide, 0.8, 2.9, 11.7, 4.0)
+        slide = deck.slides.add_slide(blank_layout(deck))
+        frame = text_box(slide, 0.8, 1.6, 11.7, 1.2)
+        text_paragraph(frame, page.title, 40, bold=True, first=True)
+        frame = text_box(slide, 0.8, 2.9, 11.7, 4.0)
         for i, line in enumerate(page.lines):
-            _paragraph(
+            text_paragraph(
                 frame, line, 20 if i == 0 else 18, colour=INK if i == 0 else MUTED, first=i == 0
             )
         return
     if page.thread is not None:
-        _thread_slides(deck, page.thread, report.options.sla_seconds)
+        thread_slides(deck, page.thread, report.options.sla_seconds)
         return
     # A page's notes (e.g. "accuracy not measured") go with its own lines, on its first slide.
     lines = [*page.lines, *page.notes]
     if page.kind == "summary" or (not page.charts and not page.tables):
         slide = _slide(deck, page.title, footer)
-        frame = _text_box(slide, LEFT, TOP, WIDTH, BOTTOM - TOP)
+        frame = text_box(slide, LEFT, TOP, WIDTH, BOTTOM - TOP)
         for i, line in enumerate(lines):
-            paragraph = _paragraph(frame, "• " + line, LEAD_PT, first=i == 0)
+            paragraph = text_paragraph(frame, "• " + line, LEAD_PT, first=i == 0)
             paragraph.space_after = Pt(10)
         return
     parts: list[Chart | Table] = [*page.charts, *page.tables]
@@ -356,7 +341,7 @@ def write_pptx(
 ) -> int:
     """Write the report as a PowerPoint file; returns its number of slides."""
     step = progress or (lambda _: None)
-    deck = _presentation(template)
+    deck = open_presentation(template)
     footer = report_footer(report)
     for page in report.pages:
         step(page.title)
