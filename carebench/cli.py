@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -14,9 +13,6 @@ from rich.markup import escape
 from rich.progress import (
     BarColumn,
     DownloadColumn,
-    MofNCompleteColumn,
-    Progress,
-    TimeElapsedColumn,
     TimeRemainingColumn,
 )
 from rich.table import Table
@@ -42,12 +38,12 @@ from carebench.cli_output import (
     JsonOption,
     check_minutes,
     console,
-    errors,
     fail,
     interrupted,
     json_output,
     print_import_summary,
     print_json,
+    progress_bar,
 )
 from carebench.collect_cli import analyse_landed, collect_app
 from carebench.demo import DEMO_DB, build_demo_store
@@ -156,7 +152,10 @@ def import_files_command(
             options = options.with_brands(load_brand_config(brands).account_map())
         # Check every file before opening the store, so a typo creates no empty store.
         check_files(fmt.value, paths, options)
-        with open_store(db) as store, _progress() as progress:
+        with (
+            open_store(db) as store,
+            progress_bar(BarColumn(), DownloadColumn(), TimeRemainingColumn()) as progress,
+        ):
             task = progress.add_task("importing", total=None)
 
             def report(done: int, total: int) -> None:
@@ -195,18 +194,6 @@ def analyse_command(db: DbOption = None) -> None:
     except CareBenchError as exc:
         fail(str(exc))
     analyse_landed(db, always=True)
-
-
-def _progress() -> Progress:
-    return Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        DownloadColumn(),
-        TimeRemainingColumn(),
-        console=errors,
-        transient=True,
-        disable=not sys.stderr.isatty(),
-    )
 
 
 @app.command("export")
@@ -380,7 +367,7 @@ def report(
         "writing " + suffix.lstrip(".").upper(),
     ]
     try:
-        with _report_progress() as progress:
+        with progress_bar() as progress:
             task = progress.add_task(steps[0], total=len(steps))
 
             def step(name: str) -> None:
@@ -457,18 +444,6 @@ def report(
         f"({len(chosen.conversations):,} conversations) on {pages:,} {noun} to "
         f"{escape(str(output))}" + (" (anonymised)." if anonymise else "."),
         highlight=False,
-    )
-
-
-def _report_progress() -> Progress:
-    return Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=errors,
-        transient=True,
-        disable=not sys.stderr.isatty(),
     )
 
 

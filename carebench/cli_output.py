@@ -20,6 +20,13 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
@@ -117,6 +124,21 @@ class GuardedGroup(TyperGroup):
             unexpected(exc)
         finally:
             end_json_output()
+
+
+def progress_bar(*columns: ProgressColumn | str) -> Progress:
+    """A rich progress display on stderr, gone when done, hidden off a terminal.
+
+    `columns` after the description; by default a bar, "done/total" and the time spent.
+    """
+    shown = columns or (BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    return Progress(
+        "[progress.description]{task.description}",
+        *shown,
+        console=errors,
+        transient=True,
+        disable=not sys.stderr.isatty(),
+    )
 
 
 # Options renamed for one vocabulary across commands: old spelling -> new. The old one

@@ -9,7 +9,6 @@ raw pages again (nothing is fetched twice).
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -18,7 +17,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeElapsedColumn
+from rich.progress import Progress, TaskID
 
 from carebench.benchmark.persisted import analysis_brands, analysis_state, refresh_analysis
 from carebench.brands import BrandConfig, load_brand_config
@@ -30,6 +29,7 @@ from carebench.cli_output import (
     fail,
     interrupted,
     print_import_summary,
+    progress_bar,
 )
 from carebench.collectors.live import bluesky, mastodon, snscrape_cli
 from carebench.collectors.live.checkpoint import DEFAULT_RAW_DIR, Run, open_run, slug
@@ -423,14 +423,6 @@ class _ProgressReporter:
 @contextmanager
 def _progress() -> Iterator[_ProgressReporter]:
     """A rich progress display on stderr (hidden when stderr is not a terminal)."""
-    progress = Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=errors,
-        transient=True,
-        disable=not sys.stderr.isatty(),
-    )
+    progress = progress_bar()
     with progress:
         yield _ProgressReporter(progress)
