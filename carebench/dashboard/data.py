@@ -26,9 +26,9 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -184,6 +184,19 @@ def wait_for_reads(path: Path) -> None:
             pending.result()
 
 
+@contextmanager
+def writable_store(path: Path) -> Iterator[Store]:
+    """The store opened read-write for one write from the dashboard.
+
+    Every write goes through here: it first lets this process's background read of the
+    store finish (`wait_for_reads`), since DuckDB refuses a read-write connection to a
+    file the same process still has open read-only.
+    """
+    wait_for_reads(path)
+    with Store(path) as store:
+        yield store
+
+
 # -- choosing and versioning the store ------------------------------------------------
 
 
@@ -331,9 +344,8 @@ def _try_to_save(
     False when the store cannot be written now (an import holds it, the file or its
     folder is read-only) or its posts changed since they were read.
     """
-    wait_for_reads(path)
     try:
-        with Store(path) as store:
+        with writable_store(path) as store:
             return save_analysis(store, analysis, stamp, brands)
     except (CareBenchError, duckdb.Error, OSError) as exc:
         _log.info("Could not save the analysis in %s: %s", path, exc)
@@ -624,8 +636,7 @@ def import_uploads(target: Path, files: Sequence[tuple[str, bytes]]) -> list[Imp
             paths.append(path)
         try:
             check_twcs_files(paths)
-            wait_for_reads(target)
-            with Store(target) as store:
+            with writable_store(target) as store:
                 summaries = import_twcs_files(store, paths)
         except CareBenchError as exc:
             if not existed:
@@ -645,9 +656,8 @@ def _analyse_landed(target: Path) -> None:
     next page load rebuilds it (with its own progress bar).
     """
     bar = st.progress(0.0, text="Analysing the store...")
-    wait_for_reads(target)
     try:
-        with Store(target) as store:
+        with writable_store(target) as store:
             refresh_analysis(
                 store, brands=load_brand_config(brands_path()), on_step=_progress_to(bar)
             )

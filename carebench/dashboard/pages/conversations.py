@@ -13,7 +13,7 @@ from carebench.benchmark.anonymise import mask_text, pseudonymise_ids
 from carebench.benchmark.quality import QUALITY_WEIGHTS, gallery, quality_reasons, quality_score
 from carebench.benchmark.scoring import OUTCOMES
 from carebench.dashboard.charts import md, show_table, table_csv
-from carebench.dashboard.data import View, load_view, wait_for_reads
+from carebench.dashboard.data import View, load_view, writable_store
 from carebench.dashboard.drilldown import (
     DRILL_PARAMS,
     Drilled,
@@ -191,10 +191,7 @@ def pin_controls(view: View, platform: str, conversation_id: str, brand: str, ke
             # Read-write only for this one statement, so imports and other readers wait
             # milliseconds at most.
             stored_id = raw_conversation_id(view, platform, conversation_id)
-            # This process may still be reading the turns on a read-only connection,
-            # and DuckDB refuses a second, read-write one until it closes.
-            wait_for_reads(view.store_path)
-            with Store(view.store_path) as store:
+            with writable_store(view.store_path) as store:
                 store.pin(platform, stored_id, brand, note.strip() or None)
         except CareBenchError as exc:
             st.error(f"Could not pin this thread: {md(exc)}")
@@ -578,8 +575,7 @@ if pins is not None:
             platform = str(pins["platform"].iloc[to_unpin])
             conversation_id = str(pins["conversation_id"].iloc[to_unpin])
             try:
-                wait_for_reads(view.store_path)
-                with Store(view.store_path) as store:
+                with writable_store(view.store_path) as store:
                     store.unpin(platform, conversation_id)
             except CareBenchError as exc:
                 st.error(f"Could not unpin: {md(exc)}")
