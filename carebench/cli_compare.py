@@ -36,6 +36,7 @@ from carebench.benchmark.csv_safety import csv_text
 from carebench.benchmark.pipeline import UnknownBrand, analyse_store, check_brands
 from carebench.benchmark.scorecard import Period, scorecard
 from carebench.benchmark.settings import Settings
+from carebench.benchmark.view import view_mask
 from carebench.brands import load_brand_config
 from carebench.cli_output import BrandConfigOption, DbOption, check_minutes, console, errors, fail
 from carebench.dashboard import aggregates as agg
@@ -99,19 +100,12 @@ def select_view(
     platform: str | None,
 ) -> pd.DataFrame:
     """Conversations opened on the days [start, end] (UTC, both included), on a platform:
-    the dashboard sidebar's rule (`dashboard.data.conversation_mask`)."""
-    keep = pd.Series(True, index=conversations.index)
-    opened = conversations["opened_at"]
-    if start is not None:
-        keep &= opened >= pd.Timestamp(start, tz="UTC")
-    if end is not None:
-        keep &= opened < pd.Timestamp(end, tz="UTC") + pd.Timedelta(days=1)
+    the dashboard sidebar's rule (`benchmark.view.view_mask`)."""
     if platform:
         known = sorted(str(p) for p in conversations["platform"].dropna().unique())
         if platform not in known:
             fail(f"No conversations on platform {platform!r}. The store has: {', '.join(known)}.")
-        keep &= conversations["platform"] == platform
-    return conversations[keep.fillna(False).to_numpy(dtype=bool)]
+    return conversations[view_mask(conversations, start=start, end=end, platform=platform)]
 
 
 def _brands(

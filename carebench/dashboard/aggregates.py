@@ -27,6 +27,7 @@ from carebench.benchmark.compare import (
 from carebench.benchmark.intervals import wilson_interval
 from carebench.benchmark.scoring import OUTCOMES
 from carebench.benchmark.text_signals import CHANNELS
+from carebench.benchmark.view import view_mask
 
 Unit = Literal["minutes", "share"]
 
@@ -838,11 +839,7 @@ def trend_rows(
 
 def days_between(conversations: pd.DataFrame, first: date, last: date) -> pd.DataFrame:
     """Conversations opened on the days first..last (UTC), both included."""
-    opened = conversations["opened_at"]
-    keep = (opened >= pd.Timestamp(first, tz="UTC")) & (
-        opened < pd.Timestamp(last, tz="UTC") + pd.Timedelta(days=1)
-    )
-    return conversations[keep.fillna(False).to_numpy(dtype=bool)]
+    return conversations[view_mask(conversations, start=first, end=last)]
 
 
 def before_after(

@@ -58,6 +58,7 @@ from carebench.benchmark.persisted import (
 from carebench.benchmark.pipeline import analyse_posts, read_posts
 from carebench.benchmark.scoring import Analysis
 from carebench.benchmark.settings import Settings
+from carebench.benchmark.view import view_mask
 from carebench.brands import BrandConfig, load_brand_config
 from carebench.dashboard.escaping import code, file_name, md, without_folders
 from carebench.dashboard.filters import FilterOptions, Filters, sidebar
@@ -458,13 +459,13 @@ def load_store(path: Path) -> tuple[StoreVersion, LoadedStore]:
 
 def conversation_mask(conversations: pd.DataFrame, filters: Filters) -> np.ndarray:
     """Which conversations the filters keep: brand, opening day (UTC) and platform."""
-    opened = conversations["opened_at"]
-    start = pd.Timestamp(filters.start, tz="UTC")
-    end = pd.Timestamp(filters.end, tz="UTC") + pd.Timedelta(days=1)
-    keep = conversations["brand"].isin(list(filters.brands)) & (opened >= start) & (opened < end)
-    if filters.platform:
-        keep &= conversations["platform"] == filters.platform
-    return keep.fillna(False).to_numpy(dtype=bool)
+    return view_mask(
+        conversations,
+        brands=filters.brands,
+        start=filters.start,
+        end=filters.end,
+        platform=filters.platform,
+    )
 
 
 def filter_conversations(conversations: pd.DataFrame, filters: Filters) -> pd.DataFrame:

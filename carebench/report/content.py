@@ -31,6 +31,7 @@ from carebench.benchmark.scorecard import scorecard
 from carebench.benchmark.scoring import Analysis
 from carebench.benchmark.settings import Settings
 from carebench.benchmark.topics import OTHER, topic_table
+from carebench.benchmark.view import view_mask
 from carebench.dashboard.accuracy import ALL_SOURCES_LABEL, accuracy_table, load_published
 from carebench.errors import CareBenchError
 from carebench.report.deck import DeckError, DeckThread, choose_threads
@@ -195,13 +196,7 @@ def select_analysis(
 ) -> Analysis:
     """The conversations (and their turns, templates) of `brands` opened on start..end."""
     conversations = analysis.conversations
-    keep = conversations["brand"].isin(list(brands))
-    opened = conversations["opened_at"]
-    if start is not None:
-        keep &= opened >= pd.Timestamp(start, tz="UTC")
-    if end is not None:
-        keep &= opened < pd.Timestamp(end, tz="UTC") + pd.Timedelta(days=1)
-    chosen = conversations[keep.fillna(False).to_numpy(dtype=bool)]
+    chosen = conversations[view_mask(conversations, brands=brands, start=start, end=end)]
     ids = chosen["conversation_id"].astype(str).to_numpy()
     turns = analysis.turns
     turns = turns[turns["conversation_id"].astype(str).isin(ids).to_numpy(dtype=bool)]
