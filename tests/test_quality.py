@@ -15,6 +15,7 @@ from carebench.benchmark.quality import (
     quality_components,
     quality_reasons,
     quality_score,
+    scored,
 )
 from carebench.benchmark.scoring import analyse
 from tests.conftest import make_posts
@@ -261,3 +262,26 @@ def test_labels_never_say_templated_and_personal_together():
     for text in reasons:
         labels = text.split(", ")
         assert not ({"templated", "partly templated"} & set(labels) and "personal" in labels)
+
+
+def test_the_gallery_equals_ranking_every_column(tmp_path):
+    """The gallery ranks on its keys alone: the rows, sides and ranks of ranking whole rows."""
+    from carebench.benchmark.pipeline import analyse_store
+    from tests.conftest import generated_store
+
+    c = analyse_store(generated_store(tmp_path, 6_000, seed=6)).conversations
+    for n in (1, 3, 10_000):
+        shown = gallery(c, 1800.0, n)
+        scored_rows = c.loc[scored(c)].assign(quality=quality_score(c.loc[scored(c)], 1800.0))
+        ranked = scored_rows.sort_values(
+            ["brand", "quality", "conversation_id"], ascending=[True, False, True]
+        )
+        expected = []
+        for _, rows in ranked.groupby("brand", sort=True):
+            best = rows.head(min(n, (len(rows) + 1) // 2))
+            worst = rows.drop(best.index).iloc[::-1].head(n)
+            expected += [("best", r, i + 1) for i, r in enumerate(best["conversation_id"])]
+            expected += [("worst", r, i + 1) for i, r in enumerate(worst["conversation_id"])]
+        got = list(zip(shown["side"], shown["conversation_id"], shown["rank"], strict=True))
+        assert got == expected, n
+        assert shown.columns[-4:].tolist() == ["quality", "side", "rank", "reasons"]

@@ -280,3 +280,29 @@ def test_the_analysis_gives_every_conversation_a_labelled_reason():
     outcome = conversations["outcome"].iloc[0]
     assert reason.startswith(f"{outcome}: {conversations['outcome_reason'].iloc[0]}")
     assert "deflected at first reply to DM" in reason
+
+
+def test_the_list_equals_sorting_every_column(tmp_path):
+    """The list sorts only its keys and copies the first rows: the same rows, in the same
+    order, as sorting every column (ties, missing times and qualities included)."""
+    from carebench.benchmark.pipeline import analyse_store
+    from carebench.benchmark.quality import quality_score
+    from tests.conftest import generated_store
+
+    conversations = analyse_store(generated_store(tmp_path, 6_000, seed=5)).conversations
+    # Ties on the first key: the second key and then the rows' order decide.
+    conversations = conversations.assign(opened_at=conversations["opened_at"].dt.floor("D"))
+    keys = {
+        "newest": (["opened_at", "conversation_id"], [False, True]),
+        "worst": (["quality", "opened_at"], [True, False]),
+        "best": (["quality", "opened_at"], [False, False]),
+        "slowest": (["ttfr_seconds", "opened_at"], [False, False]),
+    }
+    for order, (columns, ascending) in keys.items():
+        whole = conversations.assign(quality=quality_score(conversations, SLA)).sort_values(
+            columns, ascending=ascending, na_position="last", kind="stable"
+        )
+        for n in (1, 7, 100, len(conversations)):
+            listed = conversation_list(conversations, SLA, order, n=n)
+            expected = whole["conversation_id"].head(n).tolist()
+            assert listed["conversation_id"].tolist() == expected, (order, n)

@@ -260,19 +260,37 @@ def gallery(conversations: pd.DataFrame, sla_seconds: float = 3600.0, n: int = 5
     gallery is the same on every run. A brand with fewer than 2n scored conversations
     shows each at most once (on the side it is closer to).
     """
-    c = conversations.loc[scored(conversations)]
-    if c.empty or n <= 0:
-        return c.assign(quality=pd.Series(dtype=float), reasons="", rank=0, side="").iloc[:0]
-    c = c.assign(quality=quality_score(c, sla_seconds))
-    c = c.sort_values(["brand", "quality", "conversation_id"], ascending=[True, False, True])
-    frames = []
-    for _, rows in c.groupby("brand", sort=True):
-        best = rows.head(min(n, (len(rows) + 1) // 2))
-        rest = rows.drop(best.index)
-        worst = rest.iloc[::-1].head(n)
-        frames.append(best.assign(side="best", rank=np.arange(1, len(best) + 1)))
-        frames.append(worst.assign(side="worst", rank=np.arange(1, len(worst) + 1)))
-    chosen = pd.concat(frames)
+    rows = np.flatnonzero(scored(conversations))
+    if len(rows) == 0 or n <= 0:
+        c = conversations.iloc[:0]
+        return c.assign(quality=pd.Series(dtype=float), reasons="", rank=0, side="")
+    # Ranked on the three keys alone, by position; only the chosen rows are copied.
+    c = conversations.iloc[rows]
+    keys = pd.DataFrame(
+        {
+            "brand": c["brand"].reset_index(drop=True),
+            "quality": quality_score(c, sla_seconds).reset_index(drop=True),
+            "conversation_id": c["conversation_id"].reset_index(drop=True),
+            "_row": rows,
+        }
+    ).sort_values(["brand", "quality", "conversation_id"], ascending=[True, False, True])
+    picked: list[np.ndarray] = []
+    sides: list[str] = []
+    ranks: list[np.ndarray] = []
+    for _, group in keys.groupby("brand", sort=True):
+        ordered = group["_row"].to_numpy()
+        best = ordered[: min(n, (len(ordered) + 1) // 2)]
+        worst = ordered[len(best) :][::-1][:n]
+        for side, chosen_rows in (("best", best), ("worst", worst)):
+            picked.append(chosen_rows)
+            sides += [side] * len(chosen_rows)
+            ranks.append(np.arange(1, len(chosen_rows) + 1))
+    chosen = conversations.iloc[np.concatenate(picked)]
+    chosen = chosen.assign(
+        quality=quality_score(chosen, sla_seconds),
+        side=sides,
+        rank=np.concatenate(ranks),
+    )
     return chosen.assign(reasons=quality_reasons(chosen, sla_seconds))
 
 

@@ -221,7 +221,9 @@ def scorecard(
     """
     settings = settings or Settings()
     specs = _rate_specs(settings)
-    data = conversations[conversations["brand"].notna()]
+    named = conversations["brand"].notna().to_numpy(dtype=bool)
+    # A view's conversations all name a brand: no copy of every column then.
+    data = conversations if named.all() else conversations[named]
     keys = ["brand"]
     if period is not None:
         data = data.assign(period=period_start(data["opened_at"], period))

@@ -256,6 +256,14 @@ class Drilled:
         return text
 
 
+def _narrowed(conversations: pd.DataFrame, keep: pd.Series) -> pd.DataFrame:
+    """The rows `keep` says (missing: no); the frame itself when that is every row (a
+    tile's drill is over its own brand's rows: copying them all again cost a tenth of a
+    second per tile on a big store)."""
+    rows = keep.fillna(False).to_numpy(dtype=bool)
+    return conversations if rows.all() else conversations[rows]
+
+
 def drill_conversations(conversations: pd.DataFrame, drill: Drill, settings: Settings) -> Drilled:
     """The conversations of `conversations` (the sidebar's view) behind the figure.
 
@@ -269,14 +277,13 @@ def drill_conversations(conversations: pd.DataFrame, drill: Drill, settings: Set
         The view's settings (the SLA of an SLA share).
     """
     # Narrowed step by step: the brand first, so the rest looks at its rows only.
-    subset = conversations[(conversations["brand"] == drill.brand).fillna(False).to_numpy(bool)]
+    subset = _narrowed(conversations, conversations["brand"] == drill.brand)
     if drill.period and drill.start is not None:
         starts = period_start(subset["opened_at"], drill.period)
-        wanted = pd.Timestamp(drill.start, tz="UTC")
-        subset = subset[(starts == wanted).fillna(False).to_numpy(dtype=bool)]
+        subset = _narrowed(subset, starts == pd.Timestamp(drill.start, tz="UTC"))
     if drill.cell is not None:
         hours = pd.to_numeric(subset["opened_hour_of_week"], errors="coerce")
-        subset = subset[(hours == drill.cell).fillna(False).to_numpy(dtype=bool)]
+        subset = _narrowed(subset, hours == drill.cell)
     among, hits = _members(subset, drill.metric, settings)
     chosen = among & hits if drill.part == "hits" and hits is not None else among
     listed = subset[chosen]

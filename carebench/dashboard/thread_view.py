@@ -507,6 +507,27 @@ SORT_LABELS: dict[SortOrder, str] = {
 PREVIEW_CHARS = 140
 
 
+def _first_rows(
+    keys: pd.DataFrame, columns: list[str], ascending: list[bool], n: int
+) -> np.ndarray:
+    """Positions of the first `n` rows of `keys` sorted stably by `columns` (missing
+    values last), as sorting every row would give them.
+
+    Only the rows whose first key can be among the first `n` are sorted: those at least
+    as good as the n-th best first key (ties included, so the later keys and the rows'
+    order still decide among them), and every row when fewer than n have a first key.
+    """
+    head = keys[columns[0]]
+    known = head.notna().to_numpy(dtype=bool)
+    if 0 < n < known.sum():
+        values = head[known]
+        nth = values.nsmallest(n).iloc[-1] if ascending[0] else values.nlargest(n).iloc[-1]
+        near = (head <= nth) if ascending[0] else (head >= nth)
+        keys = keys[near.fillna(False).to_numpy(dtype=bool)]
+    ordered = keys.sort_values(columns, ascending=ascending, na_position="last", kind="stable")
+    return ordered.index.to_numpy()[:n]
+
+
 def conversation_list(
     conversations: pd.DataFrame, sla_seconds: float, order: SortOrder = "newest", n: int = 100
 ) -> pd.DataFrame:
@@ -516,14 +537,27 @@ def conversation_list(
     brand, opened, customer, first post (shortened), first response (minutes), outcome,
     deflected to, templated replies, empathy, quality (0-100) and why.
     """
-    c = conversations.assign(quality=quality_score(conversations, sla_seconds))
-    keys = {
+    columns, ascending = {
         "newest": (["opened_at", "conversation_id"], [False, True]),
         "worst": (["quality", "opened_at"], [True, False]),
         "best": (["quality", "opened_at"], [False, False]),
         "slowest": (["ttfr_seconds", "opened_at"], [False, False]),
     }[order]
-    top = c.sort_values(keys[0], ascending=keys[1], na_position="last", kind="stable").head(n)
+    # Only the sort keys are sorted, by position, and only the first n rows are taken:
+    # sorting every column of half a million conversations cost a fifth of a second.
+    keys = pd.DataFrame(
+        {
+            name: (
+                quality_score(conversations, sla_seconds)
+                if name == "quality"
+                else conversations[name]
+            ).reset_index(drop=True)
+            for name in columns
+        }
+    )
+    first = _first_rows(keys, columns, ascending, n)
+    top = conversations.iloc[first]
+    top = top.assign(quality=quality_score(top, sla_seconds))
     preview = top["root_text"].astype("string").fillna("")
     shortened = preview.str.slice(0, PREVIEW_CHARS).where(
         preview.str.len() <= PREVIEW_CHARS, preview.str.slice(0, PREVIEW_CHARS - 1) + "…"
@@ -579,7 +613,10 @@ def thread_index(turns: pd.DataFrame) -> ThreadIndex:
     codes, uniques = pd.factorize(keys)
     order = np.argsort(codes, kind="stable")
     starts = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
-    return ThreadIndex(keys=pd.Index(uniques), order=order, starts=starts)
+    index = pd.Index(uniques)
+    if len(index):
+        index.get_loc(index[0])  # builds the hash table now, not at the first thread opened
+    return ThreadIndex(keys=index, order=order, starts=starts)
 
 
 def find_conversation(
