@@ -75,9 +75,15 @@ def test_reading_back_equals_a_fresh_analysis(which: str, real_store: Path, stor
     rows = back.turns["_root"].to_numpy()
     ids = back.conversations["conversation_id"].to_numpy()[rows]
     assert (ids == back.turns["conversation_id"].to_numpy()).all()
-    # The dashboard reads the same, its turns in the background.
+    # The dashboard reads the same, its turns in the background and in the store's order:
+    # the same rows, each with its conversation's row (`_root`).
     shown = dashboard_data.read_store(path).analysis
-    assert_same(fresh, Analysis(shown.conversations, shown.turns, shown.templates, shown.issues))
+    turns = shown.turns
+    opened = shown.conversations["opened_at"].to_numpy()[turns["_root"].to_numpy()]
+    keys = ["platform", "_opened", "conversation_id", "created_at", "post_id"]  # TURN_ORDER
+    in_order = turns.assign(_opened=opened).sort_values(keys).drop(columns="_opened")
+    in_order = in_order.assign(_pos=range(len(in_order))).reset_index(drop=True)
+    assert_same(fresh, Analysis(shown.conversations, in_order, shown.templates, shown.issues))
 
 
 def test_any_change_behind_the_analysis_makes_it_stale(

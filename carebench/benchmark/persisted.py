@@ -254,11 +254,16 @@ def read_summary(store: Store) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, in
     return conversations, templates, issues
 
 
-def read_turns(store: Store) -> pd.DataFrame:
+def read_turns(store: Store, *, ordered: bool = True) -> pd.DataFrame:
     """The persisted turns, in the order (and with the row keys) of a fresh analysis.
 
     The columns a turn copies from its post (`TURN_POST_COLUMNS`) are read from the posts
     and mapped with the brand config the analysis used, as `pipeline.read_posts` maps them.
+
+    `ordered=False` gives the same rows in the order the store finds them: each still
+    knows its conversation's row (`_root`), `_pos` numbers them as read. For readers to
+    whom the order means nothing (the dashboard indexes the turns by conversation and
+    sorts a thread when it shows one): 2.8M turns read in ~60% of the time.
     """
     turns, posts = TABLES["turns"], ", ".join(f"p.{c}" for c in TURN_POST_COLUMNS)
     # Each turn's conversation: its row in `conversations` (the turns' `_root`).
@@ -266,13 +271,20 @@ def read_turns(store: Store) -> pd.DataFrame:
         f"SELECT platform, conversation_id, opened_at, row_number() OVER "
         f"(ORDER BY {CONVERSATION_ORDER}) - 1 AS _rank FROM {TABLES['conversations']}"
     )
-    rows = _ordered(
-        store.con,
-        f"SELECT t.rowid AS _rowid, t.*, {posts} FROM {turns} t "
-        "JOIN posts p USING (platform, post_id)",
-        f"SELECT t.rowid, c._rank FROM {turns} t "
-        f"JOIN ({ranked}) c USING (platform, conversation_id) ORDER BY {TURN_ORDER}",
-    )
+    if ordered:
+        rows = _ordered(
+            store.con,
+            f"SELECT t.rowid AS _rowid, t.*, {posts} FROM {turns} t "
+            "JOIN posts p USING (platform, post_id)",
+            f"SELECT t.rowid, c._rank FROM {turns} t "
+            f"JOIN ({ranked}) c USING (platform, conversation_id) ORDER BY {TURN_ORDER}",
+        )
+    else:
+        rows = store.con.execute(
+            f"SELECT t.*, {posts}, c._rank AS _root FROM {turns} t "
+            "JOIN posts p USING (platform, post_id) "
+            f"JOIN ({ranked}) c USING (platform, conversation_id)"
+        ).to_arrow_table()
     frame = rows.to_pandas(types_mapper=_arrow_strings)
     frame = apply_brand_config(frame, _stored_brands(store))
     return _frame(frame, _layout(store)["turns"])

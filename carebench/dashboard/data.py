@@ -26,11 +26,13 @@ import os
 import re
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 import duckdb
 import numpy as np
@@ -56,6 +58,7 @@ from carebench.benchmark.persisted import (
     stamp_for,
 )
 from carebench.benchmark.pipeline import analyse_posts, read_posts
+from carebench.benchmark.scorecard import Period, scorecard
 from carebench.benchmark.scoring import Analysis
 from carebench.benchmark.settings import Settings
 from carebench.benchmark.view import view_mask
@@ -63,6 +66,7 @@ from carebench.brands import BrandConfig, load_brand_config
 from carebench.dashboard.escaping import code, file_name, md, without_folders
 from carebench.dashboard.filters import FilterOptions, Filters, sidebar
 from carebench.dashboard.reply_only import explain, is_reply_only, style_table
+from carebench.dashboard.thread_view import ThreadIndex, template_sizes, thread_index
 from carebench.demo import DEMO_DB, build_demo_store
 from carebench.errors import CareBenchError, UnreadableFile
 from carebench.ingest import check_twcs_files, import_twcs_files
@@ -75,6 +79,7 @@ DEMO_SOURCE_NAME = "demo_twcs.csv"
 REJECTED_ROWS_SHOWN = 1000
 
 StoreVersion = tuple[str, int, int, int, int]
+_T = TypeVar("_T")
 _log = get_logger("carebench.dashboard")
 
 
@@ -119,6 +124,14 @@ class View:
         """Focus brand first, then the competitors."""
         return self.filters.brands
 
+    def scorecard(self, period: Period | None = None) -> pd.DataFrame:
+        """`scorecard` of the conversations in view (a copy of a result kept for reruns
+        and page changes with the same filters and SLA: on a big store it is a fifth of
+        a page's time)."""
+        key = (self.version, _mask_key(self.filters), self.filters.sla_minutes, period)
+        card = _recent_cards.get(key, lambda: scorecard(self.conversations, self.settings, period))
+        return card.copy()
+
     @property
     def templates(self) -> pd.DataFrame:
         """The top templates of the brands in view."""
@@ -126,16 +139,34 @@ class View:
         return templates[templates["brand"].isin(list(self.brands))]
 
 
+@dataclass(frozen=True)
+class ThreadLookup:
+    """What opening a thread needs besides its turns: where each conversation's turns
+    are, and how often each template was sent."""
+
+    index: ThreadIndex
+    sizes: dict[str, int]
+
+
+def thread_lookup(analysis: Analysis) -> ThreadLookup:
+    """Index the analysis' turns by conversation; count its templates (see `template_sizes`)."""
+    return ThreadLookup(
+        thread_index(analysis.turns), template_sizes(analysis.turns, analysis.templates)
+    )
+
+
 class StoredAnalysis(Analysis):
     """An `Analysis` read from the store whose turns arrive from a background read.
 
     The turns are three quarters of what a store's analysis reads, and only the
     Conversations page needs them: the first page renders from the conversations while
-    a worker thread reads the turns; whoever needs them first waits for the rest.
+    a worker thread reads the turns, then indexes them by conversation (`lookup`);
+    whoever needs them first waits for the rest.
     """
 
     _turns: pd.DataFrame | None
     _pending: Future[pd.DataFrame] | None
+    _lookup: Future[ThreadLookup] | None
 
     def __init__(
         self,
@@ -152,6 +183,7 @@ class StoredAnalysis(Analysis):
         object.__setattr__(self, "issues", issues or {})
         object.__setattr__(self, "_turns", turns)
         object.__setattr__(self, "_pending", pending)
+        object.__setattr__(self, "_lookup", None)
 
     @property
     def turns(self) -> pd.DataFrame:
@@ -161,6 +193,20 @@ class StoredAnalysis(Analysis):
         turns = self._turns
         assert turns is not None
         return turns
+
+    @property
+    def lookup(self) -> ThreadLookup:
+        """The turns' `ThreadLookup`, made by the worker once they are read."""
+        if self._lookup is None:
+            object.__setattr__(self, "_lookup", _done(thread_lookup(self)))
+        assert self._lookup is not None
+        return self._lookup.result()
+
+
+def _done(value: _T) -> Future[_T]:
+    future: Future[_T] = Future()
+    future.set_result(value)
+    return future
 
 
 # One worker reads turns in the background (see `StoredAnalysis`); a write to the store
@@ -172,7 +218,8 @@ _pending_reads: dict[str, Future[pd.DataFrame]] = {}
 
 def _read_turns_and_close(store: Store) -> pd.DataFrame:
     try:
-        return read_turns(store)
+        # In any order: the dashboard finds a conversation's turns through its index.
+        return read_turns(store, ordered=False)
     finally:
         store.close()
 
@@ -198,6 +245,42 @@ def writable_store(path: Path) -> Iterator[Store]:
         yield store
 
 
+class _Recent:
+    """The last few results of a costly per-view computation, by what decides them.
+
+    A page change or a rerun with the same filters (a click in a table, a chart's
+    selection) reuses them instead of recomputing over every conversation. Sessions run
+    in threads: a result computed twice at once is harmless, so only the dict is locked.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, compute: Callable[[], _T]) -> _T:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return cast(_T, self._items[key])
+        value = compute()
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return value
+
+
+# Filtered conversations hold half a big store's conversations each: a few only.
+_recent_views = _Recent(3)
+_recent_cards = _Recent(16)
+
+
+def _mask_key(filters: Filters) -> Filters:
+    """The filters that decide which conversations a view holds (not the SLA)."""
+    return replace(filters, sla_minutes=0)
+
+
 # -- choosing and versioning the store ------------------------------------------------
 
 
@@ -217,8 +300,42 @@ def store_version(path: Path) -> StoreVersion:
     return inspect_store(path)[0]
 
 
+# The last inspection of each store, with the files' state it was made from.
+_inspected: dict[str, tuple[tuple[object, ...], tuple[StoreVersion, AnalysisState]]] = {}
+
+
+def _files_state(path: Path) -> tuple[object, ...]:
+    """The store's and its write-ahead log's size and modification time, and the brand
+    config's: whatever lands in the store changes one of them."""
+    config = brands_path()
+    stamps: list[object] = [str(config)]
+    for file in (path, path.with_name(path.name + ".wal"), config):
+        try:
+            stat = file.stat() if file is not None else None
+        except OSError:
+            stat = None
+        stamps.append((stat.st_size, stat.st_mtime_ns) if stat else None)
+    return tuple(stamps)
+
+
 def inspect_store(path: Path) -> tuple[StoreVersion, AnalysisState]:
-    """The store's version and whether its persisted analysis is up to date (one open)."""
+    """The store's version and whether its persisted analysis is up to date (one open).
+
+    Every page run asks, so while none of the store's files changed (no import, no pin:
+    the usual case) the last answer is given without opening the store: on a big store,
+    opening it while the turns are read in the background cost a fifth of a second.
+    """
+    key = str(path.resolve())
+    files = _files_state(path)
+    last = _inspected.get(key)
+    if last is not None and last[0] == files:
+        return last[1]
+    found = _inspect(path)
+    _inspected[key] = (files, found)
+    return found
+
+
+def _inspect(path: Path) -> tuple[StoreVersion, AnalysisState]:
     brands = load_brand_config(brands_path())
     with Store(path, read_only=True) as store:
         imports, last_import = store.import_version()
@@ -322,6 +439,9 @@ def read_store(path: Path, rebuilt: Analysis | None = None) -> LoadedStore:
         pending = _turn_reader.submit(_read_turns_and_close, store)
         _pending_reads[str(path.resolve())] = pending
         object.__setattr__(analysis, "_pending", pending)
+        # Then, on the same worker, what the Conversations page would build on its
+        # first visit (a second on 2.8M posts).
+        object.__setattr__(analysis, "_lookup", _turn_reader.submit(thread_lookup, analysis))
     else:
         store.close()
     if analysis is None:
@@ -433,6 +553,20 @@ def _cached_positions(version: StoreVersion, anonymised: bool) -> np.ndarray:
     return turn_positions(_cached_anonymised(version) if anonymised else store.analysis)
 
 
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _cached_lookup(version: StoreVersion, anonymised: bool) -> ThreadLookup:
+    raw = _cached_store(version).analysis
+    if not anonymised and isinstance(raw, StoredAnalysis):
+        return raw.lookup
+    return thread_lookup(_cached_anonymised(version) if anonymised else raw)
+
+
+def view_lookup(view: View) -> ThreadLookup:
+    """The `ThreadLookup` of the view's analysis (anonymised or not), made once per store
+    version; template counts do not depend on anonymising (template ids name brands)."""
+    return _cached_lookup(view.version, view.filters.anonymise)
+
+
 # The last good read of each store, for when a read fails (the CLI holds the file
 # for an import): the page keeps showing the data as it was, and says so.
 _last_good: dict[str, tuple[StoreVersion, LoadedStore]] = {}
@@ -525,6 +659,16 @@ def turns_of(turns: pd.DataFrame, conversations: pd.DataFrame) -> pd.DataFrame:
     return selected
 
 
+def _filtered(
+    analysis: Analysis, filters: Filters, sources: pd.Series | None
+) -> tuple[np.ndarray, pd.DataFrame]:
+    """Which conversations the filters keep (brands, days, platform, sources), and those."""
+    mask = conversation_mask(analysis.conversations, filters)
+    if filters.sources and sources is not None:
+        mask = mask & sources.isin(list(filters.sources)).to_numpy(dtype=bool)
+    return mask, analysis.conversations[mask]
+
+
 def load_view(*, require_data: bool = True, reply_only_ok: bool = False) -> View:
     """Read (cached) and filter the store; render the sidebar and the demo banner.
 
@@ -564,10 +708,9 @@ def load_view(*, require_data: bool = True, reply_only_ok: bool = False) -> View
             # Never fall back to showing handles when the user asked to hide them.
             st.error("Anonymising is not available in this installation; nothing is shown.")
             st.stop()
-    mask = conversation_mask(analysis.conversations, filters)
-    if filters.sources and sources is not None:
-        mask = mask & sources.isin(list(filters.sources)).to_numpy(dtype=bool)
-    conversations = analysis.conversations[mask]
+    mask, conversations = _recent_views.get(
+        (version, _mask_key(filters)), lambda: _filtered(analysis, filters, sources)
+    )
     view = View(
         store_path=path,
         is_demo=is_demo,

@@ -13,7 +13,7 @@ from carebench.benchmark.anonymise import mask_text, pseudonymise_ids
 from carebench.benchmark.quality import QUALITY_WEIGHTS, gallery, quality_reasons, quality_score
 from carebench.benchmark.scoring import OUTCOMES
 from carebench.dashboard.charts import md, show_table, table_csv
-from carebench.dashboard.data import View, load_view, writable_store
+from carebench.dashboard.data import View, load_view, view_lookup, writable_store
 from carebench.dashboard.drilldown import (
     DRILL_PARAMS,
     Drilled,
@@ -26,7 +26,6 @@ from carebench.dashboard.thread_view import (
     SORT_LABELS,
     AnnotatedTurn,
     ThreadFilter,
-    ThreadIndex,
     annotate_thread,
     conversation_list,
     duration,
@@ -34,9 +33,7 @@ from carebench.dashboard.thread_view import (
     label_reasons,
     search_conversations,
     select_conversations,
-    template_sizes,
     thread_html,
-    thread_index,
     thread_rows,
 )
 from carebench.errors import CareBenchError
@@ -47,17 +44,6 @@ YES_NO = {ANY: None, "Yes": True, "No": False}
 SPEED = {ANY: None, "Over SLA (slow)": True, "Within SLA": False}
 LIST_SIZES = (25, 50, 100, 200, 500)
 GALLERY_SIZES = (3, 5, 10)
-
-
-@st.cache_resource(max_entries=4, show_spinner=False)
-def _sizes(version: object, _turns: pd.DataFrame, _templates: pd.DataFrame) -> dict[str, int]:
-    # Template ids do not depend on anonymising: one count per store version.
-    return template_sizes(_turns, _templates)
-
-
-@st.cache_resource(max_entries=4, show_spinner=False)
-def _index(version: object, anonymised: bool, _turns: pd.DataFrame) -> ThreadIndex:
-    return thread_index(_turns)
 
 
 def page_filters(view: View) -> ThreadFilter:
@@ -130,18 +116,21 @@ def show_thread(
     key: str,
     *,
     among: pd.DataFrame | None = None,
+    row: pd.DataFrame | None = None,
     pin: bool = True,
 ) -> None:
     """One conversation: its summary line, the annotated thread and the pin controls.
 
     `among` is where to find the conversation (the view's, by default; a pinned thread
-    is looked up among every conversation, whatever the filters).
+    is looked up among every conversation, whatever the filters); a caller holding the
+    conversation's row passes it as `row` (a one-row frame), which spares the search.
     """
-    source = view.conversations if among is None else among
-    row = source[
-        (source["conversation_id"].astype("string") == conversation_id)
-        & (source["platform"].astype("string") == platform)
-    ]
+    if row is None:
+        source = view.conversations if among is None else among
+        row = source[
+            (source["conversation_id"].astype("string") == conversation_id)
+            & (source["platform"].astype("string") == platform)
+        ]
     if row.empty:
         st.info("This conversation is not in the current view.")
         return
@@ -169,10 +158,9 @@ def show_thread(
 
 def annotated(view: View, platform: str, conversation_id: str) -> list[AnnotatedTurn]:
     """The annotated turns of one conversation of the view's analysis."""
-    sizes = _sizes(view.version, view.analysis.turns, view.analysis.templates)
-    index = _index(view.version, view.filters.anonymise, view.analysis.turns)
-    thread = view.analysis.turns.iloc[index.positions(platform, conversation_id)]
-    return annotate_thread(thread, view.settings.sla_seconds, sizes)
+    lookup = view_lookup(view)
+    thread = view.analysis.turns.iloc[lookup.index.positions(platform, conversation_id)]
+    return annotate_thread(thread, view.settings.sla_seconds, lookup.sizes)
 
 
 def pin_controls(view: View, platform: str, conversation_id: str, brand: str, key: str) -> None:
@@ -500,6 +488,7 @@ else:
                     str(row.platform),
                     str(row.conversation_id),
                     f"conv_gallery_{side}_{row.rank}",
+                    row=shown.loc[[row.Index]],
                 )
 
 st.header("Pinned for the workshop")

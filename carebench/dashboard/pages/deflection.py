@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from carebench.benchmark.scorecard import scorecard
 from carebench.dashboard import aggregates as agg
 from carebench.dashboard.charts import (
     brand_colours,
@@ -26,7 +25,7 @@ CHANNEL_OF_LABEL = {label: key for key, label in agg.CHANNEL_LABELS.items()}
 
 view = load_view()
 conversations = view.conversations
-card = scorecard(conversations, view.settings)
+card = view.scorecard()
 colours = brand_colours(view.loaded.options.brands)
 meta = export_meta(view)
 

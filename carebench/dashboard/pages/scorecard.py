@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from carebench.benchmark.scorecard import scorecard
 from carebench.dashboard import aggregates as agg
 from carebench.dashboard.charts import (
     brand_colours,
@@ -23,7 +22,7 @@ from carebench.dashboard.report_download import report_buttons
 
 view = load_view()
 filters = view.filters
-card = scorecard(view.conversations, view.settings)
+card = view.scorecard()
 focus = filters.focus or ""
 colours = brand_colours(view.loaded.options.brands)
 

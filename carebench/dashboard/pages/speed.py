@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from carebench.benchmark.scorecard import scorecard
 from carebench.dashboard import aggregates as agg
 from carebench.dashboard.charts import (
     brand_colours,
@@ -25,7 +24,7 @@ from carebench.dashboard.filters import format_sla
 view = load_view()
 filters = view.filters
 sla = format_sla(filters.sla_minutes)
-card = scorecard(view.conversations, view.settings)
+card = view.scorecard()
 answered = agg.valid_ttfr(view.conversations)
 colours = brand_colours(view.loaded.options.brands)
 meta = export_meta(view)

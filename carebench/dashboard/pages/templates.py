@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from carebench.benchmark.scorecard import scorecard
 from carebench.dashboard import aggregates as agg
 from carebench.dashboard.charts import (
     brand_colours,
@@ -20,7 +19,7 @@ from carebench.dashboard.drill_widgets import clickable_chart
 from carebench.dashboard.drilldown import Drill
 
 view = load_view(reply_only_ok=True)
-card = scorecard(view.conversations, view.settings)
+card = view.scorecard()
 
 st.title("Templates")
 st.caption(

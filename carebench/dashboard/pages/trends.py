@@ -51,7 +51,7 @@ st.caption(
     "the sidebar cut; a gap in a line is a period with no case."
 )
 
-periodic = scorecard(view.conversations, view.settings, period=period)
+periodic = view.scorecard(period)
 unit = agg.display_unit(metric, periodic[metric.column])
 trend = agg.trend_table(
     periodic, metric, minimum, period=period, start=filters.start, end=filters.end, unit=unit
