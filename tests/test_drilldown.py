@@ -27,6 +27,7 @@ from carebench.dashboard import data as dashboard_data
 from carebench.dashboard.drilldown import (
     Drill,
     drill_conversations,
+    drill_size,
     parse_query,
     to_query,
 )
@@ -81,6 +82,12 @@ def test_a_tile_drills_into_exactly_the_conversations_of_its_n(
         drilled = drill_conversations(conversations, Drill(metric, brand), SETTINGS)
         n = int(card.loc[brand, f"{metric}_n"])
         own = conversations[conversations["brand"] == brand]
+        # The tile's link says how many it lists, counted without copying them.
+        for among in (conversations, own):
+            for part in ("n", "hits"):
+                drill = Drill(metric, brand, part=part)
+                listed = drill_conversations(among, drill, SETTINGS).conversations
+                assert drill_size(among, drill, SETTINGS) == len(listed), (metric, part)
         if metric == "templated_ratio":
             # A figure over brand posts: the conversations holding them, with that many posts.
             assert int(drilled.conversations["brand_posts"].sum()) == n == drilled.n

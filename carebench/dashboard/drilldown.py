@@ -264,6 +264,31 @@ def _narrowed(conversations: pd.DataFrame, keep: pd.Series) -> pd.DataFrame:
     return conversations if rows.all() else conversations[rows]
 
 
+def _drill_rows(
+    conversations: pd.DataFrame, drill: Drill, settings: Settings
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None, np.ndarray]:
+    """The brand's (period's, cell's) conversations, which of them the figure is over,
+    which it counts, and which the drill lists."""
+    # Narrowed step by step: the brand first, so the rest looks at its rows only.
+    subset = _narrowed(conversations, conversations["brand"] == drill.brand)
+    if drill.period and drill.start is not None:
+        starts = period_start(subset["opened_at"], drill.period)
+        subset = _narrowed(subset, starts == pd.Timestamp(drill.start, tz="UTC"))
+    if drill.cell is not None:
+        hours = pd.to_numeric(subset["opened_hour_of_week"], errors="coerce")
+        subset = _narrowed(subset, hours == drill.cell)
+    among, hits = _members(subset, drill.metric, settings)
+    chosen = among & hits if drill.part == "hits" and hits is not None else among
+    return subset, among, hits, chosen
+
+
+def drill_size(conversations: pd.DataFrame, drill: Drill, settings: Settings) -> int:
+    """How many conversations `drill_conversations` lists, without copying them (a
+    tile's link says it: six tiles copying their brand's rows cost half a second on
+    2.8M posts)."""
+    return int(_drill_rows(conversations, drill, settings)[3].sum())
+
+
 def drill_conversations(conversations: pd.DataFrame, drill: Drill, settings: Settings) -> Drilled:
     """The conversations of `conversations` (the sidebar's view) behind the figure.
 
@@ -276,16 +301,7 @@ def drill_conversations(conversations: pd.DataFrame, drill: Drill, settings: Set
     settings : Settings
         The view's settings (the SLA of an SLA share).
     """
-    # Narrowed step by step: the brand first, so the rest looks at its rows only.
-    subset = _narrowed(conversations, conversations["brand"] == drill.brand)
-    if drill.period and drill.start is not None:
-        starts = period_start(subset["opened_at"], drill.period)
-        subset = _narrowed(subset, starts == pd.Timestamp(drill.start, tz="UTC"))
-    if drill.cell is not None:
-        hours = pd.to_numeric(subset["opened_hour_of_week"], errors="coerce")
-        subset = _narrowed(subset, hours == drill.cell)
-    among, hits = _members(subset, drill.metric, settings)
-    chosen = among & hits if drill.part == "hits" and hits is not None else among
+    subset, among, hits, chosen = _drill_rows(conversations, drill, settings)
     listed = subset[chosen]
     posts = None
     n = int(among.sum())

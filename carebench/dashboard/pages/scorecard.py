@@ -16,7 +16,7 @@ from carebench.dashboard.charts import (
 )
 from carebench.dashboard.data import load_view
 from carebench.dashboard.drill_widgets import clickable_chart, clickable_table, drill_link
-from carebench.dashboard.drilldown import Drill, drill_conversations
+from carebench.dashboard.drilldown import Drill, drill_size
 from carebench.dashboard.filters import format_sla
 from carebench.dashboard.report_download import report_buttons
 
@@ -70,8 +70,8 @@ for row in (tiles[:3], tiles[3:]):
                 st.markdown(agg.outcome_split_text(split), help=agg.outcome_split_intervals(split))
             st.caption(f"{interval} · n = {tile.n:,}")
             # The threads behind the figure, a click away.
-            behind = drill_conversations(own, Drill(tile.metric.column, focus), view.settings)
-            drill_link(behind.drill, len(behind.conversations))
+            drill = Drill(tile.metric.column, focus)
+            drill_link(drill, drill_size(own, drill, view.settings))
 if not filters.competitors:
     st.caption("No competitors chosen: pick some in the sidebar to see deltas.")
 
