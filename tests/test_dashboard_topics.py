@@ -40,5 +40,10 @@ def test_the_focus_brands_topics_are_the_topic_tables(head_store, tmp_path, monk
     assert table["Topic"].iloc[0] == "delivery"
     text = shown_text(at)
     assert "Delivery** came up in" in text
-    # The taxonomy's misses are grouped into themes, with examples.
+    # The taxonomy's misses are grouped into themes, with examples, found on request (a
+    # page change never waits for them), then kept while the brands stay.
+    assert not at.expander
+    at.button(key="topics_find_themes").click().run()
     assert at.expander and all(e.label.startswith("Theme ") for e in at.expander)
+    at.selectbox(key="topics_compare").set_value("billing").run()
+    assert at.expander and not [b for b in at.button if b.key == "topics_find_themes"]

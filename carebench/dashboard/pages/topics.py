@@ -129,7 +129,19 @@ st.caption(
     "a seeded sample of at most 20,000 posts): candidates for a new topic, or a one-off "
     "event (a promotion, a storm) worth knowing about."
 )
-themes = _themes(view.version, filters.anonymise, tuple(view.brands))
+# Found on request: on a big store the search takes seconds, and a page change must not.
+# Once asked for, they are shown for this store and these brands until either changes.
+asked = (view.version, filters.anonymise, tuple(view.brands))
+if st.session_state.get("topics_themes_for") != asked:
+    if not st.button(
+        "Find themes",
+        key="topics_find_themes",
+        icon=":material/search:",
+        help="Takes a few seconds on a big store; kept for these brands afterwards.",
+    ):
+        st.stop()
+    st.session_state["topics_themes_for"] = asked
+themes = _themes(*asked)
 if themes.empty:
     st.info("Too few `other` care requests in these brands to find themes (40 per theme).")
 else:
