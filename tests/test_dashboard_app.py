@@ -428,6 +428,18 @@ def chart_specs(at: AppTest) -> list[dict]:
     return [json.loads(e.proto.spec) for e in at.get("vega_lite_chart")]
 
 
+@pytest.mark.parametrize("page", PAGE_FILES)
+def test_every_chart_spec_is_valid_vega_lite(store: Path, page: str):
+    """The app skips Altair's schema check at each page run (`charts._unchecked`): the
+    specs each page sends are checked here instead."""
+    from altair.utils.schemapi import validate_jsonschema
+    from altair.vegalite.v6.schema.core import load_schema
+
+    schema = load_schema()
+    for spec in chart_specs(run_page(page)):
+        validate_jsonschema(spec, schema, rootschema=schema)
+
+
 def brand_colour_map(spec: dict) -> dict[str, str]:
     for layer in spec.get("layer", [spec]):
         colour = layer.get("encoding", {}).get("color", {})
