@@ -506,6 +506,21 @@ def _finish_partial(store: Store, stamp: Stamp, issues: dict[str, int]) -> None:
     _forget_changes(store)
 
 
+def _write_partial(
+    store: Store, write: Callable[[], None], stamp: Stamp, issues: dict[str, int]
+) -> None:
+    """`write()`, then `_finish_partial`, in one transaction."""
+    con = store.con
+    con.execute("BEGIN TRANSACTION")
+    try:
+        write()
+        _finish_partial(store, stamp, issues)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
 def write_trees(store: Store, redone: Redone, stamp: Stamp) -> None:
     """Replace the persisted rows of some conversations (trees), and what changed
     brand-wide around them (`appended`), in one transaction.
@@ -666,6 +681,10 @@ def _refresh_trees(
     work = appended.plan(store, brands, issues)
     if work is None:
         return None
+    if work.new.empty:  # an import of nothing new: only the stamp moves on
+        _write_partial(store, lambda: None, stamp, work.issues)
+        step(3, 3, "done")
+        return Refreshed((), 0, 0.0, trees=True)
     step(1, 3, f"analysing {len(work.new):,} new posts and the conversations they join")
     redone = appended.redo(store, work, settings, brands)
     if redone is None:
