@@ -65,9 +65,14 @@ class Plan:
     """What an append touches (see the module docstring)."""
 
     new: pd.DataFrame  # the new posts: OWNER_COLUMNS, brands mapped
+    # The new posts in customer-rooted trees (platform, post_id): the others (in trees a
+    # brand post starts) are in no conversation; only the template search reads them.
+    joining: pd.DataFrame
     trees: pd.DataFrame  # (platform, conversation_id) of persisted conversations joined
     searched: frozenset[str]  # brands whose template search is redone (they wrote posts)
     issues: dict[str, int]  # the data-quality counts after the append
+    # The searched brands' template search (`_search`), started as soon as they are known.
+    searching: Future[tuple[pd.DataFrame, pd.DataFrame]] | None
 
 
 @dataclass(frozen=True)
@@ -110,8 +115,15 @@ def _ascii(values: object) -> bool:
     return all(str(v).isascii() for v in values)  # type: ignore[attr-defined]
 
 
-def plan(store: Store, brands: BrandConfig, stored_issues: dict[str, int]) -> Plan | None:
-    """What the logged changes touch, if they only append posts; None otherwise."""
+def plan(
+    store: Store, brands: BrandConfig, stored_issues: dict[str, int], settings: Settings
+) -> Plan | None:
+    """What the logged changes touch, if they only append posts; None otherwise.
+
+    The searched brands' template search (the longest step) starts in a thread as soon
+    as the new posts are read, and runs while the other checks and the trees' analysis
+    do; when a check fails it is left to finish, unread.
+    """
     con = store.con
     changes = _strings(con.execute(f"SELECT * FROM {CHANGES_TABLE}").to_arrow_table())
     if changes["author_role"].notna().any():
@@ -133,6 +145,15 @@ def plan(store: Store, brands: BrandConfig, stored_issues: dict[str, int]) -> Pl
         return None
     new["created_at"] = new["created_at"].dt.tz_convert("UTC").astype("datetime64[us, UTC]")
     new = apply_brand_config(new, brands).reset_index(drop=True)
+    searched = frozenset(str(b) for b in brand_of_posts(new).dropna().unique())
+    searching = None
+    if searched:
+        pool = ThreadPoolExecutor(max_workers=1)
+        # On a cursor of its own: a DuckDB connection serves one thread at a time.
+        searching = pool.submit(
+            _search, con.cursor(), store.in_range_condition(), searched, brands, settings
+        )
+        pool.shutdown(wait=False)
     new_keys = _keys(new, KEYS)
     # An existing post replying to a new one would be adopted into the new post's tree.
     adopted = _query(
@@ -167,8 +188,10 @@ def plan(store: Store, brands: BrandConfig, stored_issues: dict[str, int]) -> Pl
     loose = anchored["conversation_id"].isna().to_numpy()  # tops whose parent is absent
     if not _accounts_kept(store, new, brands):
         return None
-    searched = frozenset(str(b) for b in brand_of_posts(new).dropna().unique())
     trees = anchored.loc[~loose, CONVERSATION_KEYS].drop_duplicates().reset_index(drop=True)
+    in_conversation = np.zeros(len(new), dtype=bool)
+    in_conversation[tops] = ~loose | is_customer[tops]
+    joining = new.loc[in_conversation[tree.root], KEYS].reset_index(drop=True)
     issues = dict(stored_issues)
     delta = {
         "posts": len(new),
@@ -178,70 +201,86 @@ def plan(store: Store, brands: BrandConfig, stored_issues: dict[str, int]) -> Pl
     }
     for name, more in delta.items():
         issues[name] = issues.get(name, 0) + more
-    return Plan(new.drop(columns=["_in_range", "_derived"]), trees, searched, issues)
+    new = new.drop(columns=["_in_range", "_derived"])
+    return Plan(new, joining, trees, searched, issues, searching)
 
 
 def accounts_of(
+    con: duckdb.DuckDBPyConnection, in_range: str, handles: set[str], brands: BrandConfig
+) -> dict[str, str]:
+    """`brand_rules.account_brands` of the whole store, for these lower-case handles only
+    (the posts of other handles never change theirs)."""
+    return _accounts(con, in_range, handles, brands, None)[1]
+
+
+def _accounts(
     con: duckdb.DuckDBPyConnection,
     in_range: str,
     handles: set[str],
     brands: BrandConfig,
-    without: pa.Table | None = None,
-) -> dict[str, str]:
-    """`brand_rules.account_brands` of the whole store, for these lower-case handles only
-    (the posts of other handles never change theirs); `without` leaves some posts out.
+    new: pa.Table | None,
+) -> tuple[dict[str, str], dict[str, str]]:
+    """`accounts_of` without the `new` posts (platform, post_id) and with them.
 
     Posts are first reduced to their distinct owner columns in DuckDB (a brand's 100k
     posts are a few rows then); a handle seen with several brands is settled from its
     posts themselves, as `account_brands` settles it.
     """
     if not handles:
-        return {}
-    owner = "platform, author_handle, author_id, author_role, brand"
+        return {}, {}
     # Non-ASCII handles are read whatever they are: SQL and Python may lower-case them
     # differently, and pandas decides below.
     where = (
-        f"({in_range}) AND (lower(author_handle) IN (SELECT h FROM _handles) "
-        "OR strlen(author_handle) <> length(author_handle))"
+        f"({in_range}) AND ({_maybe_brand(brands)}) AND (lower(author_handle) IN "
+        "(SELECT h FROM _handles) OR strlen(author_handle) <> length(author_handle))"
     )
-    tables = {"_handles": pa.table({"h": pa.array(sorted(handles), pa.string())})}
-    skip = ""
-    if without is not None:
-        tables["_without"] = without
-        skip = " ANTI JOIN _without USING (platform, post_id)"
+    tables = {
+        "_handles": pa.table({"h": pa.array(sorted(handles), pa.string())}),
+        "_declared": _declared(brands),
+    }
+    is_new = "false"
+    if new is not None:
+        tables["_new"] = new
+        is_new = "(platform, post_id) IN (SELECT (platform, post_id) FROM _new)"
+    owner = "platform, author_handle, author_id, author_role, brand"
     rows = _strings(
-        _query(
-            con, f"SELECT DISTINCT {owner} FROM (SELECT * FROM posts{skip}) WHERE {where}", tables
-        )
+        _query(con, f"SELECT DISTINCT {owner}, {is_new} AS _new FROM posts WHERE {where}", tables)
     )
     rows = apply_brand_config(rows, brands)
-    post_brand = brand_of_posts(rows)
-    rows = rows[rows["author_handle"].astype("string").str.lower().isin(handles).fillna(False)]
-    pairs = pd.DataFrame(
-        {"h": rows["author_handle"].astype("string").str.lower(), "b": post_brand[rows.index]}
-    ).dropna()
-    pairs = pairs.drop_duplicates()
-    conflicted = set(pairs.loc[pairs["h"].duplicated(keep=False), "h"])
+    lower = rows["author_handle"].astype("string").str.lower()
+    pairs = pd.DataFrame({"h": lower, "b": brand_of_posts(rows), "new": rows["_new"]})
+    pairs = pairs[pairs["h"].isin(handles).fillna(False).to_numpy(dtype=bool)].dropna()
+    old = pairs[~pairs["new"].to_numpy(dtype=bool)][["h", "b"]].drop_duplicates()
+    every = pairs[["h", "b"]].drop_duplicates()
+    conflicted = set(every.loc[every["h"].duplicated(keep=False), "h"])
     if not conflicted:
-        return dict(zip(pairs["h"], pairs["b"], strict=True))
+        return dict(zip(old["h"], old["b"], strict=True)), dict(
+            zip(every["h"], every["b"], strict=True)
+        )
     # A handle of several brands: its earliest post decides, so read its posts whole.
     tables["_handles"] = pa.table({"h": pa.array(sorted(conflicted), pa.string())})
     full = _strings(
         _query(
             con,
-            f"SELECT platform, post_id, created_at, author_handle, author_id, author_role, brand "
-            f"FROM (SELECT * FROM posts{skip}) WHERE {where}",
+            "SELECT platform, post_id, created_at, author_handle, author_id, author_role, "
+            f"brand, {is_new} AS _new FROM posts WHERE {where}",
             tables,
         )
     )
     full["created_at"] = full["created_at"].dt.tz_convert("UTC").astype("datetime64[us, UTC]")
     full = apply_brand_config(full, brands)
-    settled = account_brands(full, brand_of_posts(full))
-    plain = pairs[~pairs["h"].isin(conflicted)]
-    return {
-        **dict(zip(plain["h"], plain["b"], strict=True)),
-        **{h: b for h, b in settled.items() if h in conflicted},
-    }
+    stored = full[~full["_new"].to_numpy(dtype=bool)]
+    found = []
+    for posts, plain in ((stored, old), (full, every)):
+        settled = account_brands(posts, brand_of_posts(posts))
+        kept = plain[~plain["h"].isin(conflicted)]
+        found.append(
+            {
+                **dict(zip(kept["h"], kept["b"], strict=True)),
+                **{h: b for h, b in settled.items() if h in conflicted},
+            }
+        )
+    return found[0], found[1]
 
 
 def _accounts_kept(store: Store, new: pd.DataFrame, brands: BrandConfig) -> bool:
@@ -251,8 +290,7 @@ def _accounts_kept(store: Store, new: pd.DataFrame, brands: BrandConfig) -> bool
     if not handles:
         return True
     in_range = store.in_range_condition()
-    before = accounts_of(store.con, in_range, handles, brands, without=_keys(new, KEYS))
-    after = accounts_of(store.con, in_range, handles, brands)
+    before, after = _accounts(store.con, in_range, handles, brands, _keys(new, KEYS))
     moved = sorted(h for h in handles if before.get(h) != after.get(h))
     if not moved:
         return True
@@ -269,6 +307,25 @@ def _accounts_kept(store: Store, new: pd.DataFrame, brands: BrandConfig) -> bool
     return not found["n"][0].as_py()
 
 
+def _declared(brands: BrandConfig) -> pa.Table:
+    """The brand config's account handles (lower-case), as a table `_maybe_brand` reads."""
+    handles = sorted({h for (_, h) in brands.account_map()})
+    return pa.table({"h": pa.array(handles, pa.string())})
+
+
+def _maybe_brand(brands: BrandConfig) -> str:
+    """SQL condition: a post that may be a brand post once the brand config is applied
+    (a brand post as stored, or any post of a declared account; non-ASCII handles
+    whatever they are, as SQL and Python may lower-case them differently). Reads the
+    table `_declared` (`_declared()`) when the config declares accounts."""
+    if not brands.account_map():
+        return "author_role = 'brand'"
+    return (
+        "author_role = 'brand' OR lower(ltrim(author_handle, '@')) IN (SELECT h FROM _declared) "
+        "OR strlen(author_handle) <> length(author_handle)"
+    )
+
+
 def brand_posts_of(
     con: duckdb.DuckDBPyConnection, in_range: str, wanted: frozenset[str], brands: BrandConfig
 ) -> pd.DataFrame:
@@ -277,27 +334,20 @@ def brand_posts_of(
     SQL picks a superset (their own brand posts, and every post of a declared account:
     the brand config may make it theirs); the brand rules then decide, in pandas.
     """
-    declared = sorted({h for (_, h) in brands.account_map()})
     theirs = (
         "author_role = 'brand' AND "
         "coalesce(brand, author_handle, author_id) IN (SELECT b FROM _brands)"
     )
-    if declared:
-        # Non-ASCII handles are read whatever they are (SQL and Python may lower-case
-        # them differently): `apply_brand_config` decides.
-        theirs = (
-            f"({theirs}) OR lower(ltrim(author_handle, '@')) IN (SELECT h FROM _declared) "
-            "OR strlen(author_handle) <> length(author_handle)"
-        )
-    where = f"({in_range}) AND ({theirs})"
+    if brands.account_map():
+        theirs = f"({theirs}) OR ({_maybe_brand(brands)})"
     rows = _strings(
         _query(
             con,
             "SELECT platform, post_id, brand, author_handle, author_id, author_role, text "
-            f"FROM posts WHERE {where}",
+            f"FROM posts WHERE ({in_range}) AND ({theirs})",
             {
                 "_brands": pa.table({"b": pa.array(sorted(wanted), pa.string())}),
-                "_declared": pa.table({"h": pa.array(declared, pa.string())}),
+                "_declared": _declared(brands),
             },
         )
     )
@@ -341,31 +391,13 @@ def _search(
     return ids, templates
 
 
-def redo(store: Store, work: Plan, settings: Settings | None, brands: BrandConfig) -> Redone | None:
+def redo(store: Store, work: Plan, settings: Settings, brands: BrandConfig) -> Redone | None:
     """Analyse the touched trees and what is brand-wide (see the module docstring)."""
-    settings = settings or Settings()
-    in_range = store.in_range_condition()
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        # The brand-wide search reads and searches ~100k texts: it runs meanwhile, on a
-        # cursor of its own (a DuckDB connection serves one thread at a time).
-        searching: Future[tuple[pd.DataFrame, pd.DataFrame]] | None = (
-            pool.submit(_search, store.con.cursor(), in_range, work.searched, brands, settings)
-            if work.searched
-            else None
-        )
-        return _redo_trees(store, work, settings, brands, searching)
-
-
-def _redo_trees(
-    store: Store,
-    work: Plan,
-    settings: Settings,
-    brands: BrandConfig,
-    searching: Future[tuple[pd.DataFrame, pd.DataFrame]] | None,
-) -> Redone | None:
+    searching = work.searching
     con = store.con
     trees_table = _keys(work.trees, CONVERSATION_KEYS)
-    # The touched trees' posts: the joined conversations' turns, and every new post.
+    # The touched trees' posts: the joined conversations' turns, and the new posts in
+    # customer-rooted trees.
     stored = _strings(
         _query(
             con,
@@ -374,7 +406,9 @@ def _redo_trees(
             {"_trees": trees_table},
         )
     )
-    wanted = pd.concat([stored[KEYS], work.new[KEYS]], ignore_index=True)
+    wanted = pd.concat([stored[KEYS], work.joining], ignore_index=True)
+    if wanted.empty:  # new posts in no conversation: only the templates change
+        return _redone(store, work, None, settings)
     posts = _strings(
         _query(
             con,
@@ -415,7 +449,6 @@ def _redo_trees(
     analysis = analyse(
         posts, settings, brands, consume=True, accounts=accounts, template_search=template_search
     )
-    conversations = analysis.conversations
     # No joined conversation may change brand: its old brand's other rows would be wrong.
     was = _strings(
         _query(
@@ -425,7 +458,7 @@ def _redo_trees(
             {"_trees": trees_table},
         )
     )
-    now = conversations[[*CONVERSATION_KEYS, "brand"]].merge(
+    now = analysis.conversations[[*CONVERSATION_KEYS, "brand"]].merge(
         was, on=CONVERSATION_KEYS, how="inner", suffixes=("", "_was")
     )
     if (
@@ -433,39 +466,57 @@ def _redo_trees(
         or not (now["brand"].fillna(UNASSIGNED) == now["brand_was"].fillna(UNASSIGNED)).all()
     ):
         return None
-    repeats = _repeat_contact(store, conversations, settings)
-    touched = set(conversations["brand"].dropna().astype(str)) | set(work.searched)
-    found = searching.result()[0] if searching is not None else None
-    template_ids = (
-        pa.Table.from_pandas(found, preserve_index=False)
-        if found is not None
-        else pa.table(
-            {c: pa.array([], pa.string()) for c in ["platform", "post_id", "template_id"]}
+    return _redone(store, work, analysis, settings)
+
+
+def _redone(store: Store, work: Plan, analysis: Analysis | None, settings: Settings) -> Redone:
+    """The rows to write: the trees' analysis (None: no conversation was touched), the
+    searched brands' templates and ids, the repeat-contact flags that change."""
+    ids, templates = (
+        work.searching.result()
+        if work.searching is not None
+        else (
+            pd.DataFrame({c: pd.Series(dtype="string") for c in [*KEYS, "template_id"]}),
+            _empty_templates(),
         )
     )
-    part = Analysis(
-        conversations=conversations,
-        turns=analysis.turns,
-        templates=analysis.templates,
-        issues=work.issues,
+    template_ids = pa.Table.from_pandas(ids, preserve_index=False)
+    if analysis is None:
+        conversations = turns = pd.DataFrame()
+        repeats = _repeat_contact(store, None, settings)
+    else:
+        conversations, turns = analysis.conversations, analysis.turns
+        repeats = _repeat_contact(store, conversations, settings)
+    touched = set(work.searched)
+    if len(conversations):
+        touched |= set(conversations["brand"].dropna().astype(str))
+    part = Analysis(conversations, turns, templates, issues=work.issues)
+    trees = (
+        conversations[CONVERSATION_KEYS].reset_index(drop=True)
+        if len(conversations)
+        else pd.DataFrame({c: pd.Series(dtype="string") for c in CONVERSATION_KEYS})
     )
-    return Redone(
-        part,
-        conversations[CONVERSATION_KEYS].reset_index(drop=True),
-        template_ids,
-        repeats,
-        work.searched,
-        tuple(sorted(touched)),
-    )
+    return Redone(part, trees, template_ids, repeats, work.searched, tuple(sorted(touched)))
 
 
-def _repeat_contact(store: Store, conversations: pd.DataFrame, settings: Settings) -> pa.Table:
+def _repeat_contact(
+    store: Store, conversations: pd.DataFrame | None, settings: Settings
+) -> pa.Table:
     """Repeat contact over each touched (brand, customer) pair's every conversation: set on
     the touched ones (in place); the untouched ones whose flag changes, returned."""
     con = store.con
+    none = pa.table(
+        {
+            "platform": pa.array([], pa.string()),
+            "conversation_id": pa.array([], pa.string()),
+            "repeat_contact": pa.array([], pa.bool_()),
+        }
+    )
+    if conversations is None:
+        return none
     touched = conversations[["brand", "customer_id"]].dropna().drop_duplicates()
     if touched.empty:
-        return pa.table({"platform": [], "conversation_id": [], "repeat_contact": []})
+        return none
     others = _strings(
         _query(
             con,

@@ -546,7 +546,10 @@ def write_trees(store: Store, redone: Redone, stamp: Stamp) -> None:
         con.register("_searched", pa.table({"b": pa.array(searched, type=pa.string())}))
         con.execute(f"DELETE FROM {templates} WHERE brand IN (SELECT b FROM _searched)")
         for name, table in TABLES.items():
-            con.register("_analysis_frame", _table_frame(name, getattr(analysis, name)))
+            frame: pd.DataFrame = getattr(analysis, name)
+            if frame.empty:
+                continue  # (no touched conversation: no frame, not even its columns)
+            con.register("_analysis_frame", _table_frame(name, frame))
             try:
                 con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _analysis_frame")
             finally:
@@ -558,6 +561,7 @@ def write_trees(store: Store, redone: Redone, stamp: Stamp) -> None:
                 f"UPDATE {turns} t SET template_id = i.template_id, "
                 "templated = i.template_id IS NOT NULL FROM _ids i "
                 "WHERE t.platform = i.platform AND t.post_id = i.post_id AND t.is_brand_turn "
+                "AND t.conversation_brand IN (SELECT b FROM _searched) "
                 "AND t.template_id IS DISTINCT FROM i.template_id"
             )
             con.unregister("_ids")
@@ -678,7 +682,8 @@ def _refresh_trees(
     the changes are more than appended posts, or when unsure."""
     step(0, 3, "finding the conversations the new posts join")
     issues = {str(k): int(v) for k, v in json.loads(_meta(store).get("issues", "{}")).items()}
-    work = appended.plan(store, brands, issues)
+    settings = settings or Settings()
+    work = appended.plan(store, brands, issues, settings)
     if work is None:
         return None
     if work.new.empty:  # an import of nothing new: only the stamp moves on
