@@ -5,6 +5,7 @@ to the per-brand path, with the same result."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -32,7 +33,7 @@ def _no_brand_config(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(persisted.BRANDS_ENV_VAR, raising=False)
 
 
-def _at(opened: object, **offset: float) -> str:
+def _at(opened: Any, **offset: Any) -> str:
     return (pd.Timestamp(opened) + pd.Timedelta(**offset)).strftime(TWCS_TIME)
 
 

@@ -36,7 +36,7 @@ the per-brand path: correctness first.
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import duckdb
@@ -122,7 +122,7 @@ def plan(
 
     The searched brands' template search (the longest step) starts in a thread as soon
     as the new posts are read, and runs while the other checks and the trees' analysis
-    do; when a check fails it is left to finish, unread.
+    do; when a check fails it is waited for, unread.
     """
     con = store.con
     changes = _strings(con.execute(f"SELECT * FROM {CHANGES_TABLE}").to_arrow_table())
@@ -154,6 +154,29 @@ def plan(
             _search, con.cursor(), store.in_range_condition(), searched, brands, settings
         )
         pool.shutdown(wait=False)
+    work = _checked(store, new, brands, stored_issues, searched, searching)
+    if work is None:
+        settle(searching)
+    return work
+
+
+def settle(searching: Future[tuple[pd.DataFrame, pd.DataFrame]] | None) -> None:
+    """Wait for a search whose result is not wanted (the path fell back): its cursor
+    must not outlive the caller's use of the store."""
+    if searching is not None:
+        wait([searching])
+
+
+def _checked(
+    store: Store,
+    new: pd.DataFrame,
+    brands: BrandConfig,
+    stored_issues: dict[str, int],
+    searched: frozenset[str],
+    searching: Future[tuple[pd.DataFrame, pd.DataFrame]] | None,
+) -> Plan | None:
+    """`plan` once the new posts are read: the checks that need the store's other posts."""
+    con = store.con
     new_keys = _keys(new, KEYS)
     # An existing post replying to a new one would be adopted into the new post's tree.
     adopted = _query(
@@ -443,7 +466,7 @@ def redo(store: Store, work: Plan, settings: Settings, brands: BrandConfig) -> R
             found, templates = searching.result()
             fresh = found.set_index(KEYS)["template_id"].reindex(at).astype("string")
             searched = brand_posts["brand"].astype("string").isin(list(work.searched))
-            ids = ids.where(~searched.to_numpy(dtype=bool, na_value=False), fresh.to_numpy())
+            ids = ids.where(~searched.to_numpy(dtype=bool, na_value=False), fresh)
         return pd.Series(ids.array, index=brand_posts.index, name="template_id"), templates
 
     analysis = analyse(

@@ -693,6 +693,7 @@ def _refresh_trees(
     step(1, 3, f"analysing {len(work.new):,} new posts and the conversations they join")
     redone = appended.redo(store, work, settings, brands)
     if redone is None:
+        appended.settle(work.searching)
         return None
     step(2, 3, "saving the analysis in the store")
     try:
