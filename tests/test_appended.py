@@ -252,3 +252,19 @@ def test_with_a_brand_config_merging_accounts(tmp_path: Path):
         back = persisted.read_analysis(store)
         whole = analyse_posts(read_posts(store, brands), brands=brands)
     assert_same(whole, back)
+
+
+def test_two_imports_then_one_analysis(generated: Generated, tmp_path: Path):
+    path, header, rows, analysis = generated
+    x = _brands(analysis)[4]
+    when = rows[0][3]
+    later = _at(pd.Timestamp(when, tz="UTC"), hours=1)
+    first = [["991001", "twice1", "True", when, f"@{x} broken", "", ""]]
+    second = [["991002", x, "False", later, "@twice1 on it", "", "991001"]]
+    with Store(path) as store:
+        from carebench.ingest import import_twcs_files
+
+        import_twcs_files(store, [write_rows(tmp_path / "one.csv", header, first)])
+        import_twcs_files(store, [write_rows(tmp_path / "two.csv", header, second)])
+    redone = _import(tmp_path, header, [], "none")
+    assert redone.trees and redone.brands == (x,)
