@@ -18,6 +18,10 @@ post was or is in it (its tree's group, or its own brand for a brand post), or w
 post's tree group differs from the persisted turns' (a tree that grew, split, merged,
 lost its earliest brand reply, or whose root now mentions a newly known account). The
 tree groups come from one pass over the few columns that decide them, not the texts.
+
+This is the path for changes the faster one cannot take: an import that only appends
+posts redoes just the trees it touches (`appended`), and comes here only when it
+updates or deletes posts, moves a tree or changes a brand account a root mentions.
 """
 
 from __future__ import annotations

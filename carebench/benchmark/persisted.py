@@ -44,6 +44,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from carebench.benchmark import appended
+from carebench.benchmark.appended import Redone
 from carebench.benchmark.conversations import conversation_order
 from carebench.benchmark.incremental import (
     UNASSIGNED,
@@ -484,26 +486,114 @@ def write_groups(
             finally:
                 con.unregister("_analysis_frame")
         con.unregister("_groups")
-        counts = con.execute(
-            "SELECT count(*), count(*) FILTER (clock_skew), count(*) FILTER (brand IS NULL) "
-            f"FROM {TABLES['conversations']}"
-        ).fetchone()
-        total, skewed, unassigned = (int(v) for v in counts) if counts else (0, 0, 0)
-        issues = {
-            **issues,
-            "conversations": total,
-            "clock_skew_conversations": skewed,
-            "unassigned_conversations": unassigned,
-            "posts_out_of_range": store.count_out_of_range(),
-        }
-        _write_meta(
-            store,
-            {
-                "stamp": json.dumps(stamp.__dict__),
-                "issues": json.dumps({k: int(v) for k, v in issues.items()}),
-            },
-        )
-        _forget_changes(store)
+        _finish_partial(store, stamp, issues)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _finish_partial(store: Store, stamp: Stamp, issues: dict[str, int]) -> None:
+    """After a partial rewrite (in its transaction): the counts the tables give, the
+    stamp, and the change log forgotten."""
+    counts = store.con.execute(
+        "SELECT count(*), count(*) FILTER (clock_skew), count(*) FILTER (brand IS NULL) "
+        f"FROM {TABLES['conversations']}"
+    ).fetchone()
+    total, skewed, unassigned = (int(v) for v in counts) if counts else (0, 0, 0)
+    issues = {
+        **issues,
+        "conversations": total,
+        "clock_skew_conversations": skewed,
+        "unassigned_conversations": unassigned,
+        "posts_out_of_range": store.count_out_of_range(),
+    }
+    _write_meta(
+        store,
+        {
+            "stamp": json.dumps(stamp.__dict__),
+            "issues": json.dumps({k: int(v) for k, v in issues.items()}),
+        },
+    )
+    _forget_changes(store)
+
+
+def _write_partial(
+    store: Store, write: Callable[[], None], stamp: Stamp, issues: dict[str, int]
+) -> None:
+    """`write()`, then `_finish_partial`, in one transaction."""
+    con = store.con
+    con.execute("BEGIN TRANSACTION")
+    try:
+        write()
+        _finish_partial(store, stamp, issues)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def write_trees(store: Store, redone: Redone, stamp: Stamp) -> None:
+    """Replace the persisted rows of some conversations (trees), and what changed
+    brand-wide around them (`appended`), in one transaction.
+
+    The touched conversations' rows go and their new ones come; the searched brands'
+    templates are replaced, their turns elsewhere take their new template ids (only the
+    rows that differ are written) and their conversations the new templated_posts; the
+    repeat-contact flags that changed are set.
+    """
+    con = store.con
+    conversations, turns, templates = TABLES["conversations"], TABLES["turns"], TABLES["templates"]
+    analysis = redone.analysis
+    searched = sorted(redone.searched)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.register("_trees", pa.Table.from_pandas(redone.trees, preserve_index=False))
+        for table in (turns, conversations):
+            con.execute(
+                f"DELETE FROM {table} x USING _trees k "
+                "WHERE x.platform = k.platform AND x.conversation_id = k.conversation_id"
+            )
+        con.unregister("_trees")
+        con.register("_searched", pa.table({"b": pa.array(searched, type=pa.string())}))
+        con.execute(f"DELETE FROM {templates} WHERE brand IN (SELECT b FROM _searched)")
+        for name, table in TABLES.items():
+            frame: pd.DataFrame = getattr(analysis, name)
+            if frame.empty:
+                continue  # (no touched conversation: no frame, not even its columns)
+            con.register("_analysis_frame", _table_frame(name, frame))
+            try:
+                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _analysis_frame")
+            finally:
+                con.unregister("_analysis_frame")
+        if searched:
+            # Own turns elsewhere whose template moved (ids renumber as templates grow).
+            con.register("_ids", redone.template_ids)
+            con.execute(
+                f"UPDATE {turns} t SET template_id = i.template_id, "
+                "templated = i.template_id IS NOT NULL FROM _ids i "
+                "WHERE t.platform = i.platform AND t.post_id = i.post_id AND t.is_brand_turn "
+                "AND t.conversation_brand IN (SELECT b FROM _searched) "
+                "AND t.template_id IS DISTINCT FROM i.template_id"
+            )
+            con.unregister("_ids")
+            con.execute(
+                f"UPDATE {conversations} c SET templated_posts = n.templated FROM ("
+                "SELECT platform, conversation_id, count(*) FILTER (is_brand_turn AND templated) "
+                f"AS templated FROM {turns} WHERE conversation_brand IN (SELECT b FROM _searched) "
+                "GROUP BY ALL) n WHERE c.platform = n.platform "
+                "AND c.conversation_id = n.conversation_id "
+                "AND c.templated_posts IS DISTINCT FROM n.templated"
+            )
+        con.unregister("_searched")
+        if redone.repeats.num_rows:
+            con.register("_repeats", redone.repeats)
+            con.execute(
+                f"UPDATE {conversations} c SET repeat_contact = r.repeat_contact FROM _repeats r "
+                "WHERE c.platform = r.platform AND c.conversation_id = r.conversation_id"
+            )
+            con.unregister("_repeats")
+        _finish_partial(store, stamp, analysis.issues)
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -542,6 +632,7 @@ class Refreshed:
     brands: tuple[str, ...] | None
     conversations: int
     seconds: float
+    trees: bool = False  # only the conversations new posts joined or started were redone
 
 
 def refresh_analysis(
@@ -555,8 +646,10 @@ def refresh_analysis(
     """Bring the store's persisted analysis up to date (a writable store); None if it was.
 
     When only posts changed since it was made, and the store logged every change
-    (`store.CHANGES_TABLE`), only the brands those changes touch are analysed again
-    (`incremental`); else the whole store is.
+    (`store.CHANGES_TABLE`): if the changes only appended posts, only the conversations
+    they join or start, and what is brand-wide around them, are analysed again
+    (`appended`); else only the brands those changes touch (`incremental`); else the
+    whole store is.
     """
     # Imported here: the pipeline imports this module to read persisted analyses.
     from carebench.benchmark.pipeline import analyse_posts, read_posts
@@ -574,7 +667,9 @@ def refresh_analysis(
         == (stamp.code, stamp.settings, stamp.brands)
         and change_log_covers(store, stored.posts)
     ):
-        redone = _refresh_groups(store, settings, brands or BrandConfig(), stamp, step)
+        redone = _refresh_trees(store, settings, brands or BrandConfig(), stamp, step)
+        if redone is None:
+            redone = _refresh_groups(store, settings, brands or BrandConfig(), stamp, step)
         if redone is not None:
             return replace(redone, seconds=time.perf_counter() - started)
     step(0, 3, "reading the posts")
@@ -586,6 +681,39 @@ def refresh_analysis(
     write_analysis(store, analysis, stamp, brands)
     step(3, 3, "done")
     return Refreshed(None, len(analysis.conversations), time.perf_counter() - started)
+
+
+def _refresh_trees(
+    store: Store,
+    settings: Settings | None,
+    brands: BrandConfig,
+    stamp: Stamp,
+    step: StepCallback,
+) -> Refreshed | None:
+    """Re-analyse the trees the logged changes append posts to (`appended`); None when
+    the changes are more than appended posts, or when unsure."""
+    step(0, 3, "finding the conversations the new posts join")
+    issues = {str(k): int(v) for k, v in json.loads(_meta(store).get("issues", "{}")).items()}
+    settings = settings or Settings()
+    work = appended.plan(store, brands, issues, settings)
+    if work is None:
+        return None
+    if work.new.empty:  # an import of nothing new: only the stamp moves on
+        _write_partial(store, lambda: None, stamp, work.issues)
+        step(3, 3, "done")
+        return Refreshed((), 0, 0.0, trees=True)
+    step(1, 3, f"analysing {len(work.new):,} new posts and the conversations they join")
+    redone = appended.redo(store, work, settings, brands)
+    if redone is None:
+        appended.settle(work.searching)
+        return None
+    step(2, 3, "saving the analysis in the store")
+    try:
+        write_trees(store, redone, stamp)
+    except duckdb.Error:
+        return None  # a table's columns do not take these rows: the next path redoes them
+    step(3, 3, "done")
+    return Refreshed(redone.brands, len(redone.analysis.conversations), 0.0, trees=True)
 
 
 def _refresh_groups(

@@ -31,6 +31,8 @@ from carebench.brands import BrandConfig
 
 Outcome = Literal["resolved", "unresolved", "unknown", "unanswered"]
 OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
+# brand posts -> (each one's template id, aligned with them; the templates table).
+TemplateSearchFn = Callable[[pd.DataFrame], tuple[pd.Series, pd.DataFrame]]
 
 
 @dataclass(frozen=True)
@@ -56,11 +58,18 @@ def analyse(
     *,
     consume: bool = False,
     accounts: dict[str, str] | None = None,
+    template_search: TemplateSearchFn | None = None,
 ) -> Analysis:
     """Rebuild conversations from posts and score every signal.
 
     `accounts`: the brand accounts of the whole store when `posts` are some brands'
     share of it (see `conversations.build_threads`).
+
+    `template_search(brand_posts)`: each brand post's template id (aligned with
+    `brand_posts`, see `brand_rules.template_brand_posts`) and the templates table. By
+    default the search over these posts; a caller analysing only some trees of a store
+    passes one that answers from a search over the brands' whole output (templates are
+    found across all a brand wrote, not per tree: see `appended`).
 
     `consume=True` empties `posts` (in place) as the conversations are rebuilt, which
     saves ~0.8 GB at 2.8M posts: for a caller that has no further use for the frame
@@ -91,7 +100,8 @@ def analyse(
         shared.add(partial(_brand_signal_columns, chunk)) for chunk in _chunks(brand_posts["text"])
     ]
     with ThreadPoolExecutor(max_workers=1) as pool:
-        templates_done = pool.submit(_templates_then_help, brand_posts, settings, shared)
+        search = template_search or partial(_templates, settings=settings)
+        templates_done = pool.submit(_templates_then_help, brand_posts, search, shared)
         # Consumed, the posts are emptied as the turns are built: both whole cost 0.8 GB more.
         threads = build_threads(posts, consume=consume, accounts=accounts)
         del posts
@@ -185,10 +195,11 @@ def _templates(brand_posts: pd.DataFrame, settings: Settings) -> tuple[pd.Series
 
 
 def _templates_then_help(
-    brand_posts: pd.DataFrame, settings: Settings, shared: SharedJobs
+    brand_posts: pd.DataFrame, search: TemplateSearchFn, shared: SharedJobs
 ) -> tuple[pd.Series, pd.DataFrame]:
-    """`_templates`, then a hand with the text signals still queued."""
-    result = _templates(brand_posts, settings)
+    """The template search (`_templates` unless a caller gave its own), then a hand with
+    the text signals still queued."""
+    result = search(brand_posts)
     shared.work()
     return result
 
