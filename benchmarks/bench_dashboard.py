@@ -13,10 +13,10 @@ in the store. Then, each in a fresh process:
   store; a sidebar change (focus brand, competitors, SLA) and page changes (Speed,
   Deflection, Trends, Conversations, Data),
   each the server time of one script run; the page-change figure is the slowest page;
-- `carebench import` of 10,000 new posts of one brand (the threads a collection run
-  for one brand brings), analysis included: the command's wall time (its process start
-  and imports included) and, inside it, the time of the re-analysis of the brands the
-  import touched.
+- `carebench import` of ~10,000 new posts: whole threads one brand answered (what a
+  collection run for one brand brings), analysis included: the command's wall time
+  (its process start and imports included) and, inside it, the time of the re-analysis
+  of what the import touched.
 
 The first page's time includes loading the app's modules in the new process (pandas,
 pyarrow, DuckDB, the analysis code), as a real server's first run does.
@@ -70,27 +70,52 @@ def _carebench(*args: str, db: Path) -> float:
 
 
 def one_brand_posts(out: Path, posts: int, seed: int) -> str:
-    """Write `posts` generated posts of one brand's threads to `out`; the brand."""
+    """Write about `posts` generated posts to `out`: whole threads (customer posts and
+    every reply) that one brand answered, what a collection run for that brand brings.
+    The brand.
+
+    Another seed than the store's: the generator namespaces its ids by seed, so these
+    are new posts and new threads, by customers the store may already know.
+    """
     from carebench.synthetic import generate
 
     source = out.with_name("increment_source.csv")
     generate(source, posts=posts * 14, seed=seed)
     with source.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
+    source.unlink()
     header, body = rows[0], rows[1:]
+    # TWCS parent ids are written as floats ("38.0") and post ids as integers ("38").
+    parent = {row[0]: row[6].removesuffix(".0") for row in body}
+
+    def root(post: str) -> str:
+        seen = {post}
+        while parent.get(post) in parent and parent[post] not in seen:
+            post = parent[post]
+            seen.add(post)
+        return post
+
+    roots = [root(row[0]) for row in body]
     brands: dict[str, int] = {}
     for row in body:
         if row[2] == "False":
             brands[row[1]] = brands.get(row[1], 0) + 1
     # A brand of middling size, not the largest.
     brand = sorted(brands, key=lambda b: -brands[b])[len(brands) // 2]
-    roots = {row[6] for row in body if row[1] == brand and row[6]}
-    kept = [row for row in body if row[0] in roots or row[6] in roots or row[1] == brand]
+    answered = {r for row, r in zip(body, roots, strict=True) if row[1] == brand}
+    threads: dict[str, list[list[str]]] = {}
+    for row, r in zip(body, roots, strict=True):
+        if r in answered:
+            threads.setdefault(r, []).append(row)
+    kept: list[list[str]] = []
+    for thread in threads.values():  # whole threads, in the file's order, up to `posts`
+        if len(kept) + len(thread) > posts:
+            break
+        kept.extend(thread)
     with out.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
-        writer.writerows(kept[:posts])
-    source.unlink()
+        writer.writerows(kept)
     return brand
 
 
