@@ -369,3 +369,36 @@ def test_a_pin_opens_its_thread_and_pins_export_as_full_threads(
     assert rows["posted_at"].iloc[0].startswith("2017-12-31T10:00:00")
     # Spreadsheet formulas are neutralised, as in every CSV of the dashboard.
     assert rows["note"].iloc[0] == "'=HYPERLINK(1) show escaping"
+
+
+def test_threads_open_before_every_turn_is_read_and_read_the_same(
+    store: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """On a big store the turns take seconds to read after a server start: meanwhile the
+    page reads the threads it shows from the store (by conversation), the same threads."""
+    import threading
+
+    release = threading.Event()
+    read_every_turn = dashboard_data._read_turns_and_close
+
+    def held_back(opened: Store) -> pd.DataFrame:
+        release.wait(60)
+        return read_every_turn(opened)
+
+    monkeypatch.setattr(dashboard_data, "_read_turns_and_close", held_back)
+    try:
+        at = open_page()
+        loaded = dashboard_data._last_good[str(store.resolve())][1]
+        assert loaded.indexed and not loaded.analysis.lookup_ready
+        early = [h.value for h in at.html]
+        read_early = {
+            key[1:]
+            for key in dashboard_data._early_threads._items
+            if key[0][0] == str(store.resolve())
+        }
+        assert len(early) >= 3 and len(read_early) >= 3
+    finally:
+        release.set()
+    loaded.analysis.lookup  # noqa: B018 (waits for the worker)
+    at.run()
+    assert [h.value for h in at.html] == early

@@ -152,6 +152,62 @@ def test_cli_import_and_delete_persist_the_analysis_and_the_scorecard_reads_it(
     assert_same(fresh_analysis(path), after)
 
 
+def turns_of_some(analysis: Analysis, keys: list[tuple[str, str]]) -> pd.DataFrame:
+    turns = analysis.turns
+    pairs = list(zip(turns["platform"], turns["conversation_id"], strict=True))
+    mine = turns[[pair in set(keys) for pair in pairs]]
+    mine = mine.sort_values(["platform", "conversation_id", "created_at", "post_id"])
+    return mine.drop(columns=["_pos", "_root"]).reset_index(drop=True)
+
+
+def test_a_few_threads_are_read_by_conversation_as_the_whole_read_gives_them(
+    real_store: Path, tmp_path: Path
+):
+    """The dashboard opens a thread from the store before every turn is read: the same
+    rows, through the index by conversation, which imports and rebuilds keep."""
+    with Store(real_store) as opened:
+        persisted.refresh_analysis(opened)
+    with Store(real_store, read_only=True) as opened:
+        assert persisted.has_turns_index(opened)
+        whole = persisted.read_analysis(opened)
+        keys = list(
+            zip(
+                whole.conversations["platform"].iloc[::97],
+                whole.conversations["conversation_id"].iloc[::97],
+                strict=True,
+            )
+        )
+        few = persisted.read_conversation_turns(opened, keys)
+        assert persisted.read_conversation_turns(opened, []).empty
+        counts = persisted.template_counts(opened, ["nope", *whole.turns["template_id"].dropna()])
+    assert len(keys) > 10 and len(few) > len(keys)
+    pd.testing.assert_frame_equal(
+        few.drop(columns=["_pos", "_root"]), turns_of_some(whole, keys), check_exact=True
+    )
+    assert counts == whole.turns["template_id"].dropna().astype(str).value_counts().to_dict()
+    # An import rewrites some turns in place: the index follows, new threads are found.
+    extra = tmp_path / "extra.csv"
+    extra.write_text(
+        "tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id\n"
+        "9000001,cust9,True,Tue Oct 31 22:00:00 +0000 2017,@AmazonHelp where is my parcel,"
+        "9000002,\n"
+        "9000002,AmazonHelp,False,Tue Oct 31 22:05:00 +0000 2017,@cust9 Sorry! DM us,,9000001\n",
+        encoding="utf-8",
+    )
+    with Store(real_store) as opened:
+        import_twcs_files(opened, [extra])
+        persisted.refresh_analysis(opened)
+        assert persisted.has_turns_index(opened)
+        after = persisted.read_analysis(opened)
+        new = after.conversations[after.conversations["root_text"].str.contains("parcel")]
+        key = (str(new["platform"].iloc[0]), str(new["conversation_id"].iloc[0]))
+        thread = persisted.read_conversation_turns(opened, [key])
+    assert thread["text"].tolist() == ["@AmazonHelp where is my parcel", "@cust9 Sorry! DM us"]
+    pd.testing.assert_frame_equal(
+        thread.drop(columns=["_pos", "_root"]), turns_of_some(after, [key]), check_exact=True
+    )
+
+
 def test_carebench_analyse_rebuilds_a_stale_analysis(store: Path):
     result = CliRunner().invoke(app, ["analyse", "--db", str(store)])
     assert result.exit_code == 0, result.output

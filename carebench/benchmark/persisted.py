@@ -57,7 +57,7 @@ from carebench.benchmark.incremental import (
 from carebench.benchmark.runs import first_of_runs
 from carebench.benchmark.scoring import Analysis, analyse
 from carebench.benchmark.settings import Settings
-from carebench.brands import Brand, BrandConfig, apply_brand_config, load_brand_config
+from carebench.brands import BrandConfig, load_brand_config
 from carebench.store import ANALYSIS_META_TABLE, CHANGE_LOG_TABLE, CHANGES_TABLE, Store
 
 # Every module whose change can change a persisted figure (paths from the package root).
@@ -90,16 +90,9 @@ ROW_KEYS: tuple[str, ...] = ("_pos", "_root")
 # then time and post id.
 CONVERSATION_ORDER = "opened_at, conversation_id, platform"
 TURN_ORDER = "t.platform, c.opened_at, t.conversation_id, t.created_at, t.post_id"
-# Turn columns copied from the post: not stored twice, read from the posts table (half
-# the time to write the turns, a quarter of their size). The time stays: it orders them.
-TURN_POST_COLUMNS: tuple[str, ...] = (
-    "parent_id",
-    "author_id",
-    "author_handle",
-    "author_role",
-    "brand",
-    "text",
-)
+# The index that finds a conversation's turns in the store (the dashboard opens a thread
+# in milliseconds with it, before the whole turns table is read).
+TURNS_INDEX = "analysis_turns_by_conversation"
 TEMPLATE_ORDER = "brand, posts DESC, _number"
 
 Status = Literal["fresh", "stale", "missing"]
@@ -259,15 +252,12 @@ def read_summary(store: Store) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, in
 def read_turns(store: Store, *, ordered: bool = True) -> pd.DataFrame:
     """The persisted turns, in the order (and with the row keys) of a fresh analysis.
 
-    The columns a turn copies from its post (`TURN_POST_COLUMNS`) are read from the posts
-    and mapped with the brand config the analysis used, as `pipeline.read_posts` maps them.
-
     `ordered=False` gives the same rows in the order the store finds them: each still
     knows its conversation's row (`_root`), `_pos` numbers them as read. For readers to
     whom the order means nothing (the dashboard indexes the turns by conversation and
-    sorts a thread when it shows one): 2.8M turns read in ~60% of the time.
+    sorts a thread when it shows one): no sort of 2.8M keys and take of every row.
     """
-    turns, posts = TABLES["turns"], ", ".join(f"p.{c}" for c in TURN_POST_COLUMNS)
+    turns = TABLES["turns"]
     # Each turn's conversation: its row in `conversations` (the turns' `_root`).
     ranked = (
         f"SELECT platform, conversation_id, opened_at, row_number() OVER "
@@ -276,26 +266,67 @@ def read_turns(store: Store, *, ordered: bool = True) -> pd.DataFrame:
     if ordered:
         rows = _ordered(
             store.con,
-            f"SELECT t.rowid AS _rowid, t.*, {posts} FROM {turns} t "
-            "JOIN posts p USING (platform, post_id)",
+            turns,
             f"SELECT t.rowid, c._rank FROM {turns} t "
             f"JOIN ({ranked}) c USING (platform, conversation_id) ORDER BY {TURN_ORDER}",
         )
     else:
         rows = store.con.execute(
-            f"SELECT t.*, {posts}, c._rank AS _root FROM {turns} t "
-            "JOIN posts p USING (platform, post_id) "
+            f"SELECT t.*, c._rank AS _root FROM {turns} t "
             f"JOIN ({ranked}) c USING (platform, conversation_id)"
         ).to_arrow_table()
-    frame = rows.to_pandas(types_mapper=_arrow_strings)
-    frame = apply_brand_config(frame, _stored_brands(store))
-    return _frame(frame, _layout(store)["turns"])
+    return _frame(rows, _layout(store)["turns"])
 
 
-def _stored_brands(store: Store) -> BrandConfig:
-    """The brand config the persisted analysis was made with (kept in its meta)."""
-    declared = json.loads(_meta(store).get("brand_config", "[]"))
-    return BrandConfig(tuple(Brand(n, tuple(a), tz) for n, a, tz in declared))
+def read_conversation_turns(store: Store, keys: list[tuple[str, str]]) -> pd.DataFrame:
+    """The persisted turns of a few conversations ((platform, conversation_id) pairs), as
+    `read_turns` gives them but for the row keys: `_pos` numbers the rows read, `_root`
+    is -1 (these rows are no whole analysis; a thread view needs neither).
+
+    Through the store's index by conversation (`TURNS_INDEX`): milliseconds, where
+    reading every turn takes seconds on a big store.
+    """
+    ids = sorted({conversation_id for _, conversation_id in keys})
+    wanted = set(keys)
+    if not ids:
+        rows = store.con.execute(f"SELECT *, -1 AS _root FROM {TABLES['turns']} LIMIT 0")
+    else:
+        rows = store.con.execute(
+            f"SELECT *, -1::BIGINT AS _root FROM {TABLES['turns']} "
+            f"WHERE conversation_id IN ({', '.join('?' for _ in ids)}) "
+            "ORDER BY platform, conversation_id, created_at, post_id",
+            ids,
+        )
+    table = rows.to_arrow_table()
+    frame = _frame(table, _layout(store)["turns"])
+    # Ids are unique per platform only.
+    mine = [
+        (p, c) in wanted for p, c in zip(frame["platform"], frame["conversation_id"], strict=True)
+    ]
+    frame = frame[np.asarray(mine, dtype=bool)].reset_index(drop=True)
+    frame["_pos"] = np.arange(len(frame), dtype=np.int64)
+    return frame
+
+
+def template_counts(store: Store, template_ids: list[str]) -> dict[str, int]:
+    """How many persisted turns belong to each of these templates (`template_sizes` over
+    every turn, for a few ids)."""
+    if not template_ids:
+        return {}
+    rows = store.con.execute(
+        f"SELECT template_id, count(*) FROM {TABLES['turns']} "
+        f"WHERE template_id IN ({', '.join('?' for _ in template_ids)}) GROUP BY template_id",
+        template_ids,
+    ).fetchall()
+    return {str(k): int(v) for k, v in rows}
+
+
+def has_turns_index(store: Store) -> bool:
+    """Whether the store's turns can be found by conversation (`TURNS_INDEX`)."""
+    found = store.con.execute(
+        "SELECT count(*) FROM duckdb_indexes() WHERE index_name = ?", [TURNS_INDEX]
+    ).fetchone()
+    return bool(found and found[0])
 
 
 def _ordered(con: duckdb.DuckDBPyConnection, table: str, order: str) -> pa.Table:
@@ -397,8 +428,6 @@ def canonical(analysis: Analysis) -> Analysis:
 def _table_frame(name: str, frame: pd.DataFrame) -> pa.Table:
     """One analysis frame as the rows of its table."""
     kept = frame.drop(columns=[c for c in ROW_KEYS if c in frame.columns])
-    if name == "turns":
-        kept = kept.drop(columns=list(TURN_POST_COLUMNS))
     if name == "templates":
         # Their order is the analysis's own (by brand, size, number): the number,
         # "{brand}#{n}", is kept as a key.
@@ -436,6 +465,8 @@ def write_analysis(
                 con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _analysis_frame")
             finally:
                 con.unregister("_analysis_frame")
+        # Kept up to date by every later write to the table (imports' partial rewrites).
+        con.execute(f"CREATE INDEX {TURNS_INDEX} ON {TABLES['turns']} (conversation_id)")
         con.execute(f"DROP TABLE IF EXISTS {META_TABLE}")
         _write_meta(
             store,

@@ -51,11 +51,14 @@ from carebench.benchmark.persisted import (
     Stamp,
     StepCallback,
     analysis_state,
+    has_turns_index,
+    read_conversation_turns,
     read_summary,
     read_turns,
     refresh_analysis,
     save_analysis,
     stamp_for,
+    template_counts,
 )
 from carebench.benchmark.pipeline import analyse_posts, read_posts
 from carebench.benchmark.scorecard import Period, scorecard
@@ -93,6 +96,9 @@ class LoadedStore:
     posts: int
     generated: bool
     options: FilterOptions
+    # Whether a thread's turns can be read from the store by conversation (an index, see
+    # `view_thread`); False for an analysis kept in memory or an older store.
+    indexed: bool = False
 
 
 @dataclass(frozen=True)
@@ -193,6 +199,11 @@ class StoredAnalysis(Analysis):
         turns = self._turns
         assert turns is not None
         return turns
+
+    @property
+    def lookup_ready(self) -> bool:
+        """Whether the worker has read and indexed the turns (`lookup` will not wait)."""
+        return self._lookup is not None and self._lookup.done()
 
     @property
     def lookup(self) -> ThreadLookup:
@@ -422,9 +433,11 @@ def read_store(path: Path, rebuilt: Analysis | None = None) -> LoadedStore:
     analysis: Analysis | None = rebuilt
     store = Store(path, read_only=True)
     try:
+        indexed = False
         if rebuilt is None and analysis_state(store, brands=brands).status == "fresh":
             conversations, templates, issues = read_summary(store)
             analysis = StoredAnalysis(conversations, templates=templates, issues=issues)
+            indexed = has_turns_index(store)
         elif rebuilt is None:
             stamp = stamp_for(store, None, brands)
             read = read_posts(store, brands)
@@ -454,7 +467,7 @@ def read_store(path: Path, rebuilt: Analysis | None = None) -> LoadedStore:
         sources.map(lambda s: Path(s).name == DEMO_SOURCE_NAME).all()
     )
     options = FilterOptions.from_conversations(analysis.conversations)
-    return LoadedStore(analysis, imports, rejected, posts, generated, options)
+    return LoadedStore(analysis, imports, rejected, posts, generated, options, indexed)
 
 
 def _try_to_save(
@@ -565,6 +578,56 @@ def view_lookup(view: View) -> ThreadLookup:
     """The `ThreadLookup` of the view's analysis (anonymised or not), made once per store
     version; template counts do not depend on anonymising (template ids name brands)."""
     return _cached_lookup(view.version, view.filters.anonymise)
+
+
+# Threads read from the store before the whole turns are (see `view_thread`).
+_early_threads = _Recent(64)
+
+
+def view_thread(
+    view: View, platform: str, conversation_id: str
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """The turns of one conversation of the view, and the template counts (`template_sizes`)
+    its annotations read.
+
+    From the turns in memory once the worker has read and indexed them (`view_lookup`).
+    Before that (the first seconds after a server start: 4-10 s for 2.8M posts), from the
+    store, through its index by conversation (milliseconds), so the Conversations page
+    shows its threads without waiting for every turn. An anonymised view always uses
+    its (anonymised) turns in memory: anonymising reads every turn anyway.
+    """
+    raw = view.loaded.analysis
+    early = (
+        view.loaded.indexed
+        and not view.filters.anonymise
+        and isinstance(raw, StoredAnalysis)
+        and not raw.lookup_ready
+    )
+    if not early:
+        lookup = view_lookup(view)
+        thread = view.analysis.turns.iloc[lookup.index.positions(platform, conversation_id)]
+        return thread, lookup.sizes
+    return _early_threads.get(
+        (view.version, platform, conversation_id),
+        lambda: _thread_from_store(view, platform, conversation_id),
+    )
+
+
+def _thread_from_store(
+    view: View, platform: str, conversation_id: str
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    with Store(view.store_path, read_only=True) as store:
+        thread = read_conversation_turns(store, [(platform, conversation_id)])
+        ids = sorted(set(thread["template_id"].dropna().astype(str)))
+        sizes = template_counts(store, ids)
+    # As `template_sizes`: the top-templates count (every post the brand wrote) where known.
+    templates = view.analysis.templates
+    if {"template_id", "posts"} <= set(templates.columns):
+        known = templates[templates["template_id"].astype("string").isin(ids).fillna(False)]
+        sizes.update(
+            {str(k): int(v) for k, v in zip(known["template_id"], known["posts"], strict=True)}
+        )
+    return thread, sizes
 
 
 # The last good read of each store, for when a read fails (the CLI holds the file

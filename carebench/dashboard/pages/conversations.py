@@ -13,7 +13,7 @@ from carebench.benchmark.anonymise import mask_text, pseudonymise_ids
 from carebench.benchmark.quality import QUALITY_WEIGHTS, gallery, quality_reasons, quality_score
 from carebench.benchmark.scoring import OUTCOMES
 from carebench.dashboard.charts import md, show_table, table_csv
-from carebench.dashboard.data import View, load_view, view_lookup, writable_store
+from carebench.dashboard.data import View, load_view, view_thread, writable_store
 from carebench.dashboard.drilldown import (
     DRILL_PARAMS,
     Drilled,
@@ -158,9 +158,8 @@ def show_thread(
 
 def annotated(view: View, platform: str, conversation_id: str) -> list[AnnotatedTurn]:
     """The annotated turns of one conversation of the view's analysis."""
-    lookup = view_lookup(view)
-    thread = view.analysis.turns.iloc[lookup.index.positions(platform, conversation_id)]
-    return annotate_thread(thread, view.settings.sla_seconds, lookup.sizes)
+    thread, sizes = view_thread(view, platform, conversation_id)
+    return annotate_thread(thread, view.settings.sla_seconds, sizes)
 
 
 def pin_controls(view: View, platform: str, conversation_id: str, brand: str, key: str) -> None:
