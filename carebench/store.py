@@ -45,6 +45,8 @@ from carebench.schema import (
 
 DEFAULT_DB = Path("data") / "carebench.duckdb"
 _IMPORT_MEMORY_LIMIT = "1500MB"
+# DuckDB's own memory limit, as first read in this process (see `Store._memory_limit`).
+_FIRST_MEMORY_LIMIT: str | None = None
 # An import holds the posts it has read in memory, as Arrow, up to this many bytes in all
 # (2.8M posts take ~0.8 GB); DuckDB then copies them into the store once. Past this, a
 # source's posts go to a temporary DuckDB table instead, which can spill to disk: copying
@@ -373,6 +375,7 @@ class Store:
         # A big import stages millions of rows: past this much memory DuckDB spills to
         # disk beside the store instead of growing (a full TWCS import peaked at 3.8 GB
         # without it). An in-memory store has nowhere to spill, so it is left alone.
+        limit_before = self._memory_limit()
         if self.path != ":memory:":
             self.con.execute(f"SET memory_limit = '{_IMPORT_MEMORY_LIMIT}'")
         staged: list[_Staged] = []
@@ -424,7 +427,7 @@ class Store:
                     self.con.execute(f"DROP TABLE IF EXISTS {table.posts_table}_last")
                     self.con.execute(f"DROP TABLE IF EXISTS {table.rejected_table}")
                 if self.path != ":memory:":
-                    self.con.execute("RESET memory_limit")
+                    self._set_memory_limit(limit_before)
         return summaries
 
     def _stage(
@@ -819,11 +822,33 @@ class Store:
         # DuckDB keeps the blocks it just read cached (about 0.55 GB per 2.8M posts) while
         # the store is open; the caller is about to build its own copies, so let them go.
         if self.path != ":memory:":  # an in-memory store's blocks are its data
+            before = self._memory_limit()
             self.con.execute("SET memory_limit = '64MB'")
-            self.con.execute("RESET memory_limit")
+            self._set_memory_limit(before)
         # Through Arrow, strings stay Arrow-backed: 3x faster than `.df()`, which builds
         # Python str objects only for pandas to turn them back into Arrow strings.
         return conform_posts(table.to_pandas(types_mapper=_ARROW_STRINGS.get))
+
+    def _memory_limit(self) -> str:
+        """DuckDB's memory limit as this process first saw it (DuckDB prints it rounded:
+        restoring what it prints now would shrink it a little at every restore)."""
+        global _FIRST_MEMORY_LIMIT
+        if _FIRST_MEMORY_LIMIT is None:
+            row = self.con.execute("SELECT current_setting('memory_limit')").fetchone()
+            _FIRST_MEMORY_LIMIT = str(row[0]) if row else ""
+        return _FIRST_MEMORY_LIMIT
+
+    def _set_memory_limit(self, value: str) -> None:
+        """Set DuckDB's memory limit back to `value` (from `_memory_limit`).
+
+        Not `RESET memory_limit`: with DuckDB 1.5 it shows the default again but the
+        buffer pool keeps the smaller limit, and building the turns' index of a 2.8M-post
+        store then failed with "Out of Memory" at 61 MiB.
+        """
+        if value:
+            self.con.execute(f"SET memory_limit = '{value}'")
+        else:
+            self.con.execute("RESET memory_limit")
 
     def in_range_condition(self) -> str:
         """SQL condition: a post's time is inside the valid years."""

@@ -296,3 +296,17 @@ def test_import_twice_equals_import_once(first, second):
         "SELECT count(*), count(DISTINCT (platform, post_id)) FROM posts"
     ).fetchone()
     assert keys is not None and keys[0] == keys[1]
+
+
+def test_reading_the_posts_leaves_duckdb_its_whole_memory(tmp_path: Path):
+    """Reading the posts lowers DuckDB's memory limit for a moment (to drop its cached
+    blocks) then restores it: a later big allocation (the turns' index of a big store)
+    must not hit the lowered limit, as it did with RESET on DuckDB 1.5."""
+    with Store(tmp_path / "s.duckdb") as store:
+        store.posts()
+        store.posts()
+        store.con.execute(
+            "CREATE TABLE big AS SELECT 'conversation-' || range::VARCHAR || '-' || "
+            "md5(range::VARCHAR) AS k FROM range(1500000)"
+        )
+        store.con.execute("CREATE INDEX big_k ON big (k)")  # over 64 MB of index

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -96,6 +97,7 @@ TURNS_INDEX = "analysis_turns_by_conversation"
 TEMPLATE_ORDER = "brand, posts DESC, _number"
 
 Status = Literal["fresh", "stale", "missing"]
+_log = logging.getLogger(__name__)
 # on_step(done, total, what): a progress callback for the rebuild's steps.
 StepCallback = Callable[[int, int, str], None]
 
@@ -465,8 +467,6 @@ def write_analysis(
                 con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _analysis_frame")
             finally:
                 con.unregister("_analysis_frame")
-        # Kept up to date by every later write to the table (imports' partial rewrites).
-        con.execute(f"CREATE INDEX {TURNS_INDEX} ON {TABLES['turns']} (conversation_id)")
         con.execute(f"DROP TABLE IF EXISTS {META_TABLE}")
         _write_meta(
             store,
@@ -487,6 +487,20 @@ def write_analysis(
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    _index_turns(store)
+
+
+def _index_turns(store: Store) -> None:
+    """Index the turns by conversation (`TURNS_INDEX`), after the tables are committed:
+    built inside their transaction, a 2.8M-turn index failed to commit. Later writes to
+    the table keep it up to date. It only speeds up opening a thread, so a store where
+    it cannot be built (say, out of memory) keeps its analysis and goes without."""
+    try:
+        store.con.execute(
+            f"CREATE INDEX IF NOT EXISTS {TURNS_INDEX} ON {TABLES['turns']} (conversation_id)"
+        )
+    except duckdb.Error as exc:
+        _log.warning("The turns of %s were not indexed by conversation: %s", store.path, exc)
 
 
 # The column of each table that says which group (brand) a row belongs to.
