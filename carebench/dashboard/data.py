@@ -69,7 +69,7 @@ from carebench.brands import BrandConfig, load_brand_config
 from carebench.dashboard.escaping import code, file_name, md, without_folders
 from carebench.dashboard.filters import FilterOptions, Filters, sidebar
 from carebench.dashboard.reply_only import explain, is_reply_only, style_table
-from carebench.dashboard.thread_view import ThreadIndex, template_sizes, thread_index
+from carebench.dashboard.thread_view import ThreadIndex, template_sizes, thread_index, warm_up
 from carebench.demo import DEMO_DB, build_demo_store
 from carebench.errors import CareBenchError, UnreadableFile
 from carebench.ingest import check_twcs_files, import_twcs_files
@@ -156,6 +156,7 @@ class ThreadLookup:
 
 def thread_lookup(analysis: Analysis) -> ThreadLookup:
     """Index the analysis' turns by conversation; count its templates (see `template_sizes`)."""
+    warm_up()
     return ThreadLookup(
         thread_index(analysis.turns), template_sizes(analysis.turns, analysis.templates)
     )
