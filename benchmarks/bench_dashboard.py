@@ -161,6 +161,8 @@ def measure_size(posts: int, scratch: Path) -> dict[str, Any]:
     after = measure_dashboard(db)
     figures["first page after the imports (s)"] = after["first page (s)"]
     figures["page change after the imports, slowest (s)"] = after["page change, slowest (s)"]
+    figures["after the imports: sidebar changes (s)"] = after["sidebar changes (s)"]
+    figures["after the imports: page changes (s)"] = after["page changes (s)"]
     return figures
 
 

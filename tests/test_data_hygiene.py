@@ -128,3 +128,43 @@ def test_mixed_sources_are_flagged_and_filtered_per_source(
     ).to_numpy(dtype=bool)
     shown = f"of {int(keep.sum()):,} conversations match"
     assert any(shown in m.value for m in at.markdown), [m.value for m in at.markdown][:5]
+
+
+def test_slow_sources_do_not_hold_the_first_page_but_a_source_link_waits_for_them(
+    mixed_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """Reading each conversation's source takes seconds on a big store of several files:
+    the first page goes on without the source filter, a link filtering by source waits."""
+    import threading
+
+    private_copy(mixed_store, tmp_path, monkeypatch)
+    release = threading.Event()
+    read_sources = dashboard_data._read_sources
+
+    def slow(path: Path, conversations: pd.DataFrame) -> pd.Series:
+        release.wait(30)
+        return read_sources(path, conversations)
+
+    monkeypatch.setattr(dashboard_data, "_read_sources", slow)
+    try:
+        at = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+        at.run()
+        assert not at.exception, [e.message for e in at.exception]
+        assert not [m for m in at.sidebar.multiselect if m.key == "flt_sources"]
+        assert at.title[0].value == "Scorecard"
+    finally:
+        release.set()
+    at.run()  # read meanwhile: the filter is offered
+    assert sorted(at.sidebar.multiselect(key="flt_sources").options) == [
+        "generated.csv",
+        "twcs_head_5k.csv",
+    ]
+    # A link naming a source waits for the sources and applies the filter.
+    dashboard_data._cached_sources.clear()
+    release.clear()
+    threading.Timer(1.0, release.set).start()
+    linked = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    linked.query_params["source"] = "generated.csv"
+    linked.run()
+    assert not linked.exception, [e.message for e in linked.exception]
+    assert linked.session_state["carebench_filters"].sources == ("generated.csv",)

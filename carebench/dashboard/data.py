@@ -67,7 +67,7 @@ from carebench.benchmark.settings import Settings
 from carebench.benchmark.view import view_mask
 from carebench.brands import BrandConfig, load_brand_config
 from carebench.dashboard.escaping import code, file_name, md, without_folders
-from carebench.dashboard.filters import FilterOptions, Filters, sidebar
+from carebench.dashboard.filters import FilterOptions, Filters, sidebar, sources_asked
 from carebench.dashboard.reply_only import explain, is_reply_only, style_table
 from carebench.dashboard.thread_view import ThreadIndex, template_sizes, thread_index, warm_up
 from carebench.demo import DEMO_DB, build_demo_store
@@ -237,11 +237,12 @@ def _read_turns_and_close(store: Store) -> pd.DataFrame:
 
 
 def wait_for_reads(path: Path) -> None:
-    """Let a background read of this store finish (and close it) before writing to it."""
-    pending = _pending_reads.get(str(path.resolve()))
-    if pending is not None:
-        with suppress(Exception):  # its reader sees the error, not the writer
-            pending.result()
+    """Let the background reads of this store finish (and close it) before writing to it."""
+    key = str(path.resolve())
+    for pending in (_pending_reads.get(key), _pending_sources.get(key)):
+        if pending is not None:
+            with suppress(Exception):  # its reader sees the error, not the writer
+                pending.result()
 
 
 @contextmanager
@@ -552,13 +553,44 @@ def _cached_anonymised(version: StoreVersion) -> Analysis:
     return anonymise_analysis(_cached_store(version).analysis)
 
 
-@st.cache_resource(max_entries=4, show_spinner=False)
-def _cached_sources(version: StoreVersion) -> pd.Series:
+# Each conversation's source (import file or collector) is read by a worker of its own:
+# on a store of several files it joins every root with its post (1.8 s at 2.8M posts),
+# which the first page need not wait for unless the sidebar filters by source.
+_source_reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="carebench-sources")
+_pending_sources: dict[str, Future[pd.Series]] = {}
+# How long a page waits for them when it does not need them.
+SOURCES_GRACE_SECONDS = 0.25
+
+
+def _read_sources(path: Path, conversations: pd.DataFrame) -> pd.Series:
     # Imported here: only the data-hygiene part of the quality module is needed.
     from carebench.benchmark.quality import conversation_sources
 
-    with Store(Path(version[0]), read_only=True) as store:
-        return conversation_sources(store, _cached_store(version).analysis.conversations)
+    with Store(path, read_only=True) as store:
+        return conversation_sources(store, conversations)
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _cached_sources(version: StoreVersion) -> Future[pd.Series]:
+    path = Path(version[0])
+    job = _source_reader.submit(_read_sources, path, _cached_store(version).analysis.conversations)
+    _pending_sources[str(path.resolve())] = job
+    return job
+
+
+def view_sources(version: StoreVersion, *, wait: bool) -> pd.Series | None:
+    """Each conversation's source, aligned on the analysis' conversations; None when it
+    is still being read and `wait` is off, or the store is busy (then asked again on
+    the next run)."""
+    job = _cached_sources(version)
+    try:
+        # A store of one file, or a small one, answers within the grace.
+        return job.result(timeout=None if wait else SOURCES_GRACE_SECONDS)
+    except TimeoutError:
+        return None
+    except CareBenchError:
+        _cached_sources.clear()
+        return None
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -733,13 +765,16 @@ def _filtered(
     return mask, analysis.conversations[mask]
 
 
-def load_view(*, require_data: bool = True, reply_only_ok: bool = False) -> View:
+def load_view(
+    *, require_data: bool = True, reply_only_ok: bool = False, need_sources: bool = False
+) -> View:
     """Read (cached) and filter the store; render the sidebar and the demo banner.
 
     With `require_data` (every page but Data) the page stops with a plain message when
     no conversation matches the filters, instead of drawing empty charts. A store of
     brand replies only (no conversation at all) says why instead, and pages that can
-    show such a store (`reply_only_ok`: templates) go on.
+    show such a store (`reply_only_ok`: templates) go on. `need_sources`: the page shows
+    each conversation's source (`View.sources`), so it waits for them to be read.
     """
     path, is_demo = choose_store()
     # Before the sidebar: it already writes the open thread's pseudonym into the address.
@@ -750,10 +785,9 @@ def load_view(*, require_data: bool = True, reply_only_ok: bool = False) -> View
         st.error(md(without_folders(str(exc), path)))
         st.stop()
     is_demo = is_demo or loaded.generated
-    try:
-        sources: pd.Series | None = _cached_sources(version)
-    except CareBenchError:
-        sources = None  # the store is busy: no source filter this run
+    # Waited for when a page or the filters need them; else used once read (meanwhile
+    # the sidebar offers no source filter: a store of one file has none anyway).
+    sources = view_sources(version, wait=need_sources or sources_asked())
     names = tuple(sorted(map(str, sources.dropna().unique()))) if sources is not None else ()
     options = replace(loaded.options, sources=names)
     reply_only = is_reply_only(loaded.posts, loaded.analysis.conversations)

@@ -331,6 +331,17 @@ def sidebar(options: FilterOptions, store_key: object) -> Filters:
     return filters
 
 
+def sources_asked() -> bool:
+    """Whether this session filters by source (chosen in the sidebar, committed, or in
+    the address): the sidebar then needs the store's sources before it draws."""
+    committed = st.session_state.get(_STATE)
+    return bool(
+        st.session_state.get(_KEYS["sources"])
+        or st.query_params.get_all("source")
+        or (committed is not None and getattr(committed, "sources", ()))
+    )
+
+
 def _date_note(filters: Filters, options: FilterOptions) -> None:
     """Under the dates: what the range leaves out, when it leaves something out."""
     bulk = (options.bulk_first, options.bulk_last)

@@ -19,7 +19,7 @@ from carebench.dashboard.reply_only import explain, is_reply_only, show_style, s
 from carebench.errors import CareBenchError
 from carebench.store import resolve_db_path
 
-view = load_view(require_data=False)
+view = load_view(require_data=False, need_sources=True)
 loaded = view.loaded
 
 reply_only = is_reply_only(loaded.posts, view.analysis.conversations)
