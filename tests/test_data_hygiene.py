@@ -137,7 +137,7 @@ def test_slow_sources_do_not_hold_the_first_page_but_a_source_link_waits_for_the
     the first page goes on without the source filter, a link filtering by source waits."""
     import threading
 
-    private_copy(mixed_store, tmp_path, monkeypatch)
+    path = private_copy(mixed_store, tmp_path, monkeypatch)
     release = threading.Event()
     read_sources = dashboard_data._read_sources
 
@@ -154,6 +154,7 @@ def test_slow_sources_do_not_hold_the_first_page_but_a_source_link_waits_for_the
         assert at.title[0].value == "Scorecard"
     finally:
         release.set()
+    dashboard_data.wait_for_reads(path)
     at.run()  # read meanwhile: the filter is offered
     assert sorted(at.sidebar.multiselect(key="flt_sources").options) == [
         "generated.csv",

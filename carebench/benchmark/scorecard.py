@@ -134,14 +134,22 @@ def _rate_counts(data: pd.DataFrame, specs: list[RateSpec], keys: list[str]) -> 
     them and each group's counts are sums: evaluating the predicates group by group
     cost ~20 pandas calls per brand.
     """
-    flags: dict[str, np.ndarray] = {}
+    grouped = data[keys].groupby(keys, sort=True)
+    # Each conversation's group number (-1: a key is missing), counted with bincount: a
+    # groupby sum converted every flag column first, half a second on 2.8M posts.
+    group = grouped.ngroup().to_numpy()
+    kept = group >= 0
+    group = group[kept]
+    size = grouped.size()
+    counts: dict[str, np.ndarray] = {}
     for name, success, denominator in specs:
         among = denominator(data).to_numpy(dtype=bool)
-        flags[f"{name}:n"] = among
-        flags[f"{name}:hits"] = success(data).to_numpy(dtype=bool) & among
-    frame = pd.DataFrame(flags, index=data.index)
-    frame[keys] = data[keys]
-    return frame.groupby(keys, sort=True).sum()
+        hits = success(data).to_numpy(dtype=bool) & among
+        for part, flags in (("n", among), ("hits", hits)):
+            counts[f"{name}:{part}"] = np.bincount(
+                group, weights=flags[kept], minlength=len(size)
+            ).astype(np.int64)
+    return pd.DataFrame(counts, index=size.index)
 
 
 # The columns `_brand_row` reads.

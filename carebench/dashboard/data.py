@@ -24,6 +24,7 @@ import errno
 import functools
 import os
 import re
+import sys
 import tempfile
 import threading
 from collections import OrderedDict
@@ -68,6 +69,7 @@ from carebench.benchmark.view import view_mask
 from carebench.brands import BrandConfig, load_brand_config
 from carebench.dashboard.escaping import code, file_name, md, without_folders
 from carebench.dashboard.filters import FilterOptions, Filters, sidebar, sources_asked
+from carebench.dashboard.page_guard import activity
 from carebench.dashboard.reply_only import explain, is_reply_only, style_table
 from carebench.dashboard.thread_view import ThreadIndex, template_sizes, thread_index, warm_up
 from carebench.demo import DEMO_DB, build_demo_store
@@ -196,6 +198,7 @@ class StoredAnalysis(Analysis):
     def turns(self) -> pd.DataFrame:
         if self._turns is None:
             assert self._pending is not None
+            activity.needed()  # a page waits for them: the read must not hold back
             object.__setattr__(self, "_turns", self._pending.result())
         turns = self._turns
         assert turns is not None
@@ -209,6 +212,8 @@ class StoredAnalysis(Analysis):
     @property
     def lookup(self) -> ThreadLookup:
         """The turns' `ThreadLookup`, made by the worker once they are read."""
+        if not self.lookup_ready:
+            activity.needed()  # a page waits for it: the read must not hold back
         if self._lookup is None:
             object.__setattr__(self, "_lookup", _done(thread_lookup(self)))
         assert self._lookup is not None
@@ -224,20 +229,58 @@ def _done(value: _T) -> Future[_T]:
 # One worker reads turns in the background (see `StoredAnalysis`); a write to the store
 # from this process waits for it (`wait_for_reads`): DuckDB refuses a read-write
 # connection to a file this process has open read-only.
-_turn_reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="carebench-turns")
+def _in_background() -> None:
+    """Run this worker thread at a lower priority than the pages (Linux, where a thread
+    has its own nice value): a read no page waits for must not slow the page a user
+    waits for."""
+    if sys.platform.startswith("linux"):
+        with suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
+
+
+# The nice value of the background readers' threads (0 is the pages').
+BACKGROUND_NICE = 10
+_turn_reader = ThreadPoolExecutor(
+    max_workers=1, thread_name_prefix="carebench-turns", initializer=_in_background
+)
 _pending_reads: dict[str, Future[pd.DataFrame]] = {}
 
 
+# The background read of the turns starts once pages have paused this long (the user
+# reads one), or when a page needs the turns, and after this long at most.
+QUIET_SECONDS = 1.0
+LONGEST_HOLD_SECONDS = 15.0
+
+
 def _read_turns_and_close(store: Store) -> pd.DataFrame:
+    # While the user reads a page, not while pages are drawn (see `page_guard.Activity`).
+    activity.wait_for_a_pause(QUIET_SECONDS, LONGEST_HOLD_SECONDS)
     try:
-        # In any order: the dashboard finds a conversation's turns through its index.
-        return read_turns(store, ordered=False)
+        # On this (low-priority) thread only: DuckDB's own threads would run the query at
+        # the pages' priority. The setting is the database's, so pages' queries meanwhile
+        # run on one thread too (they are small).
+        with _one_duckdb_thread(store):
+            # In any order: the dashboard finds a conversation's turns through its index.
+            return read_turns(store, ordered=False)
     finally:
         store.close()
 
 
+@contextmanager
+def _one_duckdb_thread(store: Store) -> Iterator[None]:
+    row = store.con.execute("SELECT current_setting('threads')").fetchone()
+    threads = int(row[0]) if row else 0
+    store.con.execute("SET threads = 1")
+    try:
+        yield
+    finally:
+        if threads > 0:
+            store.con.execute(f"SET threads = {threads}")
+
+
 def wait_for_reads(path: Path) -> None:
     """Let the background reads of this store finish (and close it) before writing to it."""
+    activity.needed()  # a read held back for a pause starts now
     key = str(path.resolve())
     for pending in (_pending_reads.get(key), _pending_sources.get(key)):
         if pending is not None:
@@ -556,17 +599,20 @@ def _cached_anonymised(version: StoreVersion) -> Analysis:
 # Each conversation's source (import file or collector) is read by a worker of its own:
 # on a store of several files it joins every root with its post (1.8 s at 2.8M posts),
 # which the first page need not wait for unless the sidebar filters by source.
-_source_reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="carebench-sources")
+_source_reader = ThreadPoolExecutor(
+    max_workers=1, thread_name_prefix="carebench-sources", initializer=_in_background
+)
 _pending_sources: dict[str, Future[pd.Series]] = {}
-# How long a page waits for them when it does not need them.
+# How long the first page of a store version waits for them when it does not need them.
 SOURCES_GRACE_SECONDS = 0.25
+_graced: set[StoreVersion] = set()
 
 
 def _read_sources(path: Path, conversations: pd.DataFrame) -> pd.Series:
     # Imported here: only the data-hygiene part of the quality module is needed.
     from carebench.benchmark.quality import conversation_sources
 
-    with Store(path, read_only=True) as store:
+    with Store(path, read_only=True) as store, _one_duckdb_thread(store):
         return conversation_sources(store, conversations)
 
 
@@ -583,9 +629,12 @@ def view_sources(version: StoreVersion, *, wait: bool) -> pd.Series | None:
     is still being read and `wait` is off, or the store is busy (then asked again on
     the next run)."""
     job = _cached_sources(version)
+    # A store of one file, or a small one, answers within the grace; given once per
+    # version, so later runs never wait for a read still going on.
+    grace = None if wait else (0.0 if version in _graced else SOURCES_GRACE_SECONDS)
+    _graced.add(version)
     try:
-        # A store of one file, or a small one, answers within the grace.
-        return job.result(timeout=None if wait else SOURCES_GRACE_SECONDS)
+        return job.result(timeout=grace)
     except TimeoutError:
         return None
     except CareBenchError:
