@@ -134,3 +134,22 @@ def test_end_to_end_hedging_and_personal_touch():
     card = scorecard(analyse(make_posts(rows)).conversations).iloc[0]
     assert card["hedging_rate"] == 0.5
     assert card["personal_touch_rate"] == 0.5 and card["personal_touch_rate_n"] == 2
+
+
+def test_channel_shares_never_reuse_another_frames_encoding(tmp_path):
+    """The channel rates encode the channel lists once per column: two views in turn
+    (a slice of the other included) each get their own shares."""
+    from carebench.benchmark import scorecard as module
+    from carebench.benchmark.pipeline import analyse_store
+    from tests.conftest import generated_store
+
+    conversations = analyse_store(generated_store(tmp_path, 4000, seed=9)).conversations
+    views = [conversations, conversations.iloc[: len(conversations) // 2], conversations]
+    columns = [c for c in scorecard(conversations).columns if c.startswith("channel_")]
+    seen = []
+    for view in views:
+        seen.append(scorecard(view)[columns])
+    for view, got in zip(views, seen, strict=True):
+        module._last_lists = None
+        pd.testing.assert_frame_equal(got, scorecard(view)[columns])
+    assert not seen[0].equals(seen[1])

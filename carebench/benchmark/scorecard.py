@@ -101,15 +101,52 @@ def _rate_specs(settings: Settings) -> list[RateSpec]:
 
 
 def _uses_channel(channel: str) -> Callable[[pd.DataFrame], pd.Series]:
-    # Channel lists are `;`-joined names: RE2 in Arrow, not Python's regex per row.
+    # Channel lists are `;`-joined names: RE2 in Arrow, not Python's regex per row, and
+    # over the few distinct lists only (`_distinct_lists`), not every conversation's.
     pattern = f"(?:^|;){channel}(?:;|$)"
 
     def uses(c: pd.DataFrame) -> pd.Series:
-        lists = pa.array(c["deflection_channels"].astype("string").array)
-        found = pc.fill_null(pc.match_substring_regex(lists, pattern), False)
-        return pd.Series(found.to_numpy(zero_copy_only=False), index=c.index)
+        indices, distinct = _distinct_lists(
+            pa.array(c["deflection_channels"].astype("string").array)
+        )
+        on_list = pc.fill_null(pc.match_substring_regex(distinct, pattern), False)
+        found = np.zeros(len(indices), dtype=bool)
+        known = indices >= 0
+        found[known] = on_list.to_numpy(zero_copy_only=False)[indices[known]]
+        return pd.Series(found, index=c.index)
 
     return uses
+
+
+# The last column `_distinct_lists` encoded: the six channel rates of one scorecard read
+# the same column, and encode it once. The column itself is kept with it: while it is
+# alive no other array can have its buffers' addresses, so an equal key is this column.
+_last_lists: (
+    tuple[tuple[tuple[int, ...], ...], np.ndarray, pa.Array, pa.Array | pa.ChunkedArray] | None
+) = None
+
+
+def _distinct_lists(lists: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+    """Each value's index into the distinct values (-1: missing), and those values."""
+    global _last_lists
+    chunks = lists.chunks if isinstance(lists, pa.ChunkedArray) else [lists]
+    key = tuple(
+        (*(b.address if b is not None else 0 for b in chunk.buffers()), chunk.offset, len(chunk))
+        for chunk in chunks
+    )
+    last = _last_lists
+    if last is not None and last[0] == key:
+        return last[1], last[2]
+    encoded = pc.dictionary_encode(lists)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = (
+            encoded.combine_chunks()
+            if encoded.num_chunks
+            else pa.DictionaryArray.from_arrays(pa.array([], pa.int32()), pa.array([], pa.string()))
+        )
+    indices = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    _last_lists = (key, indices, encoded.dictionary, lists)
+    return indices, encoded.dictionary
 
 
 def _post_rates(group: pd.DataFrame) -> dict[str, float | int]:
