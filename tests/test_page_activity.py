@@ -39,3 +39,26 @@ def test_a_page_that_needs_the_read_starts_it_at_once():
 def test_no_read_waits_longer_than_its_bound():
     activity = Activity()
     assert 0.3 <= waited(activity, quiet=1, longest=0.3) < 1
+
+
+def test_background_reads_give_duckdb_its_threads_back_whatever_their_order(tmp_path):
+    """The turns' and the sources' readers narrow the same database to one thread: the
+    last to end gives back the count the first saw, in either order."""
+    from carebench.dashboard.data import _one_duckdb_thread
+    from carebench.store import Store
+
+    path = tmp_path / "s.duckdb"
+    with Store(path) as store:
+        store.con.execute("SET threads = 3")
+
+        def threads() -> int:
+            return int(store.con.execute("SELECT current_setting('threads')").fetchone()[0])
+
+        first, second = _one_duckdb_thread(store), _one_duckdb_thread(store)
+        first.__enter__()
+        second.__enter__()
+        assert threads() == 1
+        first.__exit__(None, None, None)  # the first to start ends first
+        assert threads() == 1
+        second.__exit__(None, None, None)
+        assert threads() == 3

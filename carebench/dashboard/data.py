@@ -266,16 +266,32 @@ def _read_turns_and_close(store: Store) -> pd.DataFrame:
         store.close()
 
 
+# Per store: how many background reads run on one DuckDB thread, and the thread count
+# to give back when the last ends (the setting is the database's, shared by the turns'
+# and the sources' readers: each restoring what it saw could leave one thread for good).
+_narrowed: dict[str, tuple[int, int]] = {}
+_narrowed_lock = threading.Lock()
+
+
 @contextmanager
 def _one_duckdb_thread(store: Store) -> Iterator[None]:
-    row = store.con.execute("SELECT current_setting('threads')").fetchone()
-    threads = int(row[0]) if row else 0
-    store.con.execute("SET threads = 1")
+    key = str(store.path)
+    with _narrowed_lock:
+        users, threads = _narrowed.get(key, (0, 0))
+        if users == 0:
+            row = store.con.execute("SELECT current_setting('threads')").fetchone()
+            threads = int(row[0]) if row else 0
+            store.con.execute("SET threads = 1")
+        _narrowed[key] = (users + 1, threads)
     try:
         yield
     finally:
-        if threads > 0:
-            store.con.execute(f"SET threads = {threads}")
+        with _narrowed_lock:
+            users, threads = _narrowed.pop(key)
+            if users > 1:
+                _narrowed[key] = (users - 1, threads)
+            elif threads > 0:
+                store.con.execute(f"SET threads = {threads}")
 
 
 def wait_for_reads(path: Path) -> None:
