@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from carebench.benchmark.arrow_text import to_frame
 from carebench.benchmark.brand_rules import MENTION, account_brands, brand_of_posts
 from carebench.benchmark.incremental import OWNER_COLUMNS, UNASSIGNED
 from carebench.benchmark.scoring import Analysis, analyse, repeat_contact
@@ -87,15 +88,6 @@ class Redone:
     brands: tuple[str, ...]  # the brands whose rows changed
 
 
-def _strings(table: pa.Table) -> pd.DataFrame:
-    return table.to_pandas(
-        types_mapper={
-            pa.string(): pd.StringDtype("pyarrow"),
-            pa.large_string(): pd.StringDtype("pyarrow"),
-        }.get
-    )
-
-
 def _query(con: duckdb.DuckDBPyConnection, sql: str, tables: dict[str, pa.Table]) -> pa.Table:
     """Run `sql` with Arrow tables registered under their names for the query only."""
     for name, table in tables.items():
@@ -125,13 +117,13 @@ def plan(
     do; when a check fails it is waited for, unread.
     """
     con = store.con
-    changes = _strings(con.execute(f"SELECT * FROM {CHANGES_TABLE}").to_arrow_table())
+    changes = to_frame(con.execute(f"SELECT * FROM {CHANGES_TABLE}").to_arrow_table())
     if changes["author_role"].notna().any():
         return None  # an update or a deletion
     wanted = changes[KEYS].drop_duplicates()
     in_range = store.in_range_condition()
     mark = DERIVED_TIME_MARK.replace("'", "''")
-    new = _strings(
+    new = to_frame(
         _query(
             con,
             f"SELECT {', '.join('p.' + c for c in OWNER_COLUMNS)}, p.text, "
@@ -194,7 +186,7 @@ def _checked(
         return None  # a cycle
     tops = np.flatnonzero(tree.parent == NO_POST)
     asked = new.iloc[tops][["platform", "post_id", "parent_id"]].dropna(subset=["parent_id"])
-    parents = _strings(
+    parents = to_frame(
         _query(
             con,
             "SELECT a.platform, a.post_id, t.conversation_id, "
@@ -266,7 +258,7 @@ def _accounts(
         tables["_new"] = new
         is_new = "(platform, post_id) IN (SELECT (platform, post_id) FROM _new)"
     owner = "platform, author_handle, author_id, author_role, brand"
-    rows = _strings(
+    rows = to_frame(
         _query(con, f"SELECT DISTINCT {owner}, {is_new} AS _new FROM posts WHERE {where}", tables)
     )
     rows = apply_brand_config(rows, brands)
@@ -282,7 +274,7 @@ def _accounts(
         )
     # A handle of several brands: its earliest post decides, so read its posts whole.
     tables["_handles"] = pa.table({"h": pa.array(sorted(conflicted), pa.string())})
-    full = _strings(
+    full = to_frame(
         _query(
             con,
             "SELECT platform, post_id, created_at, author_handle, author_id, author_role, "
@@ -363,7 +355,7 @@ def brand_posts_of(
     )
     if brands.account_map():
         theirs = f"({theirs}) OR ({_maybe_brand(brands)})"
-    rows = _strings(
+    rows = to_frame(
         _query(
             con,
             "SELECT platform, post_id, brand, author_handle, author_id, author_role, text "
@@ -421,7 +413,7 @@ def redo(store: Store, work: Plan, settings: Settings, brands: BrandConfig) -> R
     trees_table = _keys(work.trees, CONVERSATION_KEYS)
     # The touched trees' posts: the joined conversations' turns, and the new posts in
     # customer-rooted trees.
-    stored = _strings(
+    stored = to_frame(
         _query(
             con,
             "SELECT t.platform, t.post_id, t.template_id FROM analysis_turns t "
@@ -432,7 +424,7 @@ def redo(store: Store, work: Plan, settings: Settings, brands: BrandConfig) -> R
     wanted = pd.concat([stored[KEYS], work.joining], ignore_index=True)
     if wanted.empty:  # new posts in no conversation: only the templates change
         return _redone(store, work, None, settings)
-    posts = _strings(
+    posts = to_frame(
         _query(
             con,
             f"SELECT {', '.join('p.' + c for c in _READ_COLUMNS)} FROM posts p "
@@ -473,7 +465,7 @@ def redo(store: Store, work: Plan, settings: Settings, brands: BrandConfig) -> R
         posts, settings, brands, consume=True, accounts=accounts, template_search=template_search
     )
     # No joined conversation may change brand: its old brand's other rows would be wrong.
-    was = _strings(
+    was = to_frame(
         _query(
             con,
             "SELECT c.platform, c.conversation_id, c.brand FROM analysis_conversations c "
@@ -540,7 +532,7 @@ def _repeat_contact(
     touched = conversations[["brand", "customer_id"]].dropna().drop_duplicates()
     if touched.empty:
         return none
-    others = _strings(
+    others = to_frame(
         _query(
             con,
             "SELECT c.platform, c.conversation_id, c.brand, c.customer_id, "

@@ -1,4 +1,5 @@
-"""Small pyarrow string helpers shared by the text passes (templates, signals, anonymise)."""
+"""Small pyarrow string helpers shared by the text passes (templates, signals, anonymise)
+and the readers of the persisted analysis."""
 
 from __future__ import annotations
 
@@ -8,6 +9,18 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+
+def arrow_strings(dtype: pa.DataType) -> object:
+    """A `to_pandas` types_mapper: Arrow strings stay Arrow-backed pandas strings."""
+    if dtype in (pa.string(), pa.large_string()):
+        return pd.StringDtype("pyarrow")
+    return None
+
+
+def to_frame(table: pa.Table) -> pd.DataFrame:
+    """An Arrow table as a DataFrame whose strings stay Arrow-backed (`arrow_strings`)."""
+    return table.to_pandas(types_mapper=arrow_strings)
 
 
 def as_arrow(text: pd.Series) -> pa.Array:

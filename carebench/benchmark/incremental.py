@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from carebench.benchmark.arrow_text import as_arrow
+from carebench.benchmark.arrow_text import as_arrow, to_frame
 from carebench.benchmark.brand_rules import (
     account_brands,
     brand_of_posts,
@@ -71,15 +71,6 @@ class Groups:
     issues: dict[str, int]
 
 
-def _strings(table: pa.Table) -> pd.DataFrame:
-    return table.to_pandas(
-        types_mapper={
-            pa.string(): pd.StringDtype("pyarrow"),
-            pa.large_string(): pd.StringDtype("pyarrow"),
-        }.get
-    )
-
-
 def _in_range(store: Store) -> str:
     """A WHERE clause leaving out posts of impossible times, as `Store.posts` does."""
     return f" WHERE {store.in_range_condition()}" if store.count_out_of_range() else ""
@@ -89,7 +80,7 @@ def read_groups(store: Store, brands: BrandConfig) -> Groups:
     """One pass over the whole store: each post's tree group (see the module docstring)."""
     con = store.con
     where = _in_range(store)
-    posts = _strings(
+    posts = to_frame(
         con.execute(f"SELECT rowid AS _row, {', '.join(OWNER_COLUMNS)} FROM posts{where}")
         .to_arrow_table()
         .combine_chunks()
@@ -141,7 +132,7 @@ def _texts(store: Store, rows: np.ndarray) -> pd.Series:
         ).to_arrow_table()
     finally:
         store.con.unregister("_wanted_rows")
-    frame = _strings(found).set_index("_row")
+    frame = to_frame(found).set_index("_row")
     return frame["text"].reindex(rows).reset_index(drop=True).astype("string")
 
 
@@ -185,7 +176,7 @@ def touched_groups(
 
     # Changed posts: the group each was in (persisted) and is in; a brand post's own
     # brand before and after.
-    changes = _strings(con.execute(f"SELECT * FROM {CHANGES_TABLE}").to_arrow_table())
+    changes = to_frame(con.execute(f"SELECT * FROM {CHANGES_TABLE}").to_arrow_table())
     if len(changes):
         before = changes.dropna(subset=["author_role"])
         if len(before):
@@ -274,5 +265,5 @@ def group_posts(
         ).to_arrow_table()
     finally:
         store.con.unregister("_group_rows")
-    posts = conform_posts(_strings(table))
+    posts = conform_posts(to_frame(table))
     return apply_brand_config(posts, brands)

@@ -47,6 +47,7 @@ import pyarrow as pa
 
 from carebench.benchmark import appended
 from carebench.benchmark.appended import Redone
+from carebench.benchmark.arrow_text import to_frame
 from carebench.benchmark.conversations import conversation_order
 from carebench.benchmark.incremental import (
     UNASSIGNED,
@@ -364,9 +365,7 @@ def _ordered(con: duckdb.DuckDBPyConnection, table: str, order: str) -> pa.Table
 
 def _frame(table: pa.Table | pd.DataFrame, layout: list[list[str]]) -> pd.DataFrame:
     """A table read back as the frame it was: its columns in order, each in its dtype."""
-    frame = (
-        table if isinstance(table, pd.DataFrame) else table.to_pandas(types_mapper=_arrow_strings)
-    )
+    frame = table if isinstance(table, pd.DataFrame) else to_frame(table)
     columns: dict[str, object] = {}
     for name, dtype in layout:
         if name == "_pos":
@@ -374,12 +373,6 @@ def _frame(table: pa.Table | pd.DataFrame, layout: list[list[str]]) -> pd.DataFr
         else:
             columns[name] = _as_dtype(frame[name].reset_index(drop=True), dtype)
     return pd.DataFrame(columns, index=pd.RangeIndex(len(frame)))
-
-
-def _arrow_strings(dtype: pa.DataType) -> object:
-    if dtype in (pa.string(), pa.large_string()):
-        return pd.StringDtype("pyarrow")
-    return None
 
 
 def _dtype_name(dtype: object) -> str:
