@@ -34,7 +34,8 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -450,14 +451,11 @@ def _write_meta(store: Store, meta: dict[str, str]) -> None:
     store.con.executemany(f"INSERT OR REPLACE INTO {META_TABLE} VALUES (?, ?)", list(meta.items()))
 
 
-def write_analysis(
-    store: Store, analysis: Analysis, stamp: Stamp, brands: BrandConfig | None = None
-) -> None:
+def write_analysis(store: Store, analysis: Analysis, stamp: Stamp) -> None:
     """Replace the store's persisted analysis by `analysis`, in one transaction."""
     con = store.con
     layout: dict[str, list[list[str]]] = {}
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with _transaction(store):
         for name, table in TABLES.items():
             frame: pd.DataFrame = getattr(analysis, name)
             layout[name] = [[c, _dtype_name(frame[c].dtype)] for c in frame.columns]
@@ -473,20 +471,31 @@ def write_analysis(
                 "stamp": json.dumps(stamp.__dict__),
                 "layout": json.dumps(layout),
                 "issues": json.dumps({k: int(v) for k, v in analysis.issues.items()}),
-                "brand_config": json.dumps(
-                    [
-                        [b.name, list(b.accounts), b.timezone]
-                        for b in (brands or BrandConfig()).brands
-                    ]
-                ),
             },
         )
         _forget_changes(store)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     _index_turns(store)
+
+
+@contextmanager
+def _transaction(store: Store) -> Iterator[None]:
+    """One transaction: committed when the block ends, rolled back when it raises."""
+    store.con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+        store.con.execute("COMMIT")
+    except BaseException:
+        store.con.execute("ROLLBACK")
+        raise
+
+
+def _insert_rows(store: Store, name: str, frame: pd.DataFrame) -> None:
+    """Append an analysis frame's rows to its table (`TABLES[name]`)."""
+    store.con.register("_analysis_frame", _table_frame(name, frame))
+    try:
+        store.con.execute(f"INSERT INTO {TABLES[name]} BY NAME SELECT * FROM _analysis_frame")
+    finally:
+        store.con.unregister("_analysis_frame")
 
 
 def _index_turns(store: Store) -> None:
@@ -515,8 +524,7 @@ def write_groups(
     store but for the conversation counts, which are taken from the tables here.
     """
     con = store.con
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with _transaction(store):
         con.register("_groups", pa.table({"grp": pa.array(sorted(groups), type=pa.string())}))
         for name, table in TABLES.items():
             column = _GROUP_COLUMN[name]
@@ -524,17 +532,9 @@ def write_groups(
                 f"DELETE FROM {table} WHERE coalesce({column}, ?) IN (SELECT grp FROM _groups)",
                 [UNASSIGNED],
             )
-            con.register("_analysis_frame", _table_frame(name, getattr(analysis, name)))
-            try:
-                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _analysis_frame")
-            finally:
-                con.unregister("_analysis_frame")
+            _insert_rows(store, name, getattr(analysis, name))
         con.unregister("_groups")
         _finish_partial(store, stamp, issues)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def _finish_partial(store: Store, stamp: Stamp, issues: dict[str, int]) -> None:
@@ -562,21 +562,6 @@ def _finish_partial(store: Store, stamp: Stamp, issues: dict[str, int]) -> None:
     _forget_changes(store)
 
 
-def _write_partial(
-    store: Store, write: Callable[[], None], stamp: Stamp, issues: dict[str, int]
-) -> None:
-    """`write()`, then `_finish_partial`, in one transaction."""
-    con = store.con
-    con.execute("BEGIN TRANSACTION")
-    try:
-        write()
-        _finish_partial(store, stamp, issues)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-
-
 def write_trees(store: Store, redone: Redone, stamp: Stamp) -> None:
     """Replace the persisted rows of some conversations (trees), and what changed
     brand-wide around them (`appended`), in one transaction.
@@ -590,8 +575,7 @@ def write_trees(store: Store, redone: Redone, stamp: Stamp) -> None:
     conversations, turns, templates = TABLES["conversations"], TABLES["turns"], TABLES["templates"]
     analysis = redone.analysis
     searched = sorted(redone.searched)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with _transaction(store):
         con.register("_trees", pa.Table.from_pandas(redone.trees, preserve_index=False))
         for table in (turns, conversations):
             con.execute(
@@ -601,15 +585,11 @@ def write_trees(store: Store, redone: Redone, stamp: Stamp) -> None:
         con.unregister("_trees")
         con.register("_searched", pa.table({"b": pa.array(searched, type=pa.string())}))
         con.execute(f"DELETE FROM {templates} WHERE brand IN (SELECT b FROM _searched)")
-        for name, table in TABLES.items():
+        for name in TABLES:
             frame: pd.DataFrame = getattr(analysis, name)
             if frame.empty:
                 continue  # (no touched conversation: no frame, not even its columns)
-            con.register("_analysis_frame", _table_frame(name, frame))
-            try:
-                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _analysis_frame")
-            finally:
-                con.unregister("_analysis_frame")
+            _insert_rows(store, name, frame)
         if searched:
             # Own turns elsewhere whose template moved (ids renumber as templates grow).
             con.register("_ids", redone.template_ids)
@@ -638,15 +618,9 @@ def write_trees(store: Store, redone: Redone, stamp: Stamp) -> None:
             )
             con.unregister("_repeats")
         _finish_partial(store, stamp, analysis.issues)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
-def save_analysis(
-    store: Store, analysis: Analysis, stamp: Stamp, brands: BrandConfig | None = None
-) -> bool:
+def save_analysis(store: Store, analysis: Analysis, stamp: Stamp) -> bool:
     """Persist an analysis computed elsewhere, if it is still of the store's posts.
 
     A reader that analysed the posts with the store closed may find that an import
@@ -655,7 +629,7 @@ def save_analysis(
     """
     if posts_version(store) != stamp.posts:
         return False
-    write_analysis(store, analysis, stamp, brands)
+    write_analysis(store, analysis, stamp)
     return True
 
 
@@ -722,7 +696,7 @@ def refresh_analysis(
     analysis = analyse_posts(posts, settings, brands)
     del posts
     step(2, 3, "saving the analysis in the store")
-    write_analysis(store, analysis, stamp, brands)
+    write_analysis(store, analysis, stamp)
     step(3, 3, "done")
     return Refreshed(None, len(analysis.conversations), time.perf_counter() - started)
 
@@ -743,7 +717,8 @@ def _refresh_trees(
     if work is None:
         return None
     if work.new.empty:  # an import of nothing new: only the stamp moves on
-        _write_partial(store, lambda: None, stamp, work.issues)
+        with _transaction(store):
+            _finish_partial(store, stamp, work.issues)
         step(3, 3, "done")
         return Refreshed((), 0, 0.0, trees=True)
     step(1, 3, f"analysing {len(work.new):,} new posts and the conversations they join")

@@ -66,7 +66,7 @@ from carebench.benchmark.scorecard import Period, scorecard
 from carebench.benchmark.scoring import Analysis
 from carebench.benchmark.settings import Settings
 from carebench.benchmark.view import view_mask
-from carebench.brands import BrandConfig, load_brand_config
+from carebench.brands import load_brand_config
 from carebench.dashboard.escaping import code, file_name, md, without_folders
 from carebench.dashboard.filters import FilterOptions, Filters, sidebar, sources_asked
 from carebench.dashboard.page_guard import activity
@@ -522,7 +522,7 @@ def read_store(path: Path, rebuilt: Analysis | None = None) -> LoadedStore:
         assert read is not None
         analysis = analyse_posts(read, brands=brands)
         del read  # emptied by the analysis
-        _try_to_save(path, analysis, stamp, brands)
+        _try_to_save(path, analysis, stamp)
     sources = imports["source"].astype(str) if len(imports) else pd.Series(dtype=str)
     generated = bool(len(sources)) and bool(
         sources.map(lambda s: Path(s).name == DEMO_SOURCE_NAME).all()
@@ -531,9 +531,7 @@ def read_store(path: Path, rebuilt: Analysis | None = None) -> LoadedStore:
     return LoadedStore(analysis, imports, rejected, posts, generated, options, indexed)
 
 
-def _try_to_save(
-    path: Path, analysis: Analysis, stamp: Stamp, brands: BrandConfig | None = None
-) -> bool:
+def _try_to_save(path: Path, analysis: Analysis, stamp: Stamp) -> bool:
     """Save an analysis into the store, opened read-write for the write only.
 
     False when the store cannot be written now (an import holds it, the file or its
@@ -541,7 +539,7 @@ def _try_to_save(
     """
     try:
         with writable_store(path) as store:
-            return save_analysis(store, analysis, stamp, brands)
+            return save_analysis(store, analysis, stamp)
     except (CareBenchError, duckdb.Error, OSError) as exc:
         _log.info("Could not save the analysis in %s: %s", path, exc)
         return False
@@ -583,7 +581,7 @@ def ensure_analysis(path: Path, version: StoreVersion, state: AnalysisState) -> 
             analysis = analyse_posts(posts, brands=brands)
             del posts
             on_step(2, 3, "saving the analysis in the store")
-            saved = _try_to_save(path, analysis, stamp, brands)
+            saved = _try_to_save(path, analysis, stamp)
             on_step(3, 3, "done")
             status.update(label=f"Analysed the store ({why}).", state="complete", expanded=False)
         if not saved:

@@ -241,5 +241,5 @@ def load_output(out: str | Path, db: str | Path | None) -> tuple[int, int]:
         )
         store.import_sources("spark", [Source(name=f"{out}/{POSTS_FOLDER}", chunks=chunks)])
         posts = store.count_posts()
-        write_analysis(store, analysis, stamp_for(store, settings, brands), brands)
+        write_analysis(store, analysis, stamp_for(store, settings, brands))
     return posts, len(analysis.conversations)
