@@ -52,21 +52,26 @@ def _env(db: Path) -> dict[str, str]:
     return env
 
 
+def _run(args: list[str], db: Path, what: str) -> str:
+    """Run `python ARGS` on the store in a fresh process; its output (stops on failure)."""
+    done = subprocess.run(
+        [sys.executable, *args], cwd=REPO, env=_env(db), capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{what} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def _last_json(output: str) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
+    return result
+
+
 def _carebench(*args: str, db: Path) -> float:
     """Run `python -m carebench ARGS`; its wall seconds."""
     started = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "carebench", *args],
-        cwd=REPO,
-        env=_env(db),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"carebench {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return seconds
+    _run(["-m", "carebench", *args], db, f"carebench {' '.join(args)}")
+    return time.perf_counter() - started
 
 
 def one_brand_posts(out: Path, posts: int, seed: int) -> str:
@@ -121,17 +126,7 @@ def one_brand_posts(out: Path, posts: int, seed: int) -> str:
 
 def measure_dashboard(db: Path) -> dict[str, Any]:
     """In a fresh process: first page, a sidebar change, page changes (server seconds)."""
-    done = subprocess.run(
-        [sys.executable, "-m", "carebench.dashboard.latency"],
-        cwd=REPO,
-        env=_env(db),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"the dashboard run failed:\n{done.stdout}\n{done.stderr}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return _last_json(_run(["-m", "carebench.dashboard.latency"], db, "the dashboard run"))
 
 
 def measure_size(posts: int, scratch: Path) -> dict[str, Any]:
@@ -183,17 +178,7 @@ def _timed_increment(db: Path, path: Path) -> dict[str, Any]:
         "print(json.dumps({'import, 2nd 10k (s)': t1 - t0, 'its re-analysis (s)': t2 - t1,"
         " 'its brands redone': list(done.brands or ['ALL'])}))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code, str(db), str(path)],
-        cwd=REPO,
-        env=_env(db),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"the timed import failed:\n{done.stdout}\n{done.stderr}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return _last_json(_run(["-c", code, str(db), str(path)], db, "the timed import"))
 
 
 def print_figures(all_figures: list[dict[str, Any]]) -> None:
