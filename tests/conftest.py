@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -91,3 +92,23 @@ def private_copy(store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     shutil.copy(store, path)
     monkeypatch.setenv(DB_ENV_VAR, str(path))
     return path
+
+
+@pytest.fixture
+def downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """What a page hands to download buttons: file name -> data (or its callable)."""
+    # Imported here: most test modules never render a page.
+    import streamlit
+    from streamlit.delta_generator import DeltaGenerator
+
+    made: dict[str, Any] = {}
+    original = DeltaGenerator.download_button
+
+    def record(self: DeltaGenerator, label: str, data: Any, file_name: Any = None, *a, **k):
+        made[str(file_name)] = data
+        return original(self, label, data, file_name, *a, **k)
+
+    monkeypatch.setattr(DeltaGenerator, "download_button", record)
+    main = streamlit._main
+    monkeypatch.setattr(streamlit, "download_button", lambda *a, **k: record(main, *a, **k))
+    return made

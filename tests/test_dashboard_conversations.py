@@ -14,8 +14,6 @@ from typing import Any
 
 import pandas as pd
 import pytest
-import streamlit
-from streamlit.delta_generator import DeltaGenerator
 from streamlit.testing.v1 import AppTest
 
 from carebench.benchmark.anonymise import pseudonymise_ids
@@ -321,22 +319,6 @@ def test_search_finds_conversations_by_customer_and_brand_words(store: Path):
     assert any(f"**{len(expected):,}** of" in m.value for m in at.markdown)
     at.text_input(key="conv_search").input("zzqx no such words").run()
     assert any("No conversation matches" in i.value for i in at.info)
-
-
-@pytest.fixture
-def downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """What the page hands to download buttons: file name -> data (or its callable)."""
-    made: dict[str, Any] = {}
-    original = DeltaGenerator.download_button
-
-    def record(self: DeltaGenerator, label: str, data: Any, file_name: Any = None, *a, **k):
-        made[str(file_name)] = data
-        return original(self, label, data, file_name, *a, **k)
-
-    monkeypatch.setattr(DeltaGenerator, "download_button", record)
-    main = streamlit._main
-    monkeypatch.setattr(streamlit, "download_button", lambda *a, **k: record(main, *a, **k))
-    return made
 
 
 def download(made: dict[str, Any], name: str) -> pd.DataFrame:

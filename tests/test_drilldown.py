@@ -8,7 +8,7 @@ Conversations page and compare what it lists (screen and CSV) with the figure.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -16,8 +16,6 @@ from urllib.parse import parse_qsl
 
 import pandas as pd
 import pytest
-import streamlit
-from streamlit.delta_generator import DeltaGenerator
 from streamlit.testing.v1 import AppTest
 
 from carebench.benchmark.scorecard import scorecard
@@ -153,21 +151,6 @@ def test_a_drill_round_trips_through_the_address_and_bad_links_say_why():
 
 
 # -- in the app -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def downloads(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    made: dict[str, Any] = {}
-    original = DeltaGenerator.download_button
-
-    def record(self: DeltaGenerator, label: str, data: Any, file_name: Any = None, *a, **k):
-        made[str(file_name)] = data
-        return original(self, label, data, file_name, *a, **k)
-
-    monkeypatch.setattr(DeltaGenerator, "download_button", record)
-    main = streamlit._main
-    monkeypatch.setattr(streamlit, "download_button", lambda *a, **k: record(main, *a, **k))
-    yield made
 
 
 def csv_ids(made: dict[str, Any], name: str) -> list[str]:
