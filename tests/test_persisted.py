@@ -34,6 +34,17 @@ def assert_same(fresh: Analysis, back: Analysis) -> None:
     assert fresh.issues == back.issues
 
 
+def one_new_post(folder: Path) -> Path:
+    """A TWCS file of one post the stores here do not hold."""
+    extra = folder / "extra.csv"
+    extra.write_text(
+        "tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id\n"
+        "9000001,newcustomer,True,Tue Oct 31 22:10:47 +0000 2017,@AcmeHelp late,,\n",
+        encoding="utf-8",
+    )
+    return extra
+
+
 def fresh_analysis(path: Path, brands: BrandConfig | None = None) -> Analysis:
     with Store(path, read_only=True) as store:
         return analyse_posts(read_posts(store, brands), brands=brands)
@@ -104,12 +115,7 @@ def test_any_change_behind_the_analysis_makes_it_stale(
         state = persisted.analysis_state(opened)
         assert state.status == "stale" and "code" in state.reason
         monkeypatch.undo()
-    extra = tmp_path / "extra.csv"
-    extra.write_text(
-        "tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id\n"
-        "9000001,newcustomer,True,Tue Oct 31 22:10:47 +0000 2017,@AcmeHelp late,,\n",
-        encoding="utf-8",
-    )
+    extra = one_new_post(tmp_path)
     with Store(store) as opened:
         import_twcs_files(opened, [extra])
         state = persisted.analysis_state(opened)
@@ -301,12 +307,7 @@ def test_a_save_of_posts_that_changed_meanwhile_is_dropped(store: Path, tmp_path
     analysis = fresh_analysis(store)
     with Store(store, read_only=True) as opened:
         stamp = persisted.stamp_for(opened, None, None)
-    extra = tmp_path / "extra.csv"
-    extra.write_text(
-        "tweet_id,author_id,inbound,created_at,text,response_tweet_id,in_response_to_tweet_id\n"
-        "9000001,newcustomer,True,Tue Oct 31 22:10:47 +0000 2017,@AcmeHelp late,,\n",
-        encoding="utf-8",
-    )
+    extra = one_new_post(tmp_path)
     with Store(store) as opened:
         import_twcs_files(opened, [extra])
         assert persisted.save_analysis(opened, analysis, stamp) is False

@@ -183,6 +183,11 @@ def _has_tables(store: Store) -> bool:
     return bool(found and found[0] == len(names))
 
 
+def _stored_issues(store: Store) -> dict[str, int]:
+    """The data-quality counts kept with the persisted analysis."""
+    return {str(k): int(v) for k, v in json.loads(_meta(store).get("issues", "{}")).items()}
+
+
 def stored_stamp(store: Store) -> Stamp | None:
     """The stamp of the store's persisted analysis (None: there is none)."""
     meta = _meta(store)
@@ -249,7 +254,7 @@ def read_summary(store: Store) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, in
             for value in templates["examples"]
         ]
         templates["examples"] = pd.Series(examples, index=templates.index, dtype=object)
-    issues = {str(k): int(v) for k, v in json.loads(_meta(store)["issues"]).items()}
+    issues = _stored_issues(store)
     return conversations, templates, issues
 
 
@@ -711,7 +716,7 @@ def _refresh_trees(
     """Re-analyse the trees the logged changes append posts to (`appended`); None when
     the changes are more than appended posts, or when unsure."""
     step(0, 3, "finding the conversations the new posts join")
-    issues = {str(k): int(v) for k, v in json.loads(_meta(store).get("issues", "{}")).items()}
+    issues = _stored_issues(store)
     settings = settings or Settings()
     work = appended.plan(store, brands, issues, settings)
     if work is None:
